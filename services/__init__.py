@@ -1,0 +1,1 @@
+"""The four Kotoutus services; each keeps its own event store."""

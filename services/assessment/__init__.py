@@ -1,0 +1,1 @@
+"""Assessment: the initial assessment (alkukartoitus) — its deadline, its steps, its outcome."""

@@ -1,0 +1,1 @@
+"""Intake: owns the client — identity, languages, status facts and the responsible organisation."""

@@ -1,0 +1,1 @@
+"""Notifications: what must be told to whom and when — reminders of every deadline."""

@@ -1,0 +1,123 @@
+"""Notifications' reactions: a reminder for each deadline, cancelled when the step is done."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from services.notifications.domain import ClientReminders
+from shared.contracts import PublicEvent
+from shared.contracts import events as contracts
+from shared.errors import NotFoundError
+from shared.eventstore import ServiceApplication
+from shared.settings import Settings
+from shared.values import Provenance
+
+ASSESSMENT_START = "assessment-start"
+PLAN_PREPARATION = "plan-preparation"
+
+
+def reminder_key(deadline_kind: str, subject_id: UUID) -> str:
+    return f"{deadline_kind}:{subject_id}"
+
+
+class NotificationsApplication(ServiceApplication):
+    name = "notifications"
+    service_name: ClassVar[str] = "notifications"
+
+    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.settings = settings
+
+    def reminders_of(self, client_id: UUID) -> ClientReminders:
+        try:
+            return self.load(ClientReminders.create_id(client_id), ClientReminders)
+        except NotFoundError:
+            raise NotFoundError(f"reminders of client {client_id}") from None
+
+    def _book(self, client_id: UUID, provenance: Provenance) -> ClientReminders:
+        book_id = ClientReminders.create_id(client_id)
+        if book_id in self.repository:
+            return self.load(book_id, ClientReminders)
+        return ClientReminders(client_id=client_id, provenance=provenance)
+
+    def _schedule(
+        self,
+        message: PublicEvent,
+        *,
+        client_id: UUID,
+        deadline_kind: str,
+        subject_id: UUID,
+        due: date,
+        organisation: str,
+    ) -> Sequence[Aggregate]:
+        provenance = Provenance.system(self.service_name, organisation, message.occurred_at)
+        book = self._book(client_id, provenance)
+        book.schedule(
+            provenance=provenance,
+            reminder_key=reminder_key(deadline_kind, subject_id),
+            deadline_kind=deadline_kind,
+            due=due,
+            # Offsets before the due day and working-day rules come with the delivery work.
+            remind_on=due,
+            responsible_organisation=organisation,
+        )
+        return (book,)
+
+    def _cancel(
+        self, message: PublicEvent, *, client_id: UUID, deadline_kind: str, reason: str
+    ) -> Sequence[Aggregate]:
+        provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
+        book = self._book(client_id, provenance)
+        book.cancel(
+            provenance=provenance,
+            reminder_key=reminder_key(deadline_kind, message.aggregate_id),
+            reason=reason,
+        )
+        return (book,)
+
+    def on_assessment_due(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.AssessmentDue)
+        data = message.data
+        return self._schedule(
+            message,
+            client_id=data.client_id,
+            deadline_kind=ASSESSMENT_START,
+            subject_id=data.assessment_id,
+            due=data.deadline.due,
+            organisation=data.responsible_organisation,
+        )
+
+    def on_assessment_started(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.AssessmentStarted | contracts.AssessmentCompleted)
+        return self._cancel(
+            message,
+            client_id=message.data.client_id,
+            deadline_kind=ASSESSMENT_START,
+            reason=f"{message.event_type} by {message.actor.id}",
+        )
+
+    def on_plan_preparation_due(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.PlanPreparationDue)
+        data = message.data
+        return self._schedule(
+            message,
+            client_id=data.client_id,
+            deadline_kind=PLAN_PREPARATION,
+            subject_id=data.plan_id,
+            due=data.deadline.due,
+            organisation=data.responsible_organisation,
+        )
+
+    def on_plan_drafted(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.PlanDrafted)
+        return self._cancel(
+            message,
+            client_id=message.data.client_id,
+            deadline_kind=PLAN_PREPARATION,
+            reason=f"{message.event_type} by {message.actor.id}",
+        )

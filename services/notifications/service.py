@@ -1,0 +1,30 @@
+"""Notifications as the rest of the system sees it."""
+
+from __future__ import annotations
+
+from services.notifications.api import router
+from services.notifications.application import NotificationsApplication
+from services.notifications.domain import ClientReminders
+from shared.contracts import events as contracts
+from shared.service import PublicMapping, Service
+
+SERVICE = Service(
+    name="notifications",
+    application=NotificationsApplication,
+    publishes=PublicMapping(
+        "notifications",
+        None,
+        {
+            ClientReminders.ReminderScheduled: contracts.ReminderScheduled,
+            ClientReminders.ReminderCancelled: contracts.ReminderCancelled,
+        },
+    ),
+    policies={
+        "AssessmentDue": NotificationsApplication.on_assessment_due,
+        "AssessmentStarted": NotificationsApplication.on_assessment_started,
+        "AssessmentCompleted": NotificationsApplication.on_assessment_started,
+        "PlanPreparationDue": NotificationsApplication.on_plan_preparation_due,
+        "PlanDrafted": NotificationsApplication.on_plan_drafted,
+    },
+    routes=router,
+)

@@ -1,0 +1,1 @@
+"""Plans: the integration plan (kotoutumissuunnitelma) and its measures."""

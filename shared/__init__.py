@@ -1,0 +1,1 @@
+"""Project-wide code of Kotoutus: contracts, law rules, event-store setup and messaging."""

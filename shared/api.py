@@ -1,0 +1,97 @@
+"""HTTP plumbing shared by the services' routes: who is calling, and errors people can read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from shared.clock import utc_now
+from shared.errors import DomainError, NotFoundError
+from shared.eventstore import ServiceApplication
+from shared.settings import Settings
+from shared.values import Actor, ActorKind, Provenance
+
+T = TypeVar("T", bound=ServiceApplication)
+LANGUAGES = ("fi", "sv", "en")
+
+
+def application(service: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency that hands a route its service's application."""
+
+    def dependency(request: Request) -> T:
+        app = request.app.state.applications[service]
+        assert isinstance(app, kind)
+        return app
+
+    return dependency
+
+
+class Caller(BaseModel):
+    actor: Actor
+    organisation: str
+
+    def provenance(self, occurred_at: AwareDatetime | None = None) -> Provenance:
+        return Provenance(
+            actor=self.actor, organisation=self.organisation, occurred_at=occurred_at or utc_now()
+        )
+
+
+def caller(
+    request: Request,
+    x_actor: Annotated[
+        str,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Who acts, e.g. caseworker:anna.virtanen (bearer tokens replace this).",
+        ),
+    ],
+    x_organisation: Annotated[
+        str | None, Header(max_length=200, description="Acting organisation id.")
+    ] = None,
+) -> Caller:
+    settings: Settings = request.app.state.settings
+    return Caller(
+        actor=Actor(id=x_actor, kind=ActorKind.USER),
+        organisation=x_organisation or f"municipality:{settings.municipality_code}",
+    )
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+class BusinessTime(BaseModel):
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When it happened, if not now (business time)."
+    )
+
+
+class Problem(BaseModel):
+    code: str
+    message: str
+    messages: dict[str, str]
+
+
+def _language(request: Request) -> str:
+    accepted = request.headers.get("accept-language", "")
+    for part in accepted.split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return "en"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        status = 404 if isinstance(error, NotFoundError) else 409
+        body = Problem(
+            code=error.code,
+            message=error.message(_language(request)),
+            messages={language: error.message(language) for language in LANGUAGES},
+        )
+        return JSONResponse(status_code=status, content=body.model_dump())

@@ -1,0 +1,70 @@
+"""The envelope every public event travels in, and the parser consumers use.
+
+Consumers ignore fields they do not know (``extra="ignore"``), so adding a field is a safe,
+backwards-compatible change within a schema version; removing or retyping one is a new version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.law.rulebook import RuleRef
+from shared.values import Actor
+
+
+class PublicEvent(BaseModel):
+    """Envelope: identity, position in the source's log, who/what/when/why, and ``data``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    EVENT_TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    message_id: UUID = Field(description="Stable id: the same stored event always has the same.")
+    event_type: str
+    schema_version: int = Field(ge=1)
+    source: str = Field(description="The service whose event store holds the event.")
+    position: int = Field(ge=1, description="Notification id in the source's gap-free log.")
+    aggregate_id: UUID
+    aggregate_version: int = Field(ge=1)
+    occurred_at: AwareDatetime = Field(description="Business time: when it happened.")
+    recorded_at: AwareDatetime = Field(description="Record time: when it was stored.")
+    actor: Actor
+    organisation: str
+    legal_basis: tuple[RuleRef, ...] = Field(
+        default=(), description="The rules that decided this event, with their citations."
+    )
+    data: BaseModel
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.source}.{self.event_type}"
+
+
+class ContractError(ValueError):
+    """A message that no contract accepts; the reason is meant for a person to read."""
+
+
+def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -> PublicEvent:
+    try:
+        raw: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ContractError(f"body is not JSON: {error}") from error
+    if not isinstance(raw, dict):
+        raise ContractError("body is not a JSON object")
+    event_type = raw.get("event_type")
+    contract = contracts.get(event_type) if isinstance(event_type, str) else None
+    if contract is None:
+        raise ContractError(f"unknown event_type {event_type!r}")
+    try:
+        return contract.model_validate(raw)
+    except ValidationError as error:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors()
+        )
+        raise ContractError(f"{event_type} v{raw.get('schema_version')} is invalid: {fields}") from error

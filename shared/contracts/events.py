@@ -1,0 +1,166 @@
+"""Payloads of the public events, one model per event type and schema version."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.envelope import PublicEvent
+from shared.law.deadlines import Deadline
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --- intake ---
+
+
+class ClientRegisteredData(_Data):
+    client_id: UUID
+    relationship_started_on: date = Field(
+        description="Start of the client relationship: the day statutory periods count from."
+    )
+    registered_jobseeker: bool
+    home_municipality: str | None = Field(default=None, description="Statistics Finland code.")
+    mother_tongue: str | None = Field(default=None, description="ISO 639-1 (or 639-3) code.")
+    interpreter_language: str | None = None
+    responsible_organisation: str
+
+
+class ClientRegistered(PublicEvent):
+    EVENT_TYPE = "ClientRegistered"
+    event_type: Literal["ClientRegistered"] = "ClientRegistered"
+    data: ClientRegisteredData
+
+
+# --- assessment ---
+
+
+class AssessmentDueData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    deadline: Deadline
+    responsible_organisation: str
+
+
+class AssessmentDue(PublicEvent):
+    EVENT_TYPE = "AssessmentDue"
+    event_type: Literal["AssessmentDue"] = "AssessmentDue"
+    data: AssessmentDueData
+
+
+class AssessmentStartedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    started_on: date
+
+
+class AssessmentStarted(PublicEvent):
+    EVENT_TYPE = "AssessmentStarted"
+    event_type: Literal["AssessmentStarted"] = "AssessmentStarted"
+    data: AssessmentStartedData
+
+
+class AssessmentCompletedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    completed_on: date
+
+
+class AssessmentCompleted(PublicEvent):
+    EVENT_TYPE = "AssessmentCompleted"
+    event_type: Literal["AssessmentCompleted"] = "AssessmentCompleted"
+    data: AssessmentCompletedData
+
+
+class PlanNeedDecidedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    decided_on: date
+    plan_needed: bool
+    reason: str
+
+
+class PlanNeedDecided(PublicEvent):
+    EVENT_TYPE = "PlanNeedDecided"
+    event_type: Literal["PlanNeedDecided"] = "PlanNeedDecided"
+    data: PlanNeedDecidedData
+
+
+# --- plans ---
+
+
+class PlanPreparationDueData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    assessment_id: UUID
+    deadline: Deadline
+    responsible_organisation: str
+
+
+class PlanPreparationDue(PublicEvent):
+    EVENT_TYPE = "PlanPreparationDue"
+    event_type: Literal["PlanPreparationDue"] = "PlanPreparationDue"
+    data: PlanPreparationDueData
+
+
+class PlanDraftedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    drafted_on: date
+
+
+class PlanDrafted(PublicEvent):
+    EVENT_TYPE = "PlanDrafted"
+    event_type: Literal["PlanDrafted"] = "PlanDrafted"
+    data: PlanDraftedData
+
+
+# --- notifications ---
+
+
+class ReminderScheduledData(_Data):
+    client_id: UUID
+    reminder_key: str = Field(description="The deadline it reminds of: '<kind>:<subject id>'.")
+    deadline_kind: str
+    due: date
+    remind_on: date
+    responsible_organisation: str
+
+
+class ReminderScheduled(PublicEvent):
+    EVENT_TYPE = "ReminderScheduled"
+    event_type: Literal["ReminderScheduled"] = "ReminderScheduled"
+    data: ReminderScheduledData
+
+
+class ReminderCancelledData(_Data):
+    client_id: UUID
+    reminder_key: str
+    reason: str
+
+
+class ReminderCancelled(PublicEvent):
+    EVENT_TYPE = "ReminderCancelled"
+    event_type: Literal["ReminderCancelled"] = "ReminderCancelled"
+    data: ReminderCancelledData
+
+
+CONTRACTS: dict[str, type[PublicEvent]] = {
+    contract.EVENT_TYPE: contract
+    for contract in (
+        ClientRegistered,
+        AssessmentDue,
+        AssessmentStarted,
+        AssessmentCompleted,
+        PlanNeedDecided,
+        PlanPreparationDue,
+        PlanDrafted,
+        ReminderScheduled,
+        ReminderCancelled,
+    )
+}

@@ -1,0 +1,1 @@
+"""Composition root: assembles the services into the embedded or the distributed system."""

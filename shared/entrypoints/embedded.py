@@ -1,0 +1,65 @@
+"""Embedded mode: all four services and the staff API in one process on SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+from fastapi import FastAPI
+
+from shared.entrypoints.http import create_api
+from shared.entrypoints.registry import SERVICES
+from shared.eventstore import ServiceApplication, store_env
+from shared.messaging.dead_letters import SQLiteDeadLetters
+from shared.messaging.inprocess import InProcessDelivery, Node
+from shared.service import Service
+from shared.settings import Settings
+
+
+class EmbeddedSystem:
+    def __init__(self, settings: Settings, services: Mapping[str, Service] = SERVICES) -> None:
+        if settings.database_url:
+            raise ValueError("embedded mode keeps its stores in SQLite files; unset DATABASE_URL")
+        self.settings = settings
+        self.services = services
+        self.nodes = {
+            name: Node(service, service.application(settings, store_env(settings, name)))
+            for name, service in services.items()
+        }
+        self.dead_letters = SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite")
+        self.delivery = InProcessDelivery(
+            self.nodes, self.dead_letters, idle_seconds=settings.relay_idle_seconds
+        )
+
+    @property
+    def applications(self) -> dict[str, ServiceApplication]:
+        return {name: node.app for name, node in self.nodes.items()}
+
+    def api(self) -> FastAPI:
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            stop = asyncio.Event()
+            task = asyncio.create_task(self.delivery.run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                await task
+                self.close()
+
+        return create_api(
+            self.settings,
+            self.services,
+            {name: node.app for name, node in self.nodes.items()},
+            lifespan=lifespan,
+        )
+
+    def deliver_all(self) -> None:
+        """Runs delivery until nothing is pending (for tests and one-shot commands)."""
+        while self.delivery.step():
+            pass
+
+    def close(self) -> None:
+        for node in self.nodes.values():
+            node.app.close()

@@ -1,0 +1,186 @@
+"""Event-store set-up shared by the services, and the exactly-once processing of messages.
+
+Each service is one eventsourcing ``Application`` with a process recorder: PostgreSQL (a schema
+of its own) in distributed mode, a SQLite file in embedded mode. Tracking is multi-row, one row
+per upstream (source, position): it is the consumer's inbox, so a redelivered message is caught
+by the primary key whatever order messages arrive in, and the effect and its tracking row are
+written in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteProcessRecorder
+from psycopg import sql
+from pydantic import BaseModel
+
+from shared.contracts.envelope import PublicEvent
+from shared.errors import ConcurrentUpdateError, NotFoundError
+from shared.law.deadlines import Deadline
+from shared.law.rulebook import RuleRef
+from shared.settings import Settings
+from shared.values import Actor, Provenance
+
+# Optimistic-concurrency conflicts are retried this often before a command is answered 409.
+MAX_ATTEMPTS = 10
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def pydantic_transcoding(model: type[BaseModel]) -> Transcoding:
+    """A transcoding that stores a frozen pydantic value object as its JSON-ready dict."""
+
+    class _ModelTranscoding(Transcoding):
+        type = model
+        name = f"{model.__module__}.{model.__qualname__}"
+
+        def encode(self, obj: BaseModel) -> dict[str, Any]:
+            return obj.model_dump(mode="json")
+
+        def decode(self, data: dict[str, Any]) -> BaseModel:
+            return model.model_validate(data)
+
+    return _ModelTranscoding()
+
+
+VALUE_OBJECTS: tuple[type[BaseModel], ...] = (Actor, Provenance, RuleRef, Deadline)
+
+
+def store_env(settings: Settings, service: str) -> dict[str, str]:
+    """The eventsourcing library's settings for one service's store."""
+    env = {"SINGLE_ROW_TRACKING": "n"}
+    if settings.database_url:
+        schema = settings.schema_for(service)
+        _create_schema(settings, schema)
+        env.update(settings.postgres)
+        env.update(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_SCHEMA": schema,
+                "POSTGRES_POOL_SIZE": "4",
+                "POSTGRES_MAX_OVERFLOW": "4",
+                "CREATE_TABLE": "y",
+            }
+        )
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env.update(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        )
+    return env
+
+
+def _create_schema(settings: Settings, schema: str) -> None:
+    assert settings.database_url
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+Policy = Callable[[Any, PublicEvent], Sequence[Aggregate]]
+"""Reacts to a public event: returns the aggregates whose new events are the effect."""
+
+
+class ServiceApplication(Application[UUID]):
+    """Base of every service's application: value-object transcodings, tracking, retries."""
+
+    service_name: ClassVar[str]
+
+    def construct_recorder(self) -> Any:
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        for model in VALUE_OBJECTS:
+            transcoder.register(pydantic_transcoding(model))
+
+    # --- commands ---
+
+    def load(self, aggregate_id: UUID, kind: type[A]) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{kind.__name__} {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(f"{kind.__name__} {aggregate_id}")
+        return aggregate
+
+    def update(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], None]) -> A:
+        """Load, decide, save; on a concurrent write, decide again on the new state."""
+        for _ in range(MAX_ATTEMPTS):
+            aggregate = self.load(aggregate_id, kind)
+            decide(aggregate)
+            try:
+                self.save(aggregate)
+            except IntegrityError:
+                continue
+            return aggregate
+        raise ConcurrentUpdateError(f"{kind.__name__} {aggregate_id}")
+
+    # --- messages ---
+
+    def process(self, event: PublicEvent, policy: Policy) -> bool:
+        """Applies ``policy`` to ``event`` exactly once. Returns False for a duplicate."""
+        tracking = Tracking(application_name=event.source, notification_id=event.position)
+        for _ in range(MAX_ATTEMPTS):
+            if self.is_tracked(tracking):
+                return False
+            new_events = [e for agg in policy(self, event) for e in agg.collect_events()]
+            try:
+                self.events.put(new_events, tracking=tracking)
+            except IntegrityError:
+                # Either a concurrent version of an aggregate or the same message handled
+                # concurrently: the next turn tells which.
+                continue
+            return True
+        raise ConcurrentUpdateError(f"{event.event_type} {event.message_id}")
+
+    def is_tracked(self, tracking: Tracking) -> bool:
+        """Exactly this upstream position was processed (the library's own check uses max)."""
+        recorder = self.recorder
+        params = (tracking.application_name, tracking.notification_id)
+        if isinstance(recorder, PostgresProcessRecorder):
+            query = sql.SQL(
+                "SELECT 1 FROM {}.{} WHERE application_name = %s AND notification_id = %s"
+            ).format(
+                sql.Identifier(recorder.datastore.schema),
+                sql.Identifier(recorder.tracking_table_name),
+            )
+            with recorder.datastore.transaction(commit=False) as pg_cursor:
+                pg_cursor.execute(query, params)
+                return pg_cursor.fetchone() is not None
+        if isinstance(recorder, SQLiteProcessRecorder):
+            with recorder.datastore.transaction(commit=False) as sqlite_cursor:
+                sqlite_cursor.execute(
+                    "SELECT 1 FROM tracking WHERE application_name = ? AND notification_id = ?",
+                    params,
+                )
+                return sqlite_cursor.fetchone() is not None
+        raise TypeError(f"no tracking lookup for {type(recorder).__name__}")
+
+    def tracked_position(self, upstream: str) -> int:
+        return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined, no-any-return]

@@ -1,0 +1,98 @@
+"""Embedded mode's delivery: follows each service's notification log in this process and hands
+every public event to the services that react to it — through the same contracts, policies and
+tracking as the RabbitMQ path, so a restart resumes where each consumer's tracking says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.contracts import CONTRACTS, parse_event
+from shared.eventstore import ServiceApplication
+from shared.messaging.dead_letters import SQLiteDeadLetters
+from shared.messaging.errors import is_permanent, reason
+from shared.service import Service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Node:
+    service: Service
+    app: ServiceApplication
+
+
+class InProcessDelivery:
+    def __init__(
+        self,
+        nodes: Mapping[str, Node],
+        dead_letters: SQLiteDeadLetters,
+        batch_size: int = 200,
+        idle_seconds: float = 0.05,
+    ) -> None:
+        self.nodes = nodes
+        self.dead_letters = dead_letters
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        # Positions read but not handled (events a consumer ignores) leave no tracking row;
+        # keep them here so they are not read again while the process lives.
+        self._cursors: dict[tuple[str, str], int] = {}
+        self.links = [
+            (down, up)
+            for down, consumer in nodes.items()
+            for up, producer in nodes.items()
+            if up != down
+            and set(consumer.service.policies) & set(producer.service.publishes.event_types)
+        ]
+
+    def step(self) -> int:
+        """Delivers what is pending, one batch per link; returns how many events were read."""
+        read = 0
+        for down, up in self.links:
+            read += self._deliver(self.nodes[down], self.nodes[up])
+        return read
+
+    def _deliver(self, consumer: Node, producer: Node) -> int:
+        link = (consumer.service.name, producer.service.name)
+        position = self._cursors.get(link)
+        if position is None:
+            position = consumer.app.tracked_position(producer.service.name)
+        notifications = producer.app.recorder.select_notifications(
+            start=position + 1, limit=self.batch_size
+        )
+        for notification in notifications:
+            domain_event = producer.app.mapper.to_domain_event(notification)
+            public = producer.service.publishes.to_public(notification.id, domain_event)
+            policy = consumer.service.policies.get(public.event_type) if public else None
+            if public is not None and policy is not None:
+                body = public.model_dump_json().encode()
+                try:
+                    consumer.app.process(parse_event(body, CONTRACTS), policy)
+                except Exception as error:
+                    if not is_permanent(error):
+                        raise  # retried on the next turn from this very position
+                    log.warning("dead-lettered %s for %s: %s", public.message_id, link, error)
+                    self.dead_letters.add(
+                        consumer.service.name,
+                        str(public.message_id),
+                        public.routing_key,
+                        body,
+                        reason(error),
+                    )
+            self._cursors[link] = notification.id
+        return len(notifications)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                read = await asyncio.to_thread(self.step)
+            except Exception:
+                log.exception("in-process delivery failed; retrying")
+                read = 0
+            if read == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass

@@ -1,0 +1,74 @@
+"""What a service is to the rest of the system: its store, the events it publishes, the events
+it reacts to, and its HTTP routes. Both run modes are assembled from these descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import DomainEventProtocol
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from shared.contracts.envelope import PublicEvent
+from shared.eventstore import Policy, ServiceApplication
+from shared.settings import Settings
+
+MESSAGE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:message")
+
+
+def message_id(source: str, aggregate_id: UUID, version: int) -> UUID:
+    """The same stored event gets the same id however often it is published."""
+    return uuid5(MESSAGE_ID_NAMESPACE, f"{source}:{aggregate_id}:{version}")
+
+
+@dataclass(frozen=True)
+class PublicMapping:
+    """Turns a service's stored domain events into its public contracts."""
+
+    source: str
+    id_field: str | None  # the data field that holds the aggregate's id, e.g. "plan_id"
+    contracts: Mapping[type[Any], type[PublicEvent]]
+
+    def to_public(self, position: int, event: DomainEventProtocol[UUID]) -> PublicEvent | None:
+        contract = self.contracts.get(type(event))
+        if contract is None:
+            return None  # internal event: not part of any contract
+        data_model: type[BaseModel] = contract.model_fields["data"].annotation  # type: ignore[assignment]
+        provenance = event.provenance  # type: ignore[attr-defined]
+        return contract(
+            message_id=message_id(self.source, event.originator_id, event.originator_version),
+            event_type=contract.EVENT_TYPE,
+            schema_version=contract.SCHEMA_VERSION,
+            source=self.source,
+            position=position,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=provenance.occurred_at,
+            recorded_at=event.timestamp,
+            actor=provenance.actor,
+            organisation=provenance.organisation,
+            legal_basis=tuple(getattr(event, "legal_basis", ())),
+            data=data_model.model_validate(self._data_of(event)),
+        )
+
+    def _data_of(self, event: DomainEventProtocol[UUID]) -> dict[str, Any]:
+        attributes = dict(vars(event))
+        if self.id_field:
+            attributes[self.id_field] = event.originator_id
+        return attributes
+
+    @property
+    def event_types(self) -> list[str]:
+        return [contract.EVENT_TYPE for contract in self.contracts.values()]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    application: Callable[[Settings, dict[str, str]], ServiceApplication]
+    publishes: PublicMapping
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    routes: APIRouter | None = None

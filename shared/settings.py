@@ -1,0 +1,91 @@
+"""Runtime settings, read from ``KOTOUTUS_*`` environment variables.
+
+Nothing configured means the embedded mode: SQLite files in ``data_dir`` and in-process
+delivery. Setting both ``database_url`` and ``amqp_url`` selects the distributed mode.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.values import OrganisationKind
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOTOUTUS_", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("kotoutus-data"), description="Embedded mode: folder of the SQLite files."
+    )
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; each service uses a schema of its own."
+    )
+    amqp_url: str | None = Field(default=None, description="RabbitMQ URL (amqp://…).")
+    amqp_prefix: str = Field(
+        default="kotoutus",
+        description="Prefix of every exchange and queue name, so that deployments share a vhost.",
+    )
+    schema_prefix: str = Field(
+        default="",
+        description="Prefix of the services' PostgreSQL schemas (tests use it to isolate runs).",
+    )
+    consumer_prefetch: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description=(
+            "Unacknowledged messages per consumer. Writes to one store are serialised by "
+            "the event store's table lock, so a small window only hides the hop latency."
+        ),
+    )
+    delivery_limit: int = Field(
+        default=5, ge=1, description="Deliveries of a failing message before it is dead-lettered."
+    )
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_idle_seconds: float = Field(default=0.05, gt=0)
+    municipality_code: str = Field(default="320", description="Statistics Finland code.")
+    municipality_name: str = Field(default="Kemijärvi")
+    te_office_id: str = Field(
+        default="te_office:lappi", description="The TE office that answered until 2024."
+    )
+    employment_authority_id: str = Field(
+        default="employment_authority:320", description="The municipal employment area from 2025."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.database_url and self.amqp_url)
+
+    @cached_property
+    def postgres(self) -> dict[str, str]:
+        """The eventsourcing library's POSTGRES_* keys for ``database_url``."""
+        if not self.database_url:
+            raise ValueError("KOTOUTUS_DATABASE_URL is not set")
+        url = urlsplit(self.database_url)
+        return {
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+        }
+
+    def schema_for(self, service: str) -> str:
+        return f"{self.schema_prefix}{service}"
+
+    def organisation(self, kind: OrganisationKind) -> str:
+        """The id of the organisation of ``kind`` that serves this municipality."""
+        match kind:
+            case OrganisationKind.MUNICIPALITY:
+                return f"municipality:{self.municipality_code}"
+            case OrganisationKind.TE_OFFICE:
+                return self.te_office_id
+            case OrganisationKind.EMPLOYMENT_AUTHORITY:
+                return self.employment_authority_id
