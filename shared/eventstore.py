@@ -122,7 +122,7 @@ class ServiceApplication(Application[UUID]):
 
     def load(self, aggregate_id: UUID, kind: type[A]) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{kind.__name__} {aggregate_id}") from None
         if not isinstance(aggregate, kind):
@@ -183,4 +183,4 @@ class ServiceApplication(Application[UUID]):
         raise TypeError(f"no tracking lookup for {type(recorder).__name__}")
 
     def tracked_position(self, upstream: str) -> int:
-        return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined, no-any-return]
+        return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined]

@@ -30,14 +30,16 @@ class PublicMapping:
 
     source: str
     id_field: str | None  # the data field that holds the aggregate's id, e.g. "plan_id"
-    contracts: Mapping[type[Any], type[PublicEvent]]
+    # Keyed by the stored event's class name within its aggregate, e.g. "Client.Registered".
+    contracts: Mapping[str, type[PublicEvent]]
 
     def to_public(self, position: int, event: DomainEventProtocol[UUID]) -> PublicEvent | None:
-        contract = self.contracts.get(type(event))
+        contract = self.contracts.get(type(event).__qualname__)
         if contract is None:
             return None  # internal event: not part of any contract
         data_model: type[BaseModel] = contract.model_fields["data"].annotation  # type: ignore[assignment]
-        provenance = event.provenance  # type: ignore[attr-defined]
+        stored: Any = event  # every Kotoutus event has provenance and a timestamp
+        provenance = stored.provenance
         return contract(
             message_id=message_id(self.source, event.originator_id, event.originator_version),
             event_type=contract.EVENT_TYPE,
@@ -47,7 +49,7 @@ class PublicMapping:
             aggregate_id=event.originator_id,
             aggregate_version=event.originator_version,
             occurred_at=provenance.occurred_at,
-            recorded_at=event.timestamp,
+            recorded_at=stored.timestamp,
             actor=provenance.actor,
             organisation=provenance.organisation,
             legal_basis=tuple(getattr(event, "legal_basis", ())),

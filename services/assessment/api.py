@@ -65,7 +65,9 @@ def start_assessment(
     client_id: UUID, body: StartAssessment, caller: CallerDep, app: Assessment
 ) -> AssessmentView:
     provenance = caller.provenance(body.occurred_at)
-    return AssessmentView.of(app.start(client_id, provenance=provenance, started_on=body.started_on))
+    return AssessmentView.of(
+        app.start(client_id, provenance=provenance, started_on=body.started_on)
+    )
 
 
 @router.post("/complete", responses=ERRORS, summary="Complete it and decide the plan need")

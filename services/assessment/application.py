@@ -53,7 +53,9 @@ class AssessmentApplication(ServiceApplication):
     def assessment_of(self, client_id: UUID) -> InitialAssessment:
         return self.load(InitialAssessment.create_id(client_id), InitialAssessment)
 
-    def start(self, client_id: UUID, *, provenance: Provenance, started_on: date) -> InitialAssessment:
+    def start(
+        self, client_id: UUID, *, provenance: Provenance, started_on: date
+    ) -> InitialAssessment:
         return self.update(
             InitialAssessment.create_id(client_id),
             InitialAssessment,

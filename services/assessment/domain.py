@@ -105,6 +105,7 @@ class InitialAssessment(Aggregate):
             decided_on=completed_on,
             plan_needed=plan_needed,
             reason=reason,
+            responsible_organisation=self.responsible_organisation,
         )
 
     @event("Completed")
@@ -120,5 +121,6 @@ class InitialAssessment(Aggregate):
         decided_on: date,
         plan_needed: bool,
         reason: str,
+        responsible_organisation: str,
     ) -> None:
         self.plan_needed = plan_needed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
-from services.assessment.domain import InitialAssessment
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -15,10 +14,10 @@ SERVICE = Service(
         "assessment",
         "assessment_id",
         {
-            InitialAssessment.Due: contracts.AssessmentDue,
-            InitialAssessment.Started: contracts.AssessmentStarted,
-            InitialAssessment.Completed: contracts.AssessmentCompleted,
-            InitialAssessment.PlanNeedDecided: contracts.PlanNeedDecided,
+            "InitialAssessment.Due": contracts.AssessmentDue,
+            "InitialAssessment.Started": contracts.AssessmentStarted,
+            "InitialAssessment.Completed": contracts.AssessmentCompleted,
+            "InitialAssessment.PlanNeedDecided": contracts.PlanNeedDecided,
         },
     ),
     policies={"ClientRegistered": AssessmentApplication.on_client_registered},

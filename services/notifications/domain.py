@@ -57,9 +57,7 @@ class ClientReminders(Aggregate):
         responsible_organisation: str,
     ) -> None:
         current = self.reminders.get(reminder_key)
-        if current is not None and (
-            current.state is ReminderState.CANCELLED or current.due == due
-        ):
+        if current is not None and (current.state is ReminderState.CANCELLED or current.due == due):
             return
         self._scheduled(
             client_id=self.client_id,
@@ -97,7 +95,10 @@ class ClientReminders(Aggregate):
         if current is not None and current.state is ReminderState.CANCELLED:
             return
         self._cancelled(
-            client_id=self.client_id, provenance=provenance, reminder_key=reminder_key, reason=reason
+            client_id=self.client_id,
+            provenance=provenance,
+            reminder_key=reminder_key,
+            reason=reason,
         )
 
     @event("ReminderCancelled")

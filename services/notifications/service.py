@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.notifications.api import router
 from services.notifications.application import NotificationsApplication
-from services.notifications.domain import ClientReminders
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -15,8 +14,8 @@ SERVICE = Service(
         "notifications",
         None,
         {
-            ClientReminders.ReminderScheduled: contracts.ReminderScheduled,
-            ClientReminders.ReminderCancelled: contracts.ReminderCancelled,
+            "ClientReminders.ReminderScheduled": contracts.ReminderScheduled,
+            "ClientReminders.ReminderCancelled": contracts.ReminderCancelled,
         },
     ),
     policies={

@@ -43,10 +43,10 @@ class PlansApplication(ServiceApplication):
                 client_id=data.client_id,
                 assessment_id=data.assessment_id,
                 provenance=Provenance.system(
-                    self.service_name, message.organisation, message.occurred_at
+                    self.service_name, data.responsible_organisation, message.occurred_at
                 ),
                 deadline=due,
-                responsible_organisation=message.organisation,
+                responsible_organisation=data.responsible_organisation,
                 legal_basis=tuple(r for r in (due.rule, due.rolled_by) if r is not None),
             ),
         )
@@ -54,7 +54,9 @@ class PlansApplication(ServiceApplication):
     def plan_of(self, client_id: UUID) -> IntegrationPlan:
         return self.load(IntegrationPlan.create_id(client_id), IntegrationPlan)
 
-    def draft(self, client_id: UUID, *, provenance: Provenance, drafted_on: date) -> IntegrationPlan:
+    def draft(
+        self, client_id: UUID, *, provenance: Provenance, drafted_on: date
+    ) -> IntegrationPlan:
         return self.update(
             IntegrationPlan.create_id(client_id),
             IntegrationPlan,

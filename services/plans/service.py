@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from services.plans.api import router
 from services.plans.application import PlansApplication
-from services.plans.domain import IntegrationPlan
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -15,8 +14,8 @@ SERVICE = Service(
         "plans",
         "plan_id",
         {
-            IntegrationPlan.PreparationDue: contracts.PlanPreparationDue,
-            IntegrationPlan.Drafted: contracts.PlanDrafted,
+            "IntegrationPlan.PreparationDue": contracts.PlanPreparationDue,
+            "IntegrationPlan.Drafted": contracts.PlanDrafted,
         },
     ),
     policies={"PlanNeedDecided": PlansApplication.on_plan_need_decided},

@@ -67,4 +67,6 @@ def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -
         fields = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors()
         )
-        raise ContractError(f"{event_type} v{raw.get('schema_version')} is invalid: {fields}") from error
+        raise ContractError(
+            f"{event_type} v{raw.get('schema_version')} is invalid: {fields}"
+        ) from error

@@ -83,6 +83,7 @@ class PlanNeedDecidedData(_Data):
     decided_on: date
     plan_needed: bool
     reason: str
+    responsible_organisation: str
 
 
 class PlanNeedDecided(PublicEvent):

@@ -31,11 +31,12 @@ def add_period(start: date, rule: Rule) -> date:
     """The period's last day: the starting day is not counted (150/1930 §2); a month period ends
     on the same day number, or the month's last day where there is none (§3)."""
     values = rule.values()
-    return start + relativedelta(
+    end: date = start + relativedelta(
         months=int(values.get("months", 0)),
         weeks=int(values.get("weeks", 0)),
         days=int(values.get("days", 0)),
     )
+    return end
 
 
 @cache
@@ -60,4 +61,6 @@ def deadline(book: RuleBook, rule_id: str, starts_on: date) -> Deadline:
     nominal = add_period(starts_on, rule)
     due = next_working_day(nominal)
     rolled_by = book.in_force("deadline.roll_forward", nominal).ref if due != nominal else None
-    return Deadline(starts_on=starts_on, nominal=nominal, due=due, rule=rule.ref, rolled_by=rolled_by)
+    return Deadline(
+        starts_on=starts_on, nominal=nominal, due=due, rule=rule.ref, rolled_by=rolled_by
+    )

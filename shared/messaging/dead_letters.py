@@ -34,7 +34,9 @@ class SQLiteDeadLetters:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
-    def add(self, consumer: str, message_id: str, routing_key: str, body: bytes, reason: str) -> None:
+    def add(
+        self, consumer: str, message_id: str, routing_key: str, body: bytes, reason: str
+    ) -> None:
         with self._connect() as conn:
             # The same message failing again after a restart stays one dead letter.
             conn.execute(

@@ -5,6 +5,7 @@ tracking as the RabbitMQ path, so a restart resumes where each consumer's tracki
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,7 +93,5 @@ class InProcessDelivery:
                 log.exception("in-process delivery failed; retrying")
                 read = 0
             if read == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.idle_seconds)
-                except TimeoutError:
-                    pass

@@ -1,0 +1,155 @@
+"""The ``kotoutus`` command."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import httpx
+import typer
+import uvicorn
+
+from shared.settings import Settings
+
+app = typer.Typer(help="Kotoutus: the event-sourced backbone of municipal integration services.")
+contracts_app = typer.Typer(help="The AsyncAPI document of the public events.")
+clients_app = typer.Typer(help="Staff commands over the API (embedded default URL).")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(clients_app, name="clients")
+
+ASYNCAPI_PATH = Path("docs/asyncapi.json")
+DEFAULT_API = "http://127.0.0.1:8000"
+
+ApiOption = Annotated[str, typer.Option(envvar="KOTOUTUS_API", help="Staff API base URL.")]
+ActorOption = Annotated[
+    str, typer.Option(envvar="KOTOUTUS_ACTOR", help="Who acts, e.g. caseworker:anna.virtanen.")
+]
+
+
+@app.command()
+def run(
+    data_dir: Annotated[Path | None, typer.Option(help="Folder of the SQLite files.")] = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run everything in one process on SQLite files (the embedded default)."""
+    from shared.entrypoints.embedded import EmbeddedSystem
+
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"data_dir": data_dir, "host": host, "port": port}.items() if v
+    }
+    settings = Settings(**overrides)
+    system = EmbeddedSystem(settings)
+    typer.echo(
+        f"Kotoutus (embedded) — data in {settings.data_dir.resolve()}\n"
+        f"API docs: http://{settings.host}:{settings.port}/docs"
+    )
+    uvicorn.run(system.api(), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="intake, assessment, plans or notifications")],
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run one service (distributed mode: needs KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL)."""
+    from shared.entrypoints.distributed import ServiceProcess
+    from shared.entrypoints.registry import SERVICES
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"choose one of {', '.join(SERVICES)}", param_hint="SERVICE")
+    settings = Settings()
+    if not settings.distributed:
+        typer.echo(
+            "Set KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL for distributed mode.", err=True
+        )
+        raise typer.Exit(2)
+    process = ServiceProcess(settings, service)
+    uvicorn.run(
+        process.api(), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+@contracts_app.command("write")
+def contracts_write(path: Path = ASYNCAPI_PATH) -> None:
+    """Regenerate the committed AsyncAPI document from the code."""
+    from shared.entrypoints.asyncapi import render
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(), encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+@contracts_app.command("check")
+def contracts_check(path: Path = ASYNCAPI_PATH) -> None:
+    """Fail if the committed AsyncAPI document differs from what the code generates."""
+    from shared.entrypoints.asyncapi import render
+
+    if not path.exists() or path.read_text(encoding="utf-8") != render():
+        typer.echo(f"{path} is out of date: run `make asyncapi` and commit it.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path} matches the code")
+
+
+def _call(method: str, url: str, actor: str, body: dict[str, Any] | None = None) -> None:
+    response = httpx.request(method, url, json=body, headers={"X-Actor": actor}, timeout=30)
+    typer.echo(json.dumps(response.json(), indent=2, ensure_ascii=False))
+    if response.is_error:
+        raise typer.Exit(1)
+
+
+@clients_app.command("register")
+def register(
+    given_names: Annotated[str, typer.Option()],
+    family_name: Annotated[str, typer.Option()],
+    relationship_started_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    actor: ActorOption,
+    jobseeker: Annotated[bool, typer.Option(help="Registered jobseeker?")] = False,
+    mother_tongue: Annotated[str | None, typer.Option()] = None,
+    api: ApiOption = DEFAULT_API,
+) -> None:
+    """Register a client."""
+    body = {
+        "given_names": given_names,
+        "family_name": family_name,
+        "relationship_started_on": date.fromisoformat(relationship_started_on).isoformat(),
+        "registered_jobseeker": jobseeker,
+        "mother_tongue": mother_tongue,
+    }
+    _call("POST", f"{api}/clients", actor, body)
+
+
+@clients_app.command("start-assessment")
+def start_assessment(
+    client_id: UUID, started_on: str, actor: ActorOption, api: ApiOption = DEFAULT_API
+) -> None:
+    """Record that a client's initial assessment started."""
+    _call("POST", f"{api}/clients/{client_id}/assessment/start", actor, {"started_on": started_on})
+
+
+@clients_app.command("complete-assessment")
+def complete_assessment(
+    client_id: UUID,
+    completed_on: str,
+    reason: Annotated[str, typer.Option(help="Why a plan is (not) needed.")],
+    actor: ActorOption,
+    plan_needed: Annotated[bool, typer.Option("--plan-needed/--no-plan-needed")] = True,
+    api: ApiOption = DEFAULT_API,
+) -> None:
+    """Complete a client's initial assessment and decide whether a plan is needed."""
+    body = {"completed_on": completed_on, "plan_needed": plan_needed, "reason": reason}
+    _call("POST", f"{api}/clients/{client_id}/assessment/complete", actor, body)
+
+
+@clients_app.command("reminders")
+def reminders(client_id: UUID, actor: ActorOption, api: ApiOption = DEFAULT_API) -> None:
+    """List a client's reminders."""
+    _call("GET", f"{api}/clients/{client_id}/reminders", actor)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,88 @@
+"""Distributed mode: one service per process, its store on PostgreSQL, events over RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+import asyncpg
+from fastapi import FastAPI
+from faststream.rabbit import RabbitBroker
+
+from shared.entrypoints.http import create_api
+from shared.entrypoints.registry import SERVICES
+from shared.eventstore import store_env
+from shared.messaging.consumer import register_consumer
+from shared.messaging.relay import OutboxRelay, register_publishers
+from shared.messaging.topology import Topology
+from shared.service import Service
+from shared.settings import Settings
+
+
+class ServiceProcess:
+    """One service: its application, its consumer, its outbox relay and its routes."""
+
+    def __init__(
+        self, settings: Settings, name: str, services: Mapping[str, Service] = SERVICES
+    ) -> None:
+        if not settings.distributed:
+            raise ValueError("distributed mode needs KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL")
+        assert settings.database_url and settings.amqp_url
+        self.settings = settings
+        self.services = services
+        self.service = services[name]
+        self.app = self.service.application(settings, store_env(settings, name))
+        self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+        self.broker = RabbitBroker(settings.amqp_url, logger=None)
+        self.publishers = register_publishers(self.broker, self.topology, self.service)
+        if self.service.policies:
+            register_consumer(
+                self.broker,
+                self.topology,
+                self.service,
+                self.app.process,
+                settings.consumer_prefetch,
+            )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        assert self.settings.database_url
+        await self.broker.connect()
+        # Every queue and binding exists before anything is published or consumed.
+        await self.topology.declare(self.broker, self.services.values())
+        await self.broker.start()
+        pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=2)
+        relay = OutboxRelay(
+            self.service,
+            self.app,
+            self.publishers,
+            pool,
+            schema=self.settings.schema_for(self.service.name),
+            batch_size=self.settings.relay_batch_size,
+            idle_seconds=self.settings.relay_idle_seconds,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await self.broker.stop()
+            await pool.close()
+            self.app.close()
+
+    def api(self) -> FastAPI:
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            async with self.running():
+                yield
+
+        return create_api(
+            self.settings,
+            {self.service.name: self.service},
+            {self.service.name: self.app},
+            lifespan=lifespan,
+            title=f"Kotoutus {self.service.name}",
+        )

@@ -1,0 +1,108 @@
+"""A service's consumer on RabbitMQ: contract check → policy with tracking → ack.
+
+- Handled, or a duplicate (tracking says so): ack.
+- Permanent failure (not a contract, invalid, refused by the domain): the original body is
+  published to the service's dead-letter queue with the reason in a header, then acked.
+- Anything else (database down, timeout): rejected back to the queue after a pause; the quorum
+  queue's delivery limit moves a message that keeps failing to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
+
+from shared.contracts import CONTRACTS, PublicEvent, parse_event
+from shared.eventstore import Policy
+from shared.failpoints import failpoint
+from shared.messaging.errors import is_permanent, reason
+from shared.messaging.topology import Topology
+from shared.service import Service
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "x-kotoutus-reason"
+
+
+async def _raw_body(message: Any) -> bytes:
+    # Contracts are checked by the handler itself, so that a body no parser accepts becomes
+    # a dead letter with a reason rather than an error inside the framework.
+    return bytes(message.body)
+
+
+Process = Callable[[PublicEvent, Policy], bool]
+
+
+def _delivery_count(message: RabbitMessage) -> int:
+    """Earlier deliveries of this message, as the quorum queue counts them."""
+    count = (message.raw_message.headers or {}).get("x-delivery-count")
+    return count if isinstance(count, int) else 0
+
+
+def register_consumer(
+    broker: RabbitBroker,
+    topology: Topology,
+    service: Service,
+    process: Process,
+    prefetch: int,
+) -> RabbitSubscriber:
+    """Subscribes ``service`` to its queue; ``process`` is its application's ``process``."""
+    queue = topology.queue(service.name)
+
+    async def dead_letter(message: RabbitMessage, why: str) -> None:
+        raw = message.raw_message
+        await broker.publish(
+            message.body,
+            exchange=topology.dead_letters,
+            routing_key=service.name,
+            persist=True,
+            message_id=message.message_id,
+            content_type=message.content_type,
+            headers={
+                **(raw.headers or {}),
+                REASON_HEADER: why,
+                "x-kotoutus-queue": queue.name,
+                "x-original-exchange": raw.exchange or "",
+                "x-original-routing-key": raw.routing_key or "",
+            },
+        )
+
+    subscriber = broker.subscriber(
+        queue,
+        channel=Channel(prefetch_count=prefetch),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_body,
+        title=f"{queue.name}:consume",
+        description=f"{service.name} reacts to: {', '.join(sorted(service.policies))}",
+    )
+
+    async def handle(body: bytes, message: RabbitMessage) -> None:
+        try:
+            event = parse_event(body, CONTRACTS)
+            policy = service.policies.get(event.event_type)
+            if policy is None:
+                raise LookupError(f"{service.name} has no policy for {event.event_type}")
+            await asyncio.to_thread(process, event, policy)
+        except Exception as error:
+            if is_permanent(error):
+                log.warning("dead-letter %s: %s", message.message_id, error)
+                await dead_letter(message, reason(error))
+                await message.ack()
+                return
+            deliveries = _delivery_count(message)
+            log.exception("%s failed (delivery %d); will retry", message.message_id, deliveries + 1)
+            await asyncio.sleep(min(0.2 * 2**deliveries, 10.0))
+            await message.reject(requeue=True)
+            return
+        failpoint("consumer.before_ack")
+        await message.ack()
+
+    subscriber(handle)
+    return subscriber
