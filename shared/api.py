@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from shared.clock import utc_now
 from shared.errors import DomainError, NotFoundError
 from shared.eventstore import ServiceApplication
+from shared.law.rulebook import NoRuleInForceError
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, Provenance
 
@@ -95,3 +96,16 @@ def install_error_handlers(app: FastAPI) -> None:
             messages={language: error.message(language) for language in LANGUAGES},
         )
         return JSONResponse(status_code=status, content=body.model_dump())
+
+    @app.exception_handler(NoRuleInForceError)
+    async def no_rule(request: Request, error: NoRuleInForceError) -> JSONResponse:
+        # A date outside every law version the rule tables know is a problem of the input.
+        messages = {
+            "fi": f"Päivälle {error.day} ei ole voimassa olevaa sääntöä ({error.rule_id})",
+            "sv": f"Ingen regel gäller för {error.day} ({error.rule_id})",
+            "en": f"No rule is in force on {error.day} ({error.rule_id})",
+        }
+        body = Problem(
+            code="no_rule_in_force", message=messages[_language(request)], messages=messages
+        )
+        return JSONResponse(status_code=422, content=body.model_dump())

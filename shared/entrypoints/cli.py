@@ -153,3 +153,7 @@ def reminders(client_id: UUID, actor: ActorOption, api: ApiOption = DEFAULT_API)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Fixtures: an embedded system on a temporary folder; for the distributed tests a database of
+this test session, and per test its own schemas and RabbitMQ names (so reruns and leftovers
+never collide), removed afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import aio_pika
+import psycopg
+import pytest
+from psycopg import sql
+
+from shared.entrypoints.embedded import EmbeddedSystem
+from shared.entrypoints.registry import SERVICES
+from shared.messaging.topology import Topology
+from shared.settings import Settings
+from tests.support import ServiceProcesses
+
+PG_ADMIN_URL = os.environ.get(
+    "KOTOUTUS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+AMQP_URL = os.environ.get("KOTOUTUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=None, amqp_url=None)
+
+
+@pytest.fixture
+def embedded(embedded_settings: Settings) -> Iterator[EmbeddedSystem]:
+    system = EmbeddedSystem(embedded_settings)
+    yield system
+    system.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    name = f"kotoutus_test_{uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def distributed_settings(pg_database: str) -> Iterator[Settings]:
+    tag = uuid4().hex[:10]
+    settings = Settings(
+        database_url=pg_database,
+        amqp_url=AMQP_URL,
+        amqp_prefix=f"kt-test-{tag}",
+        schema_prefix=f"t{tag}_",
+        delivery_limit=3,
+    )
+    yield settings
+    asyncio.run(_delete_broker_names(settings))
+
+
+async def _delete_broker_names(settings: Settings) -> None:
+    topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        queues = [f"{settings.amqp_prefix}.tap"]
+        for service in SERVICES:
+            queues += [topology.queue(service).name, topology.dead_letter_queue(service).name]
+        for queue in queues:
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
+                await channel.queue_delete(queue)
+        for exchange in (topology.events, topology.dead_letters):
+            channel = await connection.channel()
+            await channel.exchange_delete(exchange.name)
+
+
+@pytest.fixture
+def processes(distributed_settings: Settings, tmp_path: Path) -> Iterator[ServiceProcesses]:
+    running = ServiceProcesses(distributed_settings, tmp_path)
+    yield running
+    running.stop_all()

@@ -1,0 +1,175 @@
+"""Helpers for tests: bounded waiting, service processes, RabbitMQ clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+
+from shared.settings import Settings
+
+T = TypeVar("T")
+ACTOR = {"X-Actor": "caseworker:anna.virtanen"}
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "") -> T:
+    """Polls ``probe`` until it returns something truthy; fails after ``timeout`` seconds.
+
+    This bounds a wait for asynchronous delivery; it asserts nothing about speed."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or probe}: last {last!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOTOUTUS_")}
+    env.update(
+        {
+            "KOTOUTUS_DATABASE_URL": settings.database_url or "",
+            "KOTOUTUS_AMQP_URL": settings.amqp_url or "",
+            "KOTOUTUS_AMQP_PREFIX": settings.amqp_prefix,
+            "KOTOUTUS_SCHEMA_PREFIX": settings.schema_prefix,
+            "KOTOUTUS_DELIVERY_LIMIT": str(settings.delivery_limit),
+        }
+    )
+    return env
+
+
+class ServiceProcesses:
+    """The services as separate OS processes, as in production."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.ports: dict[str, int] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start(self, name: str, failpoint: str | None = None, wait: bool = True) -> None:
+        port = self.ports.setdefault(name, free_port())
+        env = env_for(self.settings)
+        if failpoint:
+            env["KOTOUTUS_FAILPOINT"] = failpoint
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "shared.entrypoints.cli", "serve", name, "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        if wait:
+            self.wait_ready(name)
+
+    def wait_ready(self, name: str) -> None:
+        def ready() -> bool:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited with {process.returncode}: {self.log(name)}")
+            try:
+                return httpx.get(f"{self.url(name)}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(ready, timeout=60, what=f"{name} to start")
+
+    def wait_exit(self, name: str, timeout: float = 30) -> int:
+        return self.processes[name].wait(timeout=timeout)
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+class Broker:
+    """Synchronous peeks at RabbitMQ for tests: a tap on every event, reads of a queue."""
+
+    def __init__(self, amqp_url: str, exchange: str) -> None:
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run(coroutine)
+
+    def tap(self, queue: str) -> None:
+        """Declares ``queue`` bound to every routing key of the events exchange."""
+
+        async def declare() -> None:
+            connection = await aio_pika.connect(self.amqp_url)
+            async with connection:
+                channel = await connection.channel()
+                exchange = await channel.declare_exchange(
+                    self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+                )
+                tap = await channel.declare_queue(queue, durable=False)
+                await tap.bind(exchange, "#")
+
+        self._run(declare())
+
+    def drain(self, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        """Takes every message now in ``queue`` (acknowledging them)."""
+
+        async def take() -> list[aio_pika.abc.AbstractIncomingMessage]:
+            taken = []
+            connection = await aio_pika.connect(self.amqp_url)
+            async with connection:
+                channel = await connection.channel()
+                source = await channel.get_queue(queue, ensure=False)
+                while (message := await source.get(fail=False, no_ack=True)) is not None:
+                    taken.append(message)
+            return taken
+
+        return self._run(take())
+
+    def publish(self, body: bytes, routing_key: str, message_id: str) -> None:
+        async def send() -> None:
+            connection = await aio_pika.connect(self.amqp_url)
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.get_exchange(self.exchange, ensure=False)
+                await exchange.publish(
+                    aio_pika.Message(
+                        body,
+                        message_id=message_id,
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=routing_key,
+                )
+
+        self._run(send())
