@@ -1,0 +1,261 @@
+"""Embedded mode: the same services in one process on SQLite, delivery in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+import uvicorn
+from eventsourcing.domain import Aggregate
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from services.assessment.application import AssessmentApplication
+from services.intake.application import IntakeApplication
+from shared.contracts import PublicEvent
+from shared.entrypoints.cli import app as cli
+from shared.entrypoints.embedded import EmbeddedSystem
+from shared.entrypoints.registry import SERVICES
+from shared.errors import DomainError
+from shared.service import Service
+from shared.settings import Settings
+from shared.values import Provenance
+from tests.support import ACTOR, eventually, free_port
+
+REGISTRATION = {
+    "given_names": "Amina",
+    "family_name": "Hassan",
+    "relationship_started_on": "2024-10-24",
+    "registered_jobseeker": True,
+    "mother_tongue": "so",
+    "interpreter_language": "so",
+}
+
+
+@pytest.fixture
+def client(embedded: EmbeddedSystem) -> Iterator[TestClient]:
+    with TestClient(embedded.api()) as test_client:
+        yield test_client
+
+
+def reminders(client: TestClient, client_id: str) -> dict[str, dict[str, Any]]:
+    response = client.get(f"/clients/{client_id}/reminders", headers=ACTOR)
+    return {r["deadline_kind"]: r for r in response.json()} if response.status_code == 200 else {}
+
+
+def test_the_thread_in_one_process(client: TestClient) -> None:
+    registered = client.post("/clients", json=REGISTRATION, headers=ACTOR)
+    assert registered.status_code == 201, registered.text
+    # A jobseeker whose client relationship started in 2024: the TE office answers.
+    assert registered.json()["responsible_organisation"] == "te_office:lappi"
+    client_id = registered.json()["client_id"]
+
+    due = eventually(lambda: reminders(client, client_id).get("assessment-start"), what="due")
+    # 24 Oct + 2 months = Christmas Eve → the next working day after Christmas.
+    assert (due["due"], due["state"]) == ("2024-12-27", "scheduled")
+    assessment = client.get(f"/clients/{client_id}/assessment", headers=ACTOR).json()
+    assert assessment["deadline"]["nominal"] == "2024-12-24"
+    assert assessment["deadline"]["rolled_by"]["law"] == "150/1930"
+
+    base = f"/clients/{client_id}/assessment"
+    assert client.post(f"{base}/start", json={"started_on": "2024-11-04"}, headers=ACTOR).is_success
+    done = client.post(
+        f"{base}/complete",
+        json={"completed_on": "2024-11-08", "plan_needed": True, "reason": "literacy training"},
+        headers=ACTOR,
+    )
+    assert done.is_success, done.text
+
+    def plan_due() -> dict[str, Any] | None:
+        found = reminders(client, client_id)
+        cancelled = found.get("assessment-start", {}).get("state") == "cancelled"
+        return found.get("plan-preparation") if cancelled else None
+
+    plan = eventually(plan_due, what="plan reminder")
+    # Decided on Friday 8 Nov 2024: two weeks under Act 1386/2010 → Friday 22 Nov.
+    assert (plan["due"], plan["responsible_organisation"]) == ("2024-11-22", "te_office:lappi")
+
+
+def test_a_restart_resumes_delivery_where_tracking_says(embedded_settings: Settings) -> None:
+    first = EmbeddedSystem(embedded_settings)
+    intake = first.nodes["intake"].app
+    assert isinstance(intake, IntakeApplication)
+    client = intake.register_client(
+        client_id=uuid4(),
+        provenance=Provenance.system("test", "municipality:320", _now()),
+        given_names="A",
+        family_name="B",
+        relationship_started_on=_now().date(),
+        registered_jobseeker=False,
+        home_municipality="320",
+        mother_tongue=None,
+        interpreter_language=None,
+    )
+    first.close()  # stopped before anything was delivered
+
+    second = EmbeddedSystem(embedded_settings)
+    second.deliver_all()
+    assessment = second.nodes["assessment"].app
+    assert isinstance(assessment, AssessmentApplication)
+    assert assessment.assessment_of(client.id).version == 1
+    second.close()
+
+    third = EmbeddedSystem(embedded_settings)  # nothing pending: nothing happens again
+    third.deliver_all()
+    assessment = third.nodes["assessment"].app
+    assert isinstance(assessment, AssessmentApplication)
+    assert len(list(assessment.events.get(assessment.assessment_of(client.id).id))) == 1
+    third.close()
+
+
+def _now() -> Any:
+    from shared.clock import utc_now
+
+    return utc_now()
+
+
+class RefusedError(DomainError):
+    code = "refused"
+    texts = {"en": "refused by the test consumer"}
+
+
+def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
+    embedded_settings: Settings,
+) -> None:
+    refused: set[UUID] = set()
+    accepted: list[UUID] = []
+
+    def picky(app: Any, message: PublicEvent) -> Sequence[Aggregate]:
+        client_id = message.data.client_id  # type: ignore[attr-defined]
+        if client_id in refused:
+            raise RefusedError(f"client {client_id}")
+        accepted.append(client_id)
+        return ()
+
+    picky_service = Service(
+        name="picky",
+        application=SERVICES["notifications"].application,
+        publishes=SERVICES["notifications"].publishes,
+        policies={"ClientRegistered": picky},
+    )
+    system = EmbeddedSystem(
+        embedded_settings, {"intake": SERVICES["intake"], "picky": picky_service}
+    )
+    intake = system.nodes["intake"].app
+    assert isinstance(intake, IntakeApplication)
+    ids = [uuid4(), uuid4()]
+    refused.add(ids[0])
+    for client_id in ids:
+        intake.register_client(
+            client_id=client_id,
+            provenance=Provenance.system("test", "municipality:320", _now()),
+            given_names="A",
+            family_name="B",
+            relationship_started_on=_now().date(),
+            registered_jobseeker=False,
+            home_municipality=None,
+            mother_tongue=None,
+            interpreter_language=None,
+        )
+    system.deliver_all()
+    assert accepted == [ids[1]]
+    [letter] = system.dead_letters.all()
+    assert letter.consumer == "picky"
+    assert letter.routing_key == "intake.ClientRegistered"
+    assert f"RefusedError: client {ids[0]}" in letter.reason
+    assert str(ids[0]) in letter.body.decode()
+    system.close()
+
+
+def test_errors_say_what_is_wrong_in_the_callers_language(client: TestClient) -> None:
+    missing_actor = client.post("/clients", json=REGISTRATION)
+    assert missing_actor.status_code == 422
+    assert missing_actor.json()["detail"][0]["loc"] == ["header", "x-actor"]
+
+    bad = client.post("/clients", json={**REGISTRATION, "mother_tongue": "Somali"}, headers=ACTOR)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "mother_tongue"]
+
+    too_early = {**REGISTRATION, "relationship_started_on": "2001-01-01"}
+    refused = client.post("/clients", json=too_early, headers={**ACTOR, "Accept-Language": "fi"})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "no_rule_in_force"
+    assert refused.json()["message"].startswith("Päivälle 2001-01-01")
+
+    client_id = str(uuid4())
+    body = {**REGISTRATION, "client_id": client_id}
+    assert client.post("/clients", json=body, headers=ACTOR).status_code == 201
+    again = client.post("/clients", json=body, headers={**ACTOR, "Accept-Language": "sv"})
+    assert again.status_code == 409
+    assert again.json()["message"].startswith("Klienten är redan registrerad")
+
+    unknown = client.get(f"/clients/{uuid4()}/assessment", headers=ACTOR)
+    assert unknown.status_code == 404
+    assert set(unknown.json()["messages"]) == {"fi", "sv", "en"}
+
+
+def test_the_cli_registers_a_client_through_the_api(embedded: EmbeddedSystem) -> None:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(embedded.api(), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        api = f"http://127.0.0.1:{port}"
+        eventually(lambda: _answers(f"{api}/health"), what="the API")
+        result = CliRunner().invoke(
+            cli,
+            [
+                "clients",
+                "register",
+                "--given-names",
+                "Olena",
+                "--family-name",
+                "Kovalenko",
+                "--relationship-started-on",
+                "2025-02-03",
+                "--actor",
+                "caseworker:anna",
+                "--api",
+                api,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert '"responsible_organisation": "municipality:320"' in result.output
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_kotoutus_run_serves_the_api_docs(tmp_path: Path) -> None:
+    """The README's first command, as a newcomer runs it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOTOUTUS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.entrypoints.cli", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        eventually(lambda: _answers(f"http://127.0.0.1:{port}/docs"), what="the docs page")
+        assert (tmp_path / "kotoutus-data" / "intake.sqlite").exists()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+    assert f"API docs: http://127.0.0.1:{port}/docs" in output
