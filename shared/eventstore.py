@@ -109,6 +109,21 @@ class ServiceApplication(Application[UUID]):
 
     service_name: ClassVar[str]
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_recorded(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener`` (from the writing thread) after new events are stored, so that
+        followers of the log wake at once instead of at their next poll."""
+        self._listeners.append(listener)
+
+    def _notify(self, recordings: list[Any]) -> None:
+        super()._notify(recordings)
+        if recordings:
+            for listener in self._listeners:
+                listener()
+
     def construct_recorder(self) -> Any:
         return self.factory.process_recorder()
 
@@ -151,11 +166,12 @@ class ServiceApplication(Application[UUID]):
                 return False
             new_events = [e for agg in policy(self, event) for e in agg.collect_events()]
             try:
-                self.events.put(new_events, tracking=tracking)
+                recordings = self.events.put(new_events, tracking=tracking)
             except IntegrityError:
                 # Either a concurrent version of an aggregate or the same message handled
                 # concurrently: the next turn tells which.
                 continue
+            self._notify(recordings)
             return True
         raise ConcurrentUpdateError(f"{event.event_type} {event.message_id}")
 

@@ -47,7 +47,11 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Deliveries of a failing message before it is dead-lettered."
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
-    relay_idle_seconds: float = Field(default=0.05, gt=0)
+    relay_idle_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Poll interval of log followers; writes in the same process wake them at once.",
+    )
     municipality_code: str = Field(default="320", description="Statistics Finland code.")
     municipality_name: str = Field(default="Kemijärvi")
     te_office_id: str = Field(

@@ -4,23 +4,18 @@ never collide), removed afterwards."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
-import aio_pika
 import psycopg
 import pytest
 from psycopg import sql
 
 from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.registry import SERVICES
-from shared.messaging.topology import Topology
 from shared.settings import Settings
-from tests.support import ServiceProcesses
+from tests.support import ServiceProcesses, delete_broker_names
 
 PG_ADMIN_URL = os.environ.get(
     "KOTOUTUS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -64,23 +59,7 @@ def distributed_settings(pg_database: str) -> Iterator[Settings]:
         delivery_limit=3,
     )
     yield settings
-    asyncio.run(_delete_broker_names(settings))
-
-
-async def _delete_broker_names(settings: Settings) -> None:
-    topology = Topology(settings.amqp_prefix, settings.delivery_limit)
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        queues = [f"{settings.amqp_prefix}.tap"]
-        for service in SERVICES:
-            queues += [topology.queue(service).name, topology.dead_letter_queue(service).name]
-        for queue in queues:
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
-                await channel.queue_delete(queue)
-        for exchange in (topology.events, topology.dead_letters):
-            channel = await connection.channel()
-            await channel.exchange_delete(exchange.name)
+    delete_broker_names(AMQP_URL, settings.amqp_prefix)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 import aio_pika
 import httpx
 
+from shared.entrypoints.registry import SERVICES
+from shared.messaging.topology import Topology
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -173,3 +176,24 @@ class Broker:
                 )
 
         self._run(send())
+
+
+def delete_broker_names(amqp_url: str, prefix: str) -> None:
+    """Removes the exchanges and queues of one deployment prefix (and a test's tap)."""
+
+    async def delete() -> None:
+        topology = Topology(prefix, delivery_limit=1)
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            queues = [f"{prefix}.tap"]
+            for service in SERVICES:
+                queues += [topology.queue(service).name, topology.dead_letter_queue(service).name]
+            for queue in queues:
+                channel = await connection.channel()
+                with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
+                    await channel.queue_delete(queue)
+            channel = await connection.channel()
+            for exchange in (topology.events, topology.dead_letters):
+                await channel.exchange_delete(exchange.name)
+
+    asyncio.run(delete())

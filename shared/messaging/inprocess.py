@@ -5,7 +5,6 @@ tracking as the RabbitMQ path, so a restart resumes where each consumer's tracki
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from shared.contracts import CONTRACTS, parse_event
 from shared.eventstore import ServiceApplication
 from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.errors import is_permanent, reason
+from shared.messaging.wakeup import Wakeup
 from shared.service import Service
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,9 @@ class InProcessDelivery:
         return len(notifications)
 
     async def run(self, stop: asyncio.Event) -> None:
+        wakeup = Wakeup(self.idle_seconds)
+        for node in self.nodes.values():
+            wakeup.follow(node.app)  # a command or a policy that stores events wakes delivery
         while not stop.is_set():
             try:
                 read = await asyncio.to_thread(self.step)
@@ -93,5 +96,4 @@ class InProcessDelivery:
                 log.exception("in-process delivery failed; retrying")
                 read = 0
             if read == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+                await wakeup.idle(stop)

@@ -9,7 +9,6 @@ that was not first stored, and nothing stored is skipped: the log has no gaps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 
@@ -21,6 +20,7 @@ from shared.contracts import PublicEvent
 from shared.eventstore import ServiceApplication
 from shared.failpoints import failpoint
 from shared.messaging.topology import Topology
+from shared.messaging.wakeup import Wakeup
 from shared.service import Service
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.setup()
+        wakeup = Wakeup(self.idle_seconds)
+        wakeup.follow(self.app)
         while not stop.is_set():
             try:
                 covered = await self.step()
@@ -123,5 +125,4 @@ class OutboxRelay:
                 covered = 0
                 await asyncio.sleep(1)
             if covered < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+                await wakeup.idle(stop)
