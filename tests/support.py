@@ -10,15 +10,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 import aio_pika
 import httpx
 
+from shared.contracts.events import ClientRegistered, ClientRegisteredData
 from shared.entrypoints.registry import SERVICES
 from shared.messaging.topology import Topology
+from shared.service import message_id
 from shared.settings import Settings
+from shared.values import Actor, ActorKind
 
 T = TypeVar("T")
 ACTOR = {"X-Actor": "caseworker:anna.virtanen"}
@@ -197,3 +202,27 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
                 await channel.exchange_delete(exchange.name)
 
     asyncio.run(delete())
+
+
+def client_registered(client_id: str, position: int) -> ClientRegistered:
+    """A ClientRegistered as another system might publish it."""
+    aggregate = UUID(client_id)
+    return ClientRegistered(
+        message_id=message_id("population-register-test", aggregate, 1),
+        event_type="ClientRegistered",
+        schema_version=1,
+        source="population-register-test",
+        position=position,
+        aggregate_id=aggregate,
+        aggregate_version=1,
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
+        recorded_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
+        actor=Actor(id="integration:dvv", kind=ActorKind.INTEGRATION),
+        organisation="municipality:320",
+        data=ClientRegisteredData(
+            client_id=aggregate,
+            relationship_started_on=date(2025, 3, 1),
+            registered_jobseeker=False,
+            responsible_organisation="municipality:320",
+        ),
+    )

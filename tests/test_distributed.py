@@ -12,17 +12,15 @@ import pytest
 
 from services.assessment.application import AssessmentApplication
 from shared.contracts import CONTRACTS, parse_event
-from shared.contracts.events import ClientRegistered, ClientRegisteredData
 from shared.entrypoints.registry import SERVICES
 from shared.errors import NotFoundError
 from shared.eventstore import ServiceApplication, store_env
 from shared.failpoints import CRASH_EXIT_CODE
 from shared.messaging.consumer import REASON_HEADER
 from shared.messaging.topology import Topology
-from shared.service import message_id
 from shared.settings import Settings
 from shared.values import Actor, ActorKind
-from tests.support import ACTOR, Broker, ServiceProcesses, eventually
+from tests.support import ACTOR, Broker, ServiceProcesses, client_registered, eventually
 
 pytestmark = pytest.mark.distributed
 
@@ -225,32 +223,6 @@ def _queue_depth(settings: Settings, queue: str) -> int:
     return asyncio.run(depth())
 
 
-def _client_registered(client_id: str, position: int) -> ClientRegistered:
-    from datetime import UTC, date, datetime
-    from uuid import UUID
-
-    aggregate = UUID(client_id)
-    return ClientRegistered(
-        message_id=message_id("population-register-test", aggregate, 1),
-        event_type="ClientRegistered",
-        schema_version=1,
-        source="population-register-test",
-        position=position,
-        aggregate_id=aggregate,
-        aggregate_version=1,
-        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
-        recorded_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
-        actor=Actor(id="integration:dvv", kind=ActorKind.INTEGRATION),
-        organisation="municipality:320",
-        data=ClientRegisteredData(
-            client_id=aggregate,
-            relationship_started_on=date(2025, 3, 1),
-            registered_jobseeker=False,
-            responsible_organisation="municipality:320",
-        ),
-    )
-
-
 def test_the_same_message_delivered_twice_changes_nothing(
     processes: ServiceProcesses, distributed_settings: Settings
 ) -> None:
@@ -259,7 +231,7 @@ def test_the_same_message_delivered_twice_changes_nothing(
         distributed_settings.amqp_url or "", f"{distributed_settings.amqp_prefix}.events"
     )
     client_id = str(uuid4())
-    event = _client_registered(client_id, position=7)
+    event = client_registered(client_id, position=7)
     for _ in range(2):
         broker.publish(event.model_dump_json().encode(), event.routing_key, str(event.message_id))
     queue = Topology(distributed_settings.amqp_prefix, 3).queue("assessment").name
@@ -276,7 +248,7 @@ def test_malformed_and_invalid_messages_are_dead_lettered_with_a_reason(
     prefix = distributed_settings.amqp_prefix
     broker = Broker(distributed_settings.amqp_url or "", f"{prefix}.events")
     malformed = b'{"event_type": "ClientRegistered", '
-    invalid = _client_registered(str(uuid4()), position=1).model_dump(mode="json")
+    invalid = client_registered(str(uuid4()), position=1).model_dump(mode="json")
     del invalid["data"]["relationship_started_on"]
     invalid_body = json.dumps(invalid).encode()
     broker.publish(malformed, "other.ClientRegistered", "malformed-1")

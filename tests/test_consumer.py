@@ -1,0 +1,75 @@
+"""The RabbitMQ consumer on the real broker: a message that keeps failing for a reason a retry
+might mend (a database that is down) is retried with a pause, then dead-lettered by the quorum
+queue's delivery limit — never dropped, never retried forever."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aio_pika
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from shared.contracts import PublicEvent
+from shared.entrypoints.registry import SERVICES
+from shared.eventstore import Policy
+from shared.messaging.consumer import register_consumer
+from shared.messaging.topology import Topology
+from shared.settings import Settings
+from tests.support import client_registered
+
+pytestmark = pytest.mark.distributed
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_limit(
+    distributed_settings: Settings,
+) -> None:
+    assert distributed_settings.amqp_url
+    service = SERVICES["assessment"]
+    topology = Topology(distributed_settings.amqp_prefix, distributed_settings.delivery_limit)
+    attempts: list[str] = []
+
+    def database_down(event: PublicEvent, policy: Policy) -> bool:
+        attempts.append(str(event.message_id))
+        raise ConnectionError("the database does not answer")
+
+    broker = RabbitBroker(distributed_settings.amqp_url, logger=None)
+    register_consumer(broker, topology, service, database_down, prefetch=1)
+    await broker.connect()
+    await topology.declare(broker, [service])
+    await broker.start()
+    try:
+        event = client_registered("8d0f6a52-5d0e-4a43-9a4c-0b1b6c3f2e11", position=1)
+        await broker.publish(
+            event.model_dump_json().encode(),
+            exchange=topology.events,
+            routing_key=event.routing_key,
+            message_id=str(event.message_id),
+            persist=True,
+        )
+        letter = await _next_message(
+            distributed_settings.amqp_url, topology.dead_letter_queue(service.name).name
+        )
+    finally:
+        await broker.stop()
+
+    # The first delivery and `delivery_limit` redeliveries, then the broker dead-letters it.
+    assert attempts == [str(event.message_id)] * (distributed_settings.delivery_limit + 1)
+    assert letter.message_id == str(event.message_id)
+    assert letter.body == event.model_dump_json().encode()
+    deaths: Any = letter.headers["x-death"]
+    assert deaths[0]["reason"] == "delivery_limit"
+
+
+async def _next_message(amqp_url: str, queue: str) -> aio_pika.abc.AbstractIncomingMessage:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        source = await channel.get_queue(queue, ensure=False)
+        for _ in range(600):
+            message = await source.get(fail=False, no_ack=True)
+            if message is not None:
+                return message
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing arrived in {queue}")
