@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from shared.contracts.envelope import PublicEvent
 from shared.errors import ConcurrentUpdateError, NotFoundError
 from shared.law.deadlines import Deadline
-from shared.law.rulebook import RuleRef
+from shared.law.rulebook import RuleBook, RuleRef, rulebook
 from shared.settings import Settings
 from shared.values import Actor, Provenance
 
@@ -109,8 +109,12 @@ class ServiceApplication(Application[UUID]):
 
     service_name: ClassVar[str]
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, env: dict[str, str], book: RuleBook | None = None
+    ) -> None:
         super().__init__(env)
+        self.settings = settings
+        self.book = book or rulebook()
         self._listeners: list[Callable[[], None]] = []
 
     def on_recorded(self, listener: Callable[[], None]) -> None:

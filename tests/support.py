@@ -183,6 +183,10 @@ class Broker:
         self._run(send())
 
 
+def events_broker(settings: Settings) -> Broker:
+    return Broker(settings.amqp_url or "", f"{settings.amqp_prefix}.events")
+
+
 def delete_broker_names(amqp_url: str, prefix: str) -> None:
     """Removes the exchanges and queues of one deployment prefix (and a test's tap)."""
 

@@ -20,7 +20,13 @@ from shared.messaging.consumer import REASON_HEADER
 from shared.messaging.topology import Topology
 from shared.settings import Settings
 from shared.values import Actor, ActorKind
-from tests.support import ACTOR, Broker, ServiceProcesses, client_registered, eventually
+from tests.support import (
+    ACTOR,
+    Broker,
+    ServiceProcesses,
+    client_registered,
+    eventually,
+)
 
 pytestmark = pytest.mark.distributed
 

@@ -32,7 +32,7 @@ def new_assessment() -> InitialAssessment:
         provenance=BY,
         deadline=due,
         responsible_organisation="municipality:320",
-        legal_basis=(due.rule,),
+        legal_basis=due.legal_basis,
     )
     assessment.collect_events()
     return assessment

@@ -53,7 +53,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def tally_app(settings: Settings) -> Iterator[TallyApplication]:
-    app = TallyApplication(store_env(settings, "tally"))
+    app = TallyApplication(settings, store_env(settings, "tally"))
     tally = Tally()
     app.save(tally)
     app.tally_id = tally.id
@@ -125,7 +125,7 @@ def test_the_same_message_handled_concurrently_has_one_effect(tally_app: TallyAp
 def test_a_command_that_loses_a_race_decides_again_and_nothing_is_lost(
     tally_app: TallyApplication, settings: Settings
 ) -> None:
-    rival = TallyApplication(store_env(settings, "tally"))
+    rival = TallyApplication(settings, store_env(settings, "tally"))
     decisions: list[int] = []
 
     def decide(tally: Any) -> None:

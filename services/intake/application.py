@@ -11,8 +11,6 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.domain import Client
 from shared.errors import DomainError
 from shared.eventstore import ServiceApplication
-from shared.law.rulebook import RuleBook, rulebook
-from shared.settings import Settings
 from shared.values import OrganisationKind, Provenance
 
 
@@ -28,13 +26,6 @@ class ClientAlreadyRegisteredError(DomainError):
 class IntakeApplication(ServiceApplication):
     name = "intake"
     service_name: ClassVar[str] = "intake"
-
-    def __init__(
-        self, settings: Settings, env: dict[str, str], book: RuleBook | None = None
-    ) -> None:
-        super().__init__(env)
-        self.settings = settings
-        self.book = book or rulebook()
 
     def register_client(
         self,

@@ -14,7 +14,6 @@ from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.errors import NotFoundError
 from shared.eventstore import ServiceApplication
-from shared.settings import Settings
 from shared.values import Provenance
 
 ASSESSMENT_START = "assessment-start"
@@ -28,10 +27,6 @@ def reminder_key(deadline_kind: str, subject_id: UUID) -> str:
 class NotificationsApplication(ServiceApplication):
     name = "notifications"
     service_name: ClassVar[str] = "notifications"
-
-    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
-        super().__init__(env)
-        self.settings = settings
 
     def reminders_of(self, client_id: UUID) -> ClientReminders:
         try:

@@ -14,21 +14,12 @@ from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.eventstore import ServiceApplication
 from shared.law.deadlines import deadline
-from shared.law.rulebook import RuleBook, rulebook
-from shared.settings import Settings
 from shared.values import Provenance
 
 
 class PlansApplication(ServiceApplication):
     name = "plans"
     service_name: ClassVar[str] = "plans"
-
-    def __init__(
-        self, settings: Settings, env: dict[str, str], book: RuleBook | None = None
-    ) -> None:
-        super().__init__(env)
-        self.settings = settings
-        self.book = book or rulebook()
 
     def on_plan_need_decided(self, message: PublicEvent) -> Sequence[Aggregate]:
         assert isinstance(message, contracts.PlanNeedDecided)
@@ -47,7 +38,7 @@ class PlansApplication(ServiceApplication):
                 ),
                 deadline=due,
                 responsible_organisation=data.responsible_organisation,
-                legal_basis=tuple(r for r in (due.rule, due.rolled_by) if r is not None),
+                legal_basis=due.legal_basis,
             ),
         )
 

@@ -32,6 +32,8 @@ class ClientRegisteredData(_Data):
 
 
 class ClientRegistered(PublicEvent):
+    """A client relationship started: intake registered the person and who answers for them."""
+
     EVENT_TYPE = "ClientRegistered"
     event_type: Literal["ClientRegistered"] = "ClientRegistered"
     data: ClientRegisteredData
@@ -48,6 +50,8 @@ class AssessmentDueData(_Data):
 
 
 class AssessmentDue(PublicEvent):
+    """An initial assessment must start by `deadline.due`, by the law of the relationship start."""
+
     EVENT_TYPE = "AssessmentDue"
     event_type: Literal["AssessmentDue"] = "AssessmentDue"
     data: AssessmentDueData
@@ -60,6 +64,8 @@ class AssessmentStartedData(_Data):
 
 
 class AssessmentStarted(PublicEvent):
+    """The initial assessment started (first meeting held)."""
+
     EVENT_TYPE = "AssessmentStarted"
     event_type: Literal["AssessmentStarted"] = "AssessmentStarted"
     data: AssessmentStartedData
@@ -72,6 +78,8 @@ class AssessmentCompletedData(_Data):
 
 
 class AssessmentCompleted(PublicEvent):
+    """The initial assessment was completed."""
+
     EVENT_TYPE = "AssessmentCompleted"
     event_type: Literal["AssessmentCompleted"] = "AssessmentCompleted"
     data: AssessmentCompletedData
@@ -87,6 +95,8 @@ class PlanNeedDecidedData(_Data):
 
 
 class PlanNeedDecided(PublicEvent):
+    """The assessment decided whether the client needs an integration plan, and why."""
+
     EVENT_TYPE = "PlanNeedDecided"
     event_type: Literal["PlanNeedDecided"] = "PlanNeedDecided"
     data: PlanNeedDecidedData
@@ -104,6 +114,8 @@ class PlanPreparationDueData(_Data):
 
 
 class PlanPreparationDue(PublicEvent):
+    """Preparation of the integration plan must start by `deadline.due`."""
+
     EVENT_TYPE = "PlanPreparationDue"
     event_type: Literal["PlanPreparationDue"] = "PlanPreparationDue"
     data: PlanPreparationDueData
@@ -116,6 +128,8 @@ class PlanDraftedData(_Data):
 
 
 class PlanDrafted(PublicEvent):
+    """Preparation of the integration plan started."""
+
     EVENT_TYPE = "PlanDrafted"
     event_type: Literal["PlanDrafted"] = "PlanDrafted"
     data: PlanDraftedData
@@ -134,6 +148,8 @@ class ReminderScheduledData(_Data):
 
 
 class ReminderScheduled(PublicEvent):
+    """Notifications will remind the responsible organisation of a deadline on `remind_on`."""
+
     EVENT_TYPE = "ReminderScheduled"
     event_type: Literal["ReminderScheduled"] = "ReminderScheduled"
     data: ReminderScheduledData
@@ -146,6 +162,8 @@ class ReminderCancelledData(_Data):
 
 
 class ReminderCancelled(PublicEvent):
+    """A reminder will not be sent: its step was done (or reported done first)."""
+
     EVENT_TYPE = "ReminderCancelled"
     event_type: Literal["ReminderCancelled"] = "ReminderCancelled"
     data: ReminderCancelledData

@@ -26,6 +26,11 @@ class Deadline(BaseModel):
     rule: RuleRef
     rolled_by: RuleRef | None = None
 
+    @property
+    def legal_basis(self) -> tuple[RuleRef, ...]:
+        """The rules that set this deadline, for the event that records it."""
+        return (self.rule,) if self.rolled_by is None else (self.rule, self.rolled_by)
+
 
 def add_period(start: date, rule: Rule) -> date:
     """The period's last day: the starting day is not counted (150/1930 §2); a month period ends
