@@ -25,6 +25,7 @@ from tests.support import (
     Broker,
     ServiceProcesses,
     client_registered,
+    events_broker,
     eventually,
 )
 
@@ -77,9 +78,7 @@ def assessment_version(settings: Settings, client_id: str) -> tuple[int, int]:
 def test_the_thread_through_four_processes(
     processes: ServiceProcesses, distributed_settings: Settings
 ) -> None:
-    broker = Broker(
-        distributed_settings.amqp_url or "", f"{distributed_settings.amqp_prefix}.events"
-    )
+    broker = events_broker(distributed_settings)
     tap = f"{distributed_settings.amqp_prefix}.tap"
     broker.tap(tap)
     for name in SERVICES:
@@ -166,9 +165,7 @@ def test_the_thread_through_four_processes(
 def test_relay_killed_after_publishing_republishes_and_the_effect_happens_once(
     processes: ServiceProcesses, distributed_settings: Settings
 ) -> None:
-    broker = Broker(
-        distributed_settings.amqp_url or "", f"{distributed_settings.amqp_prefix}.events"
-    )
+    broker = events_broker(distributed_settings)
     tap = f"{distributed_settings.amqp_prefix}.tap"
     broker.tap(tap)
     processes.start("assessment")
@@ -233,9 +230,7 @@ def test_the_same_message_delivered_twice_changes_nothing(
     processes: ServiceProcesses, distributed_settings: Settings
 ) -> None:
     processes.start("assessment")
-    broker = Broker(
-        distributed_settings.amqp_url or "", f"{distributed_settings.amqp_prefix}.events"
-    )
+    broker = events_broker(distributed_settings)
     client_id = str(uuid4())
     event = client_registered(client_id, position=7)
     for _ in range(2):
@@ -252,7 +247,7 @@ def test_malformed_and_invalid_messages_are_dead_lettered_with_a_reason(
     processes.start("assessment")
     processes.start("intake")
     prefix = distributed_settings.amqp_prefix
-    broker = Broker(distributed_settings.amqp_url or "", f"{prefix}.events")
+    broker = events_broker(distributed_settings)
     malformed = b'{"event_type": "ClientRegistered", '
     invalid = client_registered(str(uuid4()), position=1).model_dump(mode="json")
     del invalid["data"]["relationship_started_on"]
