@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import statistics
 import sys
@@ -114,9 +115,8 @@ def scheduled_at(settings: Settings) -> dict[UUID, datetime]:
 def registration(day: str = "2025-03-03") -> dict[str, object]:
     return {
         "client_id": str(uuid4()),
-        "given_names": "Bench",
-        "family_name": "Mark",
         "relationship_started_on": day,
+        "personal": {"given_names": "Bench", "family_name": "Mark"},
     }
 
 
@@ -186,7 +186,10 @@ def main() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     settings = Settings(
-        database_url=database_url, amqp_url=AMQP, amqp_prefix=f"bench-{uuid4().hex[:8]}"
+        database_url=database_url,
+        amqp_url=AMQP,
+        amqp_prefix=f"bench-{uuid4().hex[:8]}",
+        master_key=base64.b64encode(os.urandom(32)).decode(),
     )
     processes = ServiceProcesses(settings, Path(tempfile.mkdtemp(prefix="kotoutus-bench-")))
     try:

@@ -32,6 +32,8 @@ class PublicMapping:
     id_field: str | None  # the data field that holds the aggregate's id, e.g. "plan_id"
     # Keyed by the stored event's class name within its aggregate, e.g. "Client.Registered".
     contracts: Mapping[str, type[PublicEvent]]
+    # Value-object attributes whose fields the contracts take at top level, e.g. "facts".
+    flatten: tuple[str, ...] = ()
 
     def to_public(self, position: int, event: DomainEventProtocol[UUID]) -> PublicEvent | None:
         contract = self.contracts.get(type(event).__qualname__)
@@ -58,6 +60,10 @@ class PublicMapping:
 
     def _data_of(self, event: DomainEventProtocol[UUID]) -> dict[str, Any]:
         attributes = dict(vars(event))
+        for name in self.flatten:
+            value = attributes.get(name)
+            if isinstance(value, BaseModel):
+                attributes = {**dict(value), **attributes}
         if self.id_field:
             attributes[self.id_field] = event.originator_id
         return attributes

@@ -6,11 +6,12 @@ delivery. Setting both ``database_url`` and ``amqp_url`` selects the distributed
 
 from __future__ import annotations
 
+import base64
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.values import OrganisationKind
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Poll interval of log followers; writes in the same process wake them at once.",
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Base64 of 32 random bytes; wraps the per-client keys and keys the identifier "
+            "lookups. Embedded mode makes one in data_dir/master.key when unset."
+        ),
+    )
     municipality_code: str = Field(default="320", description="Statistics Finland code.")
     municipality_name: str = Field(default="Kemijärvi")
     te_office_id: str = Field(
@@ -80,6 +88,14 @@ class Settings(BaseSettings):
             "POSTGRES_USER": url.username or "postgres",
             "POSTGRES_PASSWORD": url.password or "",
         }
+
+    def master_key_bytes(self) -> bytes | None:
+        if self.master_key is None:
+            return None
+        key = base64.b64decode(self.master_key.get_secret_value())
+        if len(key) != 32:
+            raise ValueError("KOTOUTUS_MASTER_KEY must be the base64 of 32 bytes")
+        return key
 
     def schema_for(self, service: str) -> str:
         return f"{self.schema_prefix}{service}"

@@ -4,6 +4,7 @@ never collide), removed afterwards."""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,7 @@ def distributed_settings(pg_database: str) -> Iterator[Settings]:
         amqp_prefix=f"kt-test-{tag}",
         schema_prefix=f"t{tag}_",
         delivery_limit=3,
+        master_key=base64.b64encode(os.urandom(32)).decode(),
     )
     yield settings
     delete_broker_names(AMQP_URL, settings.amqp_prefix)

@@ -58,6 +58,9 @@ def env_for(settings: Settings) -> dict[str, str]:
             "KOTOUTUS_AMQP_PREFIX": settings.amqp_prefix,
             "KOTOUTUS_SCHEMA_PREFIX": settings.schema_prefix,
             "KOTOUTUS_DELIVERY_LIMIT": str(settings.delivery_limit),
+            "KOTOUTUS_MASTER_KEY": settings.master_key.get_secret_value()
+            if settings.master_key
+            else "",
         }
     )
     return env

@@ -39,10 +39,9 @@ def store(settings: Settings, name: str) -> ServiceApplication:
 
 def register(intake_url: str, **overrides: Any) -> str:
     body = {
-        "given_names": "Olena",
-        "family_name": "Kovalenko",
         "relationship_started_on": "2024-12-31",
-        "mother_tongue": "uk",
+        "personal": {"given_names": "Olena", "family_name": "Kovalenko"},
+        "facts": {"mother_tongue": "uk"},
         **overrides,
     }
     response = httpx.post(f"{intake_url}/clients", json=body, headers=ACTOR, timeout=30)

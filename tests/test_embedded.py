@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from services.assessment.application import AssessmentApplication
 from services.intake.application import IntakeApplication
+from services.intake.model import ClientFacts, PersonalDetails
 from shared.contracts import PublicEvent
 from shared.entrypoints.cli import app as cli
 from shared.entrypoints.embedded import EmbeddedSystem
@@ -30,13 +31,16 @@ from shared.settings import Settings
 from shared.values import Provenance
 from tests.support import ACTOR, eventually, free_port
 
-REGISTRATION = {
-    "given_names": "Amina",
-    "family_name": "Hassan",
+REGISTRATION: dict[str, Any] = {
     "relationship_started_on": "2024-10-24",
-    "registered_jobseeker": True,
-    "mother_tongue": "so",
-    "interpreter_language": "so",
+    "personal": {"given_names": "Amina", "family_name": "Hassan", "birth_date": "1990-05-17"},
+    "facts": {
+        "registered_jobseeker": True,
+        "mother_tongue": "so",
+        "interpreter_language": "so",
+        "needs_interpreter": True,
+        "residence_permit": {"type": "A", "ground_section": "87", "first_permit_on": "2024-06-01"},
+    },
 }
 
 
@@ -91,13 +95,9 @@ def test_a_restart_resumes_delivery_where_tracking_says(embedded_settings: Setti
     client = intake.register_client(
         client_id=uuid4(),
         provenance=Provenance.system("test", "municipality:320", _now()),
-        given_names="A",
-        family_name="B",
+        personal=PersonalDetails(given_names="A", family_name="B"),
+        facts=ClientFacts(home_municipality="320"),
         relationship_started_on=_now().date(),
-        registered_jobseeker=False,
-        home_municipality="320",
-        mother_tongue=None,
-        interpreter_language=None,
     )
     first.close()  # stopped before anything was delivered
 
@@ -157,13 +157,9 @@ def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
         intake.register_client(
             client_id=client_id,
             provenance=Provenance.system("test", "municipality:320", _now()),
-            given_names="A",
-            family_name="B",
+            personal=PersonalDetails(given_names="A", family_name="B"),
+            facts=ClientFacts(),
             relationship_started_on=_now().date(),
-            registered_jobseeker=False,
-            home_municipality=None,
-            mother_tongue=None,
-            interpreter_language=None,
         )
     system.deliver_all()
     assert accepted == [ids[1]]
@@ -180,9 +176,11 @@ def test_errors_say_what_is_wrong_in_the_callers_language(client: TestClient) ->
     assert missing_actor.status_code == 422
     assert missing_actor.json()["detail"][0]["loc"] == ["header", "x-actor"]
 
-    bad = client.post("/clients", json={**REGISTRATION, "mother_tongue": "Somali"}, headers=ACTOR)
+    somali = {**REGISTRATION, "facts": {**REGISTRATION["facts"], "mother_tongue": "Somali"}}
+    bad = client.post("/clients", json=somali, headers=ACTOR)
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "mother_tongue"]
+    assert bad.json()["detail"][0]["loc"] == ["body", "facts", "mother_tongue"]
+    assert "not an ISO 639 language code" in bad.json()["detail"][0]["msg"]
 
     too_early = {**REGISTRATION, "relationship_started_on": "2001-01-01"}
     refused = client.post("/clients", json=too_early, headers={**ACTOR, "Accept-Language": "fi"})

@@ -3,86 +3,199 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from services.intake.application import IntakeApplication
 from services.intake.domain import Client
+from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.clock import utc_now
+from shared.identity import IdentifierKind
 
 router = APIRouter(prefix="/clients", tags=["intake"])
 Intake = Annotated[IntakeApplication, Depends(application("intake", IntakeApplication))]
-
-LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", examples=["uk"])]
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
 
 
 class RegisterClient(BusinessTime):
     client_id: UUID = Field(
         default_factory=uuid4, description="Give one to make a retried request safe."
     )
-    given_names: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
     relationship_started_on: date = Field(
         description="Start of the client relationship; the statutory periods count from it."
     )
-    registered_jobseeker: bool = False
-    home_municipality: str | None = Field(default=None, pattern=r"^\d{3}$", examples=["320"])
-    mother_tongue: LanguageCode | None = None
-    interpreter_language: LanguageCode | None = None
+    personal: PersonalDetails
+    facts: ClientFacts = ClientFacts()
+
+    @model_validator(mode="after")
+    def _dates_make_sense(self) -> RegisterClient:
+        today = utc_now().date()
+        if self.relationship_started_on > today:
+            raise ValueError("relationship_started_on is in the future")
+        birth = self.personal.birth_date
+        if birth is not None and birth > today:
+            raise ValueError("personal.birth_date is in the future")
+        permit = self.facts.residence_permit
+        if permit is not None and birth is not None and permit.first_permit_on < birth:
+            raise ValueError("facts.residence_permit.first_permit_on is before the birth date")
+        if self.personal.given_names is None or self.personal.family_name is None:
+            raise ValueError("staff register a client with given_names and family_name")
+        return self
 
 
 class ClientView(BaseModel):
     client_id: UUID
     version: int
-    given_names: str
-    family_name: str
+    erased: bool
+    personal: PersonalDetails | None = Field(description="null once the person is erased")
+    facts: ClientFacts
+    age_group: str | None
     relationship_started_on: date
-    registered_jobseeker: bool
-    home_municipality: str | None
-    mother_tongue: str | None
-    interpreter_language: str | None
+    eligibility: Eligibility | None
     responsible_organisation: str
+    open_conflicts: dict[str, str]
+    closed_reason: str | None
 
     @classmethod
     def of(cls, client: Client) -> ClientView:
         return cls(
             client_id=client.id,
             version=client.version,
-            given_names=client.given_names,
-            family_name=client.family_name,
+            erased=client.erased or client.personal is None,
+            personal=client.personal,
+            facts=client.facts,
+            age_group=client.age_group,
             relationship_started_on=client.relationship_started_on,
-            registered_jobseeker=client.registered_jobseeker,
-            home_municipality=client.home_municipality,
-            mother_tongue=client.mother_tongue,
-            interpreter_language=client.interpreter_language,
+            eligibility=client.eligibility,
             responsible_organisation=client.responsible_organisation,
+            open_conflicts=client.open_conflicts,
+            closed_reason=client.closed_reason,
         )
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": Problem}},
-    summary="Register a client",
-)
+class CorrectDetails(BusinessTime):
+    personal: PersonalDetails = Field(description="Only the fields to correct.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ChangeFacts(BusinessTime):
+    changes: dict[str, Any] = Field(
+        description="Fields of the client's facts to change, e.g. {'registered_jobseeker': true}"
+    )
+    effective_on: date
+    cause: str = Field(default="staff", max_length=200)
+
+
+class ResolveConflict(BusinessTime):
+    accept: bool = Field(description="Take the incoming value (true) or keep the known one.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CloseClient(BusinessTime):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EraseClient(BusinessTime):
+    legal_ground: str = Field(
+        min_length=1,
+        max_length=500,
+        examples=["GDPR 17(1)(a): retention period ended (social welfare records, 10 years)"],
+    )
+
+
+class Lookup(BaseModel):
+    kind: IdentifierKind
+    value: str = Field(min_length=1, max_length=64)
+
+
+class LookupResult(BaseModel):
+    client_id: UUID | None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=ERRORS, summary="Register")
 def register_client(body: RegisterClient, caller: CallerDep, intake: Intake) -> ClientView:
     client = intake.register_client(
         client_id=body.client_id,
         provenance=caller.provenance(body.occurred_at),
-        given_names=body.given_names,
-        family_name=body.family_name,
+        personal=body.personal,
+        facts=body.facts,
         relationship_started_on=body.relationship_started_on,
-        registered_jobseeker=body.registered_jobseeker,
-        home_municipality=body.home_municipality,
-        mother_tongue=body.mother_tongue,
-        interpreter_language=body.interpreter_language,
     )
     return ClientView.of(client)
 
 
-@router.get("/{client_id}", responses={404: {"model": Problem}}, summary="A client's details")
+@router.post("/lookup", summary="Find a client by an identifier (kept out of URLs and logs)")
+def lookup(body: Lookup, caller: CallerDep, intake: Intake) -> LookupResult:
+    return LookupResult(client_id=intake.find(body.kind, body.value))
+
+
+@router.get("/{client_id}", responses=ERRORS, summary="A client's details")
 def get_client(client_id: UUID, caller: CallerDep, intake: Intake) -> ClientView:
     return ClientView.of(intake.client(client_id))
+
+
+@router.post("/{client_id}/corrections", responses=ERRORS, summary="Correct personal details")
+def correct(client_id: UUID, body: CorrectDetails, caller: CallerDep, intake: Intake) -> ClientView:
+    client = intake.correct_details(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        personal=body.personal,
+        reason=body.reason,
+    )
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/facts", responses=ERRORS, summary="Change status facts")
+def change_facts(
+    client_id: UUID, body: ChangeFacts, caller: CallerDep, intake: Intake
+) -> ClientView:
+    try:
+        client = intake.change_facts(
+            client_id,
+            provenance=caller.provenance(body.occurred_at),
+            changes=body.changes,
+            cause=body.cause,
+            effective_on=body.effective_on,
+        )
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", "changes", *e["loc"])} for e in error.errors()]
+        ) from None
+    return ClientView.of(client)
+
+
+@router.post(
+    "/{client_id}/conflicts/{conflict_id}/resolve", responses=ERRORS, summary="Resolve a conflict"
+)
+def resolve_conflict(
+    client_id: UUID, conflict_id: str, body: ResolveConflict, caller: CallerDep, intake: Intake
+) -> ClientView:
+    client = intake.resolve_conflict(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        conflict_id=conflict_id,
+        accept=body.accept,
+        reason=body.reason,
+    )
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/close", responses=ERRORS, summary="End the client relationship")
+def close(client_id: UUID, body: CloseClient, caller: CallerDep, intake: Intake) -> ClientView:
+    client = intake.close_client(
+        client_id, provenance=caller.provenance(body.occurred_at), reason=body.reason
+    )
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/erase", responses=ERRORS, summary="Erase the person (crypto-shredding)")
+def erase(client_id: UUID, body: EraseClient, caller: CallerDep, intake: Intake) -> ClientView:
+    client = intake.erase(
+        client_id, provenance=caller.provenance(body.occurred_at), legal_ground=body.legal_ground
+    )
+    return ClientView.of(client)

@@ -1,16 +1,27 @@
-"""Intake's commands."""
+"""Intake's commands: clients from staff and from other municipal systems."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.intake.domain import Client
+from services.intake.keys import (
+    ClientKeys,
+    PostgresClientKeys,
+    SQLiteClientKeys,
+    master_key_from_file,
+)
+from services.intake.model import ClientFacts, Eligibility, PersonalDetails
+from services.intake.sealing import PersonalDataMapper
 from shared.errors import DomainError
-from shared.eventstore import ServiceApplication
+from shared.eventstore import ServiceApplication, pydantic_transcoding
+from shared.identity import IdentifierKind, lookup_digest
+from shared.law.rulebook import RuleBook
+from shared.settings import Settings
 from shared.values import OrganisationKind, Provenance
 
 
@@ -23,38 +34,104 @@ class ClientAlreadyRegisteredError(DomainError):
     }
 
 
+class IdentifierInUseError(DomainError):
+    code = "identifier_in_use"
+    texts = {
+        "fi": "Tunniste kuuluu jo toiselle asiakkaalle",
+        "sv": "Identifieraren hör redan till en annan klient",
+        "en": "The identifier already belongs to another client",
+    }
+
+    def __init__(self, kind: IdentifierKind, owner: UUID) -> None:
+        super().__init__(f"{kind.value}: client {owner}")
+        self.kind = kind
+        self.owner = owner
+
+
+def client_keys(settings: Settings) -> ClientKeys:
+    master = settings.master_key_bytes()
+    if settings.database_url:
+        if master is None:
+            raise ValueError("distributed mode needs KOTOUTUS_MASTER_KEY (base64 of 32 bytes)")
+        return PostgresClientKeys(master, settings.database_url, settings.schema_for("intake_keys"))
+    master = master or master_key_from_file(settings.data_dir / "master.key")
+    return SQLiteClientKeys(master, settings.data_dir / "intake-keys.sqlite")
+
+
 class IntakeApplication(ServiceApplication):
     name = "intake"
     service_name: ClassVar[str] = "intake"
+
+    def __init__(self, settings: Settings, env: dict[str, str], book: RuleBook | None = None):
+        # Keys first: the mapper that seals personal data is built by the base class.
+        self.keys = client_keys(settings)
+        super().__init__(settings, env, book)
+
+    def construct_mapper(self) -> Any:
+        return PersonalDataMapper(self.construct_transcoder(), self.keys)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for model in (PersonalDetails, ClientFacts, Eligibility):
+            transcoder.register(pydantic_transcoding(model))
+
+    def close(self) -> None:
+        super().close()
+        self.keys.close()
+
+    def organisation_of(self, kind: OrganisationKind, facts: ClientFacts) -> str:
+        if kind is OrganisationKind.MUNICIPALITY and facts.home_municipality:
+            return f"municipality:{facts.home_municipality}"
+        return self.settings.organisation(kind)
+
+    # --- identifiers ---
+
+    def _digests(self, personal: PersonalDetails) -> dict[IdentifierKind, str]:
+        secret = self.keys.lookup_secret
+        return {k: lookup_digest(secret, k, v) for k, v in personal.identifiers().items()}
+
+    def find(self, kind: IdentifierKind, value: str) -> UUID | None:
+        return self.keys.owner(lookup_digest(self.keys.lookup_secret, kind, value))
+
+    def owners(self, personal: PersonalDetails) -> dict[IdentifierKind, UUID]:
+        found = {kind: self.keys.owner(digest) for kind, digest in self._digests(personal).items()}
+        return {kind: owner for kind, owner in found.items() if owner is not None}
+
+    def _claim(self, client_id: UUID, personal: PersonalDetails) -> None:
+        """Reserves the identifiers for ``client_id``; none is taken if one belongs to another."""
+        claimed: list[str] = []
+        for kind, digest in self._digests(personal).items():
+            owner = self.keys.claim(digest, client_id)
+            if owner != client_id:
+                for taken in claimed:
+                    self.keys.release(taken, client_id)
+                raise IdentifierInUseError(kind, owner)
+            claimed.append(digest)
+
+    # --- commands ---
 
     def register_client(
         self,
         *,
         client_id: UUID,
         provenance: Provenance,
-        given_names: str,
-        family_name: str,
+        personal: PersonalDetails,
+        facts: ClientFacts,
         relationship_started_on: date,
-        registered_jobseeker: bool,
-        home_municipality: str | None,
-        mother_tongue: str | None,
-        interpreter_language: str | None,
+        source: str = "staff",
     ) -> Client:
-        # Responsibility follows the law in force when the client relationship starts.
-        rule = self.book.in_force("responsibility.assessment", relationship_started_on)
-        kind = OrganisationKind(rule.value("jobseeker" if registered_jobseeker else "other"))
-        client = Client(
+        if client_id in self.repository:
+            raise ClientAlreadyRegisteredError(str(client_id))
+        self._claim(client_id, personal)
+        client = Client.register(
             client_id=client_id,
             provenance=provenance,
-            given_names=given_names,
-            family_name=family_name,
+            personal=personal,
+            facts=facts,
             relationship_started_on=relationship_started_on,
-            registered_jobseeker=registered_jobseeker,
-            home_municipality=home_municipality,
-            mother_tongue=mother_tongue,
-            interpreter_language=interpreter_language,
-            responsible_organisation=self.settings.organisation(kind),
-            legal_basis=(rule.ref,),
+            book=self.book,
+            organisation_of=self.organisation_of,
+            source=source,
         )
         try:
             self.save(client)
@@ -64,3 +141,66 @@ class IntakeApplication(ServiceApplication):
 
     def client(self, client_id: UUID) -> Client:
         return self.load(client_id, Client)
+
+    def correct_details(
+        self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str
+    ) -> Client:
+        self._claim(client_id, personal)
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.correct_details(provenance=provenance, personal=personal, reason=reason),
+        )
+
+    def change_facts(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        changes: dict[str, Any],
+        cause: str,
+        effective_on: date,
+    ) -> Client:
+        def decide(client: Client) -> None:
+            facts = ClientFacts.model_validate({**client.facts.model_dump(), **changes})
+            client.change_facts(
+                provenance=provenance,
+                facts=facts,
+                cause=cause,
+                effective_on=effective_on,
+                book=self.book,
+                organisation_of=self.organisation_of,
+            )
+
+        return self.update(client_id, Client, decide)
+
+    def resolve_conflict(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        conflict_id: str,
+        accept: bool,
+        reason: str,
+    ) -> Client:
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.resolve_conflict(
+                provenance=provenance, conflict_id=conflict_id, accept=accept, reason=reason
+            ),
+        )
+
+    def close_client(self, client_id: UUID, *, provenance: Provenance, reason: str) -> Client:
+        return self.update(
+            client_id, Client, lambda c: c.close(provenance=provenance, reason=reason)
+        )
+
+    def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:
+        """Records the erasure, then destroys the key; a crash in between is mended by asking
+        again (both steps are idempotent)."""
+        self.update(
+            client_id, Client, lambda c: c.erase(provenance=provenance, legal_ground=legal_ground)
+        )
+        self.keys.erase(client_id)
+        return self.client(client_id)

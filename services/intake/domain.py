@@ -1,15 +1,42 @@
-"""The client aggregate. Pure: time and decisions of law come in as arguments."""
+"""The client aggregate. Pure: time, rule tables and organisation names come in as arguments.
+
+Every decision of law (scope, group, responsibility) is recorded as its own event naming the
+rule; a change of facts decides again and records a transfer only when the answer changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.law.rulebook import RuleRef
-from shared.values import Provenance
+from services.intake.eligibility import determine_eligibility, responsible_kind
+from services.intake.model import ClientFacts, Eligibility, PersonalDetails, age_group
+from shared.errors import DomainError
+from shared.law.rulebook import RuleBook, RuleRef
+from shared.values import OrganisationKind, Provenance
+
+OrganisationOf = Callable[[OrganisationKind, ClientFacts], str]
+
+
+class ClientClosedError(DomainError):
+    code = "client_closed"
+    texts = {
+        "fi": "Asiakkuus on päättynyt tai tiedot on poistettu",
+        "sv": "Klientrelationen har avslutats eller uppgifterna har raderats",
+        "en": "The client relationship is closed or the person was erased",
+    }
+
+
+class UnknownConflictError(DomainError):
+    code = "unknown_conflict"
+    texts = {
+        "fi": "Ristiriitaa ei löydy tai se on jo ratkaistu",
+        "sv": "Konflikten finns inte eller är redan löst",
+        "en": "No such open conflict",
+    }
 
 
 class Client(Aggregate):
@@ -23,22 +50,275 @@ class Client(Aggregate):
         *,
         client_id: UUID,
         provenance: Provenance,
-        given_names: str,
-        family_name: str,
+        personal: PersonalDetails | None,
+        facts: ClientFacts,
         relationship_started_on: date,
-        registered_jobseeker: bool,
-        home_municipality: str | None,
-        mother_tongue: str | None,
-        interpreter_language: str | None,
+        age_group: str | None,
         responsible_organisation: str,
         legal_basis: tuple[RuleRef, ...],
+        source: str,
     ) -> None:
         self.client_id = client_id
-        self.given_names = given_names
-        self.family_name = family_name
+        self.personal = personal
+        self.facts = facts
         self.relationship_started_on = relationship_started_on
-        self.registered_jobseeker = registered_jobseeker
-        self.home_municipality = home_municipality
-        self.mother_tongue = mother_tongue
-        self.interpreter_language = interpreter_language
+        self.age_group = age_group
         self.responsible_organisation = responsible_organisation
+        self.eligibility: Eligibility | None = None
+        self.open_conflicts: dict[str, str] = {}
+        self.closed_reason: str | None = None
+        self.erased = False
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        personal: PersonalDetails,
+        facts: ClientFacts,
+        relationship_started_on: date,
+        book: RuleBook,
+        organisation_of: OrganisationOf,
+        source: str,
+    ) -> Client:
+        """A new client, with scope and responsibility decided by the law of the start date."""
+        kind, responsibility_rule = responsible_kind(book, facts, relationship_started_on)
+        organisation = organisation_of(kind, facts)
+        client = cls(
+            client_id=client_id,
+            provenance=provenance,
+            personal=personal,
+            facts=facts,
+            relationship_started_on=relationship_started_on,
+            age_group=age_group(personal.birth_date, relationship_started_on),
+            responsible_organisation=organisation,
+            legal_basis=(responsibility_rule,),
+            source=source,
+        )
+        eligibility, eligibility_rule = determine_eligibility(book, facts, relationship_started_on)
+        client._eligibility_determined(
+            client_id=client_id,
+            provenance=provenance,
+            eligibility=eligibility,
+            legal_basis=(eligibility_rule,),
+        )
+        client._responsibility_assigned(
+            client_id=client_id,
+            provenance=provenance,
+            organisation=organisation,
+            legal_basis=(responsibility_rule,),
+        )
+        return client
+
+    @property
+    def active(self) -> bool:
+        return self.closed_reason is None and not self.erased
+
+    def _require_active(self) -> None:
+        if not self.active:
+            raise ClientClosedError(self.closed_reason or "erased")
+
+    # --- decisions of law ---
+
+    @event("EligibilityDetermined")
+    def _eligibility_determined(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        eligibility: Eligibility,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.eligibility = eligibility
+
+    @event("ResponsibilityAssigned")
+    def _responsibility_assigned(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        organisation: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.responsible_organisation = organisation
+
+    @event("ResponsibilityTransferred")
+    def _responsibility_transferred(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        from_organisation: str,
+        to_organisation: str,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.responsible_organisation = to_organisation
+
+    def _decide_again(
+        self, *, provenance: Provenance, on: date, book: RuleBook, organisation_of: OrganisationOf
+    ) -> None:
+        eligibility, eligibility_rule = determine_eligibility(book, self.facts, on)
+        if eligibility != self.eligibility:
+            self._eligibility_determined(
+                client_id=self.client_id,
+                provenance=provenance,
+                eligibility=eligibility,
+                legal_basis=(eligibility_rule,),
+            )
+        kind, responsibility_rule = responsible_kind(book, self.facts, on)
+        organisation = organisation_of(kind, self.facts)
+        if organisation != self.responsible_organisation:
+            self._responsibility_transferred(
+                client_id=self.client_id,
+                provenance=provenance,
+                from_organisation=self.responsible_organisation,
+                to_organisation=organisation,
+                reason="facts changed",
+                legal_basis=(responsibility_rule,),
+            )
+
+    # --- facts and details ---
+
+    def change_facts(
+        self,
+        *,
+        provenance: Provenance,
+        facts: ClientFacts,
+        cause: str,
+        effective_on: date,
+        book: RuleBook,
+        organisation_of: OrganisationOf,
+    ) -> None:
+        self._require_active()
+        if facts == self.facts:
+            return
+        self._facts_changed(
+            client_id=self.client_id,
+            provenance=provenance,
+            facts=facts,
+            cause=cause,
+            effective_on=effective_on,
+        )
+        self._decide_again(
+            provenance=provenance, on=effective_on, book=book, organisation_of=organisation_of
+        )
+
+    @event("FactsChanged")
+    def _facts_changed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        facts: ClientFacts,
+        cause: str,
+        effective_on: date,
+    ) -> None:
+        self.facts = facts
+
+    def correct_details(
+        self, *, provenance: Provenance, personal: PersonalDetails, reason: str
+    ) -> None:
+        """A correction is a new event with its reason; the earlier events stay as they were."""
+        self._require_active()
+        assert self.personal is not None
+        corrected = self.personal.merged(personal)
+        if corrected != self.personal:
+            self._details_corrected(
+                client_id=self.client_id, provenance=provenance, personal=corrected, reason=reason
+            )
+
+    @event("DetailsCorrected")
+    def _details_corrected(
+        self, *, client_id: UUID, provenance: Provenance, personal: PersonalDetails, reason: str
+    ) -> None:
+        self.personal = personal
+
+    def raise_conflict(
+        self,
+        *,
+        provenance: Provenance,
+        conflict_id: str,
+        field: str,
+        incoming: PersonalDetails,
+        cause: str,
+    ) -> None:
+        """Facts that disagree with what is known do not overwrite it: staff decide."""
+        if conflict_id in self.open_conflicts:
+            return
+        self._conflict_raised(
+            client_id=self.client_id,
+            provenance=provenance,
+            conflict_id=conflict_id,
+            field=field,
+            personal=incoming,
+            cause=cause,
+        )
+
+    @event("ConflictRaised")
+    def _conflict_raised(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        conflict_id: str,
+        field: str,
+        personal: PersonalDetails,
+        cause: str,
+    ) -> None:
+        self.open_conflicts[conflict_id] = field
+        self._incoming = getattr(self, "_incoming", {})
+        self._incoming[conflict_id] = personal
+
+    def resolve_conflict(
+        self, *, provenance: Provenance, conflict_id: str, accept: bool, reason: str
+    ) -> None:
+        self._require_active()
+        if conflict_id not in self.open_conflicts:
+            raise UnknownConflictError(conflict_id)
+        incoming: PersonalDetails | None = getattr(self, "_incoming", {}).get(conflict_id)
+        assert self.personal is not None
+        resolved = self.personal.merged(incoming) if accept and incoming else self.personal
+        self._conflict_resolved(
+            client_id=self.client_id,
+            provenance=provenance,
+            conflict_id=conflict_id,
+            accepted=accept,
+            reason=reason,
+            personal=resolved,
+        )
+
+    @event("ConflictResolved")
+    def _conflict_resolved(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        conflict_id: str,
+        accepted: bool,
+        reason: str,
+        personal: PersonalDetails,
+    ) -> None:
+        self.open_conflicts.pop(conflict_id, None)
+        self.personal = personal
+
+    # --- end of the relationship ---
+
+    def close(self, *, provenance: Provenance, reason: str) -> None:
+        self._require_active()
+        self._closed(client_id=self.client_id, provenance=provenance, reason=reason)
+
+    @event("Closed")
+    def _closed(self, *, client_id: UUID, provenance: Provenance, reason: str) -> None:
+        self.closed_reason = reason
+
+    def erase(self, *, provenance: Provenance, legal_ground: str) -> None:
+        if self.erased:
+            return
+        self._erased(client_id=self.client_id, provenance=provenance, legal_ground=legal_ground)
+
+    @event("Erased")
+    def _erased(self, *, client_id: UUID, provenance: Provenance, legal_ground: str) -> None:
+        self.erased = True
+        self.personal = None

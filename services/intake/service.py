@@ -11,7 +11,19 @@ SERVICE = Service(
     name="intake",
     application=IntakeApplication,
     publishes=PublicMapping(
-        "intake", "client_id", {"Client.Registered": contracts.ClientRegistered}
+        "intake",
+        "client_id",
+        {
+            "Client.Registered": contracts.ClientRegistered,
+            "Client.EligibilityDetermined": contracts.EligibilityDetermined,
+            "Client.ResponsibilityAssigned": contracts.ResponsibilityAssigned,
+            "Client.ResponsibilityTransferred": contracts.ResponsibilityTransferred,
+            "Client.FactsChanged": contracts.ClientFactsChanged,
+            "Client.DetailsCorrected": contracts.ClientDetailsCorrected,
+            "Client.Closed": contracts.ClientClosed,
+            "Client.Erased": contracts.ClientErased,
+        },
+        flatten=("facts",),
     ),
     routes=router,
 )

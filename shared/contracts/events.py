@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.clients import ClientFacts, Eligibility
 from shared.contracts.envelope import PublicEvent
 from shared.law.deadlines import Deadline
 
@@ -29,6 +30,8 @@ class ClientRegisteredData(_Data):
     mother_tongue: str | None = Field(default=None, description="ISO 639-1 (or 639-3) code.")
     interpreter_language: str | None = None
     responsible_organisation: str
+    age_group: str | None = Field(default=None, description="0-6, 7-17, 18-29, 30-64 or 65+.")
+    source: str | None = Field(default=None, description="staff, or the system it came from.")
 
 
 class ClientRegistered(PublicEvent):
@@ -37,6 +40,101 @@ class ClientRegistered(PublicEvent):
     EVENT_TYPE = "ClientRegistered"
     event_type: Literal["ClientRegistered"] = "ClientRegistered"
     data: ClientRegisteredData
+
+
+class EligibilityDeterminedData(_Data):
+    client_id: UUID
+    eligibility: Eligibility
+
+
+class EligibilityDetermined(PublicEvent):
+    """Whether the client is in scope of the integration law, and in which group."""
+
+    EVENT_TYPE = "EligibilityDetermined"
+    event_type: Literal["EligibilityDetermined"] = "EligibilityDetermined"
+    data: EligibilityDeterminedData
+
+
+class ResponsibilityAssignedData(_Data):
+    client_id: UUID
+    organisation: str
+
+
+class ResponsibilityAssigned(PublicEvent):
+    """The organisation that answers for the client's assessment and plan, first assigned."""
+
+    EVENT_TYPE = "ResponsibilityAssigned"
+    event_type: Literal["ResponsibilityAssigned"] = "ResponsibilityAssigned"
+    data: ResponsibilityAssignedData
+
+
+class ResponsibilityTransferredData(_Data):
+    client_id: UUID
+    from_organisation: str
+    to_organisation: str
+    reason: str
+
+
+class ResponsibilityTransferred(PublicEvent):
+    """Another organisation answers for the client from ``occurred_at`` on."""
+
+    EVENT_TYPE = "ResponsibilityTransferred"
+    event_type: Literal["ResponsibilityTransferred"] = "ResponsibilityTransferred"
+    data: ResponsibilityTransferredData
+
+
+class ClientFactsChangedData(_Data):
+    client_id: UUID
+    facts: ClientFacts
+    cause: str = Field(description="staff, or the inbound message type that changed them.")
+    effective_on: date
+
+
+class ClientFactsChanged(PublicEvent):
+    """The client's status facts changed (all of them, as they now are)."""
+
+    EVENT_TYPE = "ClientFactsChanged"
+    event_type: Literal["ClientFactsChanged"] = "ClientFactsChanged"
+    data: ClientFactsChangedData
+
+
+class ClientDetailsCorrectedData(_Data):
+    client_id: UUID
+    reason: str
+
+
+class ClientDetailsCorrected(PublicEvent):
+    """Personal details were corrected (what changed is personal and stays in intake)."""
+
+    EVENT_TYPE = "ClientDetailsCorrected"
+    event_type: Literal["ClientDetailsCorrected"] = "ClientDetailsCorrected"
+    data: ClientDetailsCorrectedData
+
+
+class ClientClosedData(_Data):
+    client_id: UUID
+    reason: str
+
+
+class ClientClosed(PublicEvent):
+    """The client relationship ended."""
+
+    EVENT_TYPE = "ClientClosed"
+    event_type: Literal["ClientClosed"] = "ClientClosed"
+    data: ClientClosedData
+
+
+class ClientErasedData(_Data):
+    client_id: UUID
+    legal_ground: str
+
+
+class ClientErased(PublicEvent):
+    """The person's data was erased: every copy of it must go; statistics may stay."""
+
+    EVENT_TYPE = "ClientErased"
+    event_type: Literal["ClientErased"] = "ClientErased"
+    data: ClientErasedData
 
 
 # --- assessment ---
@@ -173,6 +271,13 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
     contract.EVENT_TYPE: contract
     for contract in (
         ClientRegistered,
+        EligibilityDetermined,
+        ResponsibilityAssigned,
+        ResponsibilityTransferred,
+        ClientFactsChanged,
+        ClientDetailsCorrected,
+        ClientClosed,
+        ClientErased,
         AssessmentDue,
         AssessmentStarted,
         AssessmentCompleted,

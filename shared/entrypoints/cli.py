@@ -118,11 +118,9 @@ def register(
 ) -> None:
     """Register a client."""
     body = {
-        "given_names": given_names,
-        "family_name": family_name,
         "relationship_started_on": date.fromisoformat(relationship_started_on).isoformat(),
-        "registered_jobseeker": jobseeker,
-        "mother_tongue": mother_tongue,
+        "personal": {"given_names": given_names, "family_name": family_name},
+        "facts": {"registered_jobseeker": jobseeker, "mother_tongue": mother_tongue},
     }
     _call("POST", f"{api}/clients", actor, body)
 

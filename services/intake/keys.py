@@ -1,0 +1,193 @@
+"""Per-client keys and identifier lookups, kept outside the event store.
+
+Deleting a client's key erases the person from every stored event (crypto-shredding): the
+events stay, and their hash chain with them, but the sealed personal part can no longer be
+opened. The lookups from keyed identifier digests to clients go with the key.
+
+Client keys are stored wrapped (AES-GCM) under a key derived from the deployment's master key;
+the same master key derives the HMAC secret of the lookups, so one secret is kept outside.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from shared.clock import utc_now
+from shared.errors import DomainError
+
+NONCE_BYTES = 12
+
+
+class PersonErasedError(DomainError):
+    code = "person_erased"
+    texts = {
+        "fi": "Henkilön tiedot on poistettu",
+        "sv": "Personens uppgifter har raderats",
+        "en": "The person's data has been erased",
+    }
+
+
+def derive(master_key: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        master_key
+    )
+
+
+def master_key_from_file(path: Path) -> bytes:
+    """Embedded mode's master key: made once, readable by the owner only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(AESGCM.generate_key(bit_length=256))
+    return path.read_bytes()
+
+
+class ClientKeys(ABC):
+    """Keys and lookups in a small SQL store; subclasses give the connection."""
+
+    PLACEHOLDER = "?"
+
+    def __init__(self, master_key: bytes) -> None:
+        self._wrapping = AESGCM(derive(master_key, "kotoutus client-key wrapping"))
+        self.lookup_secret = derive(master_key, "kotoutus identifier lookup")
+
+    @contextmanager
+    @abstractmethod
+    def _cursor(self) -> Iterator[Any]: ...
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.PLACEHOLDER)
+
+    def _create_tables(self) -> None:
+        with self._cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT PRIMARY KEY,"
+                " wrapped BYTEA, created_at TEXT NOT NULL, erased_at TEXT)"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS identifier_lookup (digest TEXT PRIMARY KEY,"
+                " client_id TEXT NOT NULL)"
+            )
+
+    def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._cursor() as cursor:
+            cursor.execute(self._sql(text), params)
+            return list(cursor.fetchall())
+
+    def _execute(self, text: str, params: Sequence[Any]) -> None:
+        with self._cursor() as cursor:
+            cursor.execute(self._sql(text), params)
+
+    def key(self, client_id: UUID, *, create: bool) -> bytes | None:
+        """The client's key; None once erased (or never made and not to be made)."""
+        if create:
+            nonce = os.urandom(NONCE_BYTES)
+            wrapped = nonce + self._wrapping.encrypt(
+                nonce, AESGCM.generate_key(bit_length=256), str(client_id).encode()
+            )
+            self._execute(
+                "INSERT INTO client_keys VALUES (?, ?, ?, NULL) ON CONFLICT (client_id) DO NOTHING",
+                (str(client_id), wrapped, utc_now().isoformat()),
+            )
+        rows = self._rows(
+            "SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?", (str(client_id),)
+        )
+        if not rows or rows[0][0] is None:
+            if create:
+                raise PersonErasedError(str(client_id))
+            return None
+        wrapped = bytes(rows[0][0])
+        return self._wrapping.decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], str(client_id).encode()
+        )
+
+    def erase(self, client_id: UUID) -> None:
+        """Destroys the key (a tombstone row remembers that it was) and the lookups."""
+        self._execute(
+            "INSERT INTO client_keys VALUES (?, NULL, ?, ?) ON CONFLICT (client_id)"
+            " DO UPDATE SET wrapped = NULL, erased_at = EXCLUDED.erased_at",
+            (str(client_id), utc_now().isoformat(), utc_now().isoformat()),
+        )
+        self._execute("DELETE FROM identifier_lookup WHERE client_id = ?", (str(client_id),))
+
+    def claim(self, digest: str, client_id: UUID) -> UUID:
+        """Records that ``digest`` names ``client_id`` unless it names another; returns the
+        client it names afterwards."""
+        self._execute(
+            "INSERT INTO identifier_lookup VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+            (digest, str(client_id)),
+        )
+        owner = self.owner(digest)
+        assert owner is not None
+        return owner
+
+    def owner(self, digest: str) -> UUID | None:
+        rows = self._rows("SELECT client_id FROM identifier_lookup WHERE digest = ?", (digest,))
+        return UUID(rows[0][0]) if rows else None
+
+    def release(self, digest: str, client_id: UUID) -> None:
+        self._execute(
+            "DELETE FROM identifier_lookup WHERE digest = ? AND client_id = ?",
+            (digest, str(client_id)),
+        )
+
+    def close(self) -> None:  # noqa: B027 - only stores with a pool have something to release
+        """Releases connections."""
+
+
+class SQLiteClientKeys(ClientKeys):
+    def __init__(self, master_key: bytes, path: Path) -> None:
+        super().__init__(master_key)
+        self.path = path
+        self._local = threading.local()
+        self._create_tables()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30)
+            self._local.connection = connection
+        with connection:
+            yield connection.cursor()
+
+
+class PostgresClientKeys(ClientKeys):
+    PLACEHOLDER = "%s"
+
+    def __init__(self, master_key: bytes, database_url: str, schema: str) -> None:
+        super().__init__(master_key)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        self._pool = ConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=4,
+            kwargs={"options": f"-c search_path={schema}"},
+            open=True,
+        )
+        self._create_tables()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        with self._pool.connection() as connection, connection.transaction():
+            yield connection.cursor()
+
+    def close(self) -> None:
+        self._pool.close()

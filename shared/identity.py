@@ -1,0 +1,56 @@
+"""Personal identifiers: validation, normal form, and keyed lookup digests.
+
+A personal identity code space is small enough to brute-force, so a lookup key derived from
+one is an HMAC under a secret, never a plain hash (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.fi import hetu
+
+
+class IdentifierKind(StrEnum):
+    IDENTITY_CODE = "identity_code"  # henkilötunnus
+    MIGRI_CUSTOMER_NUMBER = "migri_customer_number"
+    FOREIGN_ID = "foreign_id"
+    UNHCR_NUMBER = "unhcr_number"
+
+
+def validate_identity_code(value: str) -> str:
+    """All 11 characters, century sign included: 010190-999W and 010190Y999W are two people."""
+    code = value.strip().upper()
+    try:
+        # Individual numbers 900–999 are temporary codes: valid, and kept as such.
+        return str(hetu.validate(code, allow_temporary=True))
+    except InvalidLength:
+        raise ValueError("a personal identity code has 11 characters (DDMMYYCZZZQ)") from None
+    except InvalidChecksum:
+        raise ValueError("the check character of the personal identity code is wrong") from None
+    except InvalidComponent:
+        raise ValueError("the birth date or century sign of the identity code is invalid") from None
+    except InvalidFormat:
+        raise ValueError("not a personal identity code (DDMMYYCZZZQ)") from None
+
+
+def is_temporary(code: str) -> bool:
+    return 900 <= int(code[7:10]) <= 999
+
+
+IdentityCode = Annotated[
+    str,
+    AfterValidator(validate_identity_code),
+    Field(examples=["131052-308T"], description="Finnish personal identity code, 11 characters."),
+]
+OtherIdentifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w./-]+$")]
+
+
+def lookup_digest(secret: bytes, kind: IdentifierKind, value: str) -> str:
+    """The keyed digest under which an identifier is looked up."""
+    message = f"{kind.value}\x00{value.strip().upper()}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

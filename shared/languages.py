@@ -1,0 +1,32 @@
+"""ISO 639 language codes: two-letter where one exists, three-letter otherwise (Dari `prs`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, Field
+
+
+def validate_language(value: str) -> str:
+    code = value.strip().lower()
+    found = (
+        pycountry.languages.get(alpha_2=code)
+        if len(code) == 2
+        else pycountry.languages.get(alpha_3=code)
+    )
+    if found is None:
+        raise ValueError(f"{value!r} is not an ISO 639 language code (e.g. fi, sv, uk, prs)")
+    # A three-letter code of a language that has a two-letter one is stored as the two-letter.
+    return str(getattr(found, "alpha_2", None) or code)
+
+
+def validate_country(value: str) -> str:
+    code = value.strip().upper()
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166 country code (e.g. FI, UA, SO)")
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(validate_language), Field(examples=["uk"])]
+CountryCode = Annotated[str, AfterValidator(validate_country), Field(examples=["UA"])]
