@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.clock import utc_now
+from shared.contracts.envelope import ContractError
 from shared.errors import DomainError, NotFoundError
 from shared.eventstore import ServiceApplication
 from shared.law.rulebook import NoRuleInForceError
@@ -96,6 +97,12 @@ def install_error_handlers(app: FastAPI) -> None:
             messages={language: error.message(language) for language in LANGUAGES},
         )
         return JSONResponse(status_code=status, content=body.model_dump())
+
+    @app.exception_handler(ContractError)
+    async def invalid_message(request: Request, error: ContractError) -> JSONResponse:
+        # Machine senders read this; the reason names the field, in English.
+        body = Problem(code="invalid_message", message=str(error), messages={"en": str(error)})
+        return JSONResponse(status_code=422, content=body.model_dump())
 
     @app.exception_handler(NoRuleInForceError)
     async def no_rule(request: Request, error: NoRuleInForceError) -> JSONResponse:

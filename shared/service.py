@@ -80,3 +80,5 @@ class Service:
     publishes: PublicMapping
     policies: Mapping[str, Policy] = field(default_factory=dict)
     routes: APIRouter | None = None
+    # Takes one inbound message from another municipal system (the raw body); returns its fate.
+    receives: Callable[[Any, bytes], object] | None = None

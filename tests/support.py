@@ -199,13 +199,17 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
         async with connection:
             queues = [f"{prefix}.tap"]
             for service in SERVICES:
-                queues += [topology.queue(service).name, topology.dead_letter_queue(service).name]
+                for consumer in (service, topology.inbound_consumer(service)):
+                    queues += [
+                        topology.queue(consumer).name,
+                        topology.dead_letter_queue(consumer).name,
+                    ]
             for queue in queues:
                 channel = await connection.channel()
                 with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
                     await channel.queue_delete(queue)
             channel = await connection.channel()
-            for exchange in (topology.events, topology.dead_letters):
+            for exchange in (topology.events, topology.inbound, topology.dead_letters):
                 await channel.exchange_delete(exchange.name)
 
     asyncio.run(delete())

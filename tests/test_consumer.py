@@ -14,7 +14,7 @@ from faststream.rabbit import RabbitBroker
 from shared.contracts import PublicEvent
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import Policy
-from shared.messaging.consumer import register_consumer
+from shared.messaging.consumer import event_handler, register_consumer
 from shared.messaging.topology import Topology
 from shared.settings import Settings
 from tests.support import client_registered
@@ -35,7 +35,14 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
         raise ConnectionError("the database does not answer")
 
     broker = RabbitBroker(distributed_settings.amqp_url, logger=None)
-    register_consumer(broker, topology, service, database_down, prefetch=1)
+    register_consumer(
+        broker,
+        topology,
+        service.name,
+        event_handler(service, database_down),
+        prefetch=1,
+        description="assessment, with its database down",
+    )
     await broker.connect()
     await topology.declare(broker, [service])
     await broker.start()

@@ -6,7 +6,8 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -199,3 +200,26 @@ def erase(client_id: UUID, body: EraseClient, caller: CallerDep, intake: Intake)
         client_id, provenance=caller.provenance(body.occurred_at), legal_ground=body.legal_ground
     )
     return ClientView.of(client)
+
+
+inbound_router = APIRouter(tags=["intake"])
+
+
+class Received(BaseModel):
+    outcome: str = Field(examples=["registered", "updated", "conflict", "duplicate"])
+
+
+@inbound_router.post(
+    "/inbound",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={422: {"model": Problem}},
+    summary="Take a message of another municipal system (CloudEvents 1.0, structured JSON)",
+)
+async def receive(request: Request, caller: CallerDep, intake: Intake) -> Received:
+    outcome = await run_in_threadpool(intake.receive, await request.body())
+    return Received(outcome=outcome)
+
+
+routes = APIRouter()
+routes.include_router(router)
+routes.include_router(inbound_router)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.intake.domain import Client
+from services.intake.inbound import InboundReceipt, personal_conflicts
 from services.intake.keys import (
     ClientKeys,
     PostgresClientKeys,
@@ -17,12 +18,13 @@ from services.intake.keys import (
 )
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from services.intake.sealing import PersonalDataMapper
-from shared.errors import DomainError
-from shared.eventstore import ServiceApplication, pydantic_transcoding
+from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
+from shared.errors import ConcurrentUpdateError, DomainError
+from shared.eventstore import MAX_ATTEMPTS, ServiceApplication, pydantic_transcoding
 from shared.identity import IdentifierKind, lookup_digest
 from shared.law.rulebook import RuleBook
 from shared.settings import Settings
-from shared.values import OrganisationKind, Provenance
+from shared.values import Actor, ActorKind, OrganisationKind, Provenance
 
 
 class ClientAlreadyRegisteredError(DomainError):
@@ -31,6 +33,15 @@ class ClientAlreadyRegisteredError(DomainError):
         "fi": "Asiakas on jo rekisteröity",
         "sv": "Klienten är redan registrerad",
         "en": "The client is already registered",
+    }
+
+
+class UnknownPersonError(DomainError):
+    code = "unknown_person"
+    texts = {
+        "fi": "Henkilö ei ole asiakas",
+        "sv": "Personen är inte klient",
+        "en": "No client matches the person",
     }
 
 
@@ -195,6 +206,100 @@ class IntakeApplication(ServiceApplication):
         return self.update(
             client_id, Client, lambda c: c.close(provenance=provenance, reason=reason)
         )
+
+    # --- other municipal systems ---
+
+    def receive(self, body: bytes | str) -> str:
+        """Applies one inbound message once; returns what became of it."""
+        envelope, payload = parse_inbound(body)
+        receipt_id = InboundReceipt.create_id(envelope.source, envelope.id)
+        provenance = Provenance(
+            actor=Actor(id=f"integration:{envelope.source}", kind=ActorKind.INTEGRATION),
+            organisation=f"system:{envelope.source}",
+            occurred_at=envelope.time,
+        )
+        for _ in range(MAX_ATTEMPTS):
+            if receipt_id in self.repository:
+                return "duplicate"
+            client_id, changed, outcome = self._apply(envelope, payload, provenance)
+            receipt = InboundReceipt(
+                source=envelope.source,
+                message_id=envelope.id,
+                message_type=envelope.type,
+                sent_at=envelope.time,
+                provenance=provenance,
+                client_id=client_id,
+                outcome=outcome,
+            )
+            try:
+                self.save(receipt, *changed)
+            except IntegrityError:
+                continue  # the same message concurrently, or the client changed: look again
+            return outcome
+        raise ConcurrentUpdateError(f"{envelope.source} {envelope.id}")
+
+    def _apply(
+        self, envelope: CloudEvent, payload: InboundData, provenance: Provenance
+    ) -> tuple[UUID | None, list[Client], str]:
+        personal = payload.personal()
+        owners = sorted(set(self.owners(personal).values()))
+        if not owners:
+            if not payload.CREATES_CLIENT:
+                raise UnknownPersonError(f"{envelope.type} does not register new clients")
+            client_id = uuid5(InboundReceipt.create_id(envelope.source, envelope.id), "client")
+            self._claim(client_id, personal)
+            client = Client.register(
+                client_id=client_id,
+                provenance=provenance,
+                personal=personal,
+                facts=ClientFacts.model_validate(payload.facts()),
+                relationship_started_on=payload.effective_on(),
+                book=self.book,
+                organisation_of=self.organisation_of,
+                source=envelope.source,
+            )
+            return client_id, [client], "registered"
+        clients = [self.client(owner) for owner in owners]
+        cause = f"{envelope.type} from {envelope.source}"
+        if len(clients) > 1:
+            # Its identifiers name different clients: nothing is applied until staff decide.
+            for client in clients:
+                client.raise_conflict(
+                    provenance=provenance,
+                    conflict_id=f"{envelope.source}:{envelope.id}",
+                    field="identifiers",
+                    incoming=personal,
+                    cause=cause,
+                )
+            return None, clients, "conflict"
+        client = clients[0]
+        if not client.active:
+            return client.id, [], "ignored: the client relationship is closed"
+        assert client.personal is not None
+        incoming = personal.model_dump(exclude_none=True)
+        disputed = personal_conflicts(client.personal.model_dump(exclude_none=True), incoming)
+        for field in disputed:
+            client.raise_conflict(
+                provenance=provenance,
+                conflict_id=f"{envelope.source}:{envelope.id}:{field}",
+                field=field,
+                incoming=PersonalDetails.model_validate({field: incoming[field]}),
+                cause=cause,
+            )
+        agreed = PersonalDetails.model_validate(
+            {k: v for k, v in incoming.items() if k not in disputed}
+        )
+        self._claim(client.id, agreed)
+        client.correct_details(provenance=provenance, personal=agreed, reason=cause)
+        client.change_facts(
+            provenance=provenance,
+            facts=ClientFacts.model_validate({**client.facts.model_dump(), **payload.facts()}),
+            cause=envelope.type,
+            effective_on=payload.effective_on(),
+            book=self.book,
+            organisation_of=self.organisation_of,
+        )
+        return client.id, [client], "conflict" if disputed else "updated"
 
     def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:
         """Records the erasure, then destroys the key; a crash in between is mended by asking

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.api import router
+from services.intake.api import routes
 from services.intake.application import IntakeApplication
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
@@ -25,5 +25,6 @@ SERVICE = Service(
         },
         flatten=("facts",),
     ),
-    routes=router,
+    routes=routes,
+    receives=IntakeApplication.receive,
 )

@@ -13,7 +13,7 @@ from faststream.rabbit import RabbitBroker
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
-from shared.messaging.consumer import register_consumer
+from shared.messaging.consumer import register_consumers
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
 from shared.service import Service
@@ -36,14 +36,7 @@ class ServiceProcess:
         self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
         self.publishers = register_publishers(self.broker, self.topology, self.service)
-        if self.service.policies:
-            register_consumer(
-                self.broker,
-                self.topology,
-                self.service,
-                self.app.process,
-                settings.consumer_prefetch,
-            )
+        register_consumers(self.broker, self.topology, self.service, self.app, settings)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

@@ -20,11 +20,12 @@ from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
-from shared.eventstore import Policy
+from shared.eventstore import Policy, ServiceApplication
 from shared.failpoints import failpoint
 from shared.messaging.errors import is_permanent, reason
 from shared.messaging.topology import Topology
 from shared.service import Service
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def _raw_body(message: Any) -> bytes:
 
 
 Process = Callable[[PublicEvent, Policy], bool]
+Handle = Callable[[bytes], object]
 
 
 def _delivery_count(message: RabbitMessage) -> int:
@@ -46,22 +48,36 @@ def _delivery_count(message: RabbitMessage) -> int:
     return count if isinstance(count, int) else 0
 
 
+def event_handler(service: Service, process: Process) -> Handle:
+    """Body → contract → the service's policy, applied exactly once by ``process``."""
+
+    def handle(body: bytes) -> object:
+        event = parse_event(body, CONTRACTS)
+        policy = service.policies.get(event.event_type)
+        if policy is None:
+            raise LookupError(f"{service.name} has no policy for {event.event_type}")
+        return process(event, policy)
+
+    return handle
+
+
 def register_consumer(
     broker: RabbitBroker,
     topology: Topology,
-    service: Service,
-    process: Process,
+    consumer: str,
+    handle: Handle,
     prefetch: int,
+    description: str,
 ) -> RabbitSubscriber:
-    """Subscribes ``service`` to its queue; ``process`` is its application's ``process``."""
-    queue = topology.queue(service.name)
+    """Subscribes ``handle`` (synchronous; run in a worker thread) to the queue of ``consumer``."""
+    queue = topology.queue(consumer)
 
     async def dead_letter(message: RabbitMessage, why: str) -> None:
         raw = message.raw_message
         await broker.publish(
             message.body,
             exchange=topology.dead_letters,
-            routing_key=service.name,
+            routing_key=consumer,
             persist=True,
             message_id=message.message_id,
             content_type=message.content_type,
@@ -80,16 +96,12 @@ def register_consumer(
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw_body,
         title=f"{queue.name}:consume",
-        description=f"{service.name} reacts to: {', '.join(sorted(service.policies))}",
+        description=description,
     )
 
-    async def handle(body: bytes, message: RabbitMessage) -> None:
+    async def on_message(body: bytes, message: RabbitMessage) -> None:
         try:
-            event = parse_event(body, CONTRACTS)
-            policy = service.policies.get(event.event_type)
-            if policy is None:
-                raise LookupError(f"{service.name} has no policy for {event.event_type}")
-            await asyncio.to_thread(process, event, policy)
+            await asyncio.to_thread(handle, body)
         except Exception as error:
             if is_permanent(error):
                 log.warning("dead-letter %s: %s", message.message_id, error)
@@ -104,5 +116,39 @@ def register_consumer(
         failpoint("consumer.before_ack")
         await message.ack()
 
-    subscriber(handle)
+    subscriber(on_message)
     return subscriber
+
+
+def register_consumers(
+    broker: RabbitBroker,
+    topology: Topology,
+    service: Service,
+    app: ServiceApplication | None,
+    settings: Settings,
+) -> None:
+    """The queues ``service`` consumes: public events it reacts to, and inbound messages.
+    Without ``app`` (documentation only) the handlers refuse to run."""
+
+    def documentation_only(*_: Any) -> bool:
+        raise RuntimeError("this broker only describes the contracts")
+
+    if service.policies:
+        register_consumer(
+            broker,
+            topology,
+            service.name,
+            event_handler(service, app.process if app else documentation_only),
+            settings.consumer_prefetch,
+            f"{service.name} reacts to: {', '.join(sorted(service.policies))}",
+        )
+    if service.receives is not None:
+        receives = service.receives
+        register_consumer(
+            broker,
+            topology,
+            topology.inbound_consumer(service.name),
+            (lambda body: receives(app, body)) if app else documentation_only,
+            settings.consumer_prefetch,
+            f"{service.name} takes messages of other municipal systems (CloudEvents 1.0)",
+        )

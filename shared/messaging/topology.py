@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
@@ -25,28 +26,37 @@ class Topology:
         return RabbitExchange(f"{self.prefix}.events", type=ExchangeType.TOPIC, durable=True)
 
     @property
+    def inbound(self) -> RabbitExchange:
+        """Where other municipal systems publish (CloudEvents, any routing key)."""
+        return RabbitExchange(f"{self.prefix}.inbound", type=ExchangeType.TOPIC, durable=True)
+
+    @property
     def dead_letters(self) -> RabbitExchange:
         return RabbitExchange(f"{self.prefix}.dead-letter", type=ExchangeType.DIRECT, durable=True)
 
-    def queue(self, service: str) -> RabbitQueue:
+    @staticmethod
+    def inbound_consumer(service: str) -> str:
+        return f"{service}.inbound"
+
+    def queue(self, consumer: str) -> RabbitQueue:
         # Quorum: replicated, counts deliveries (poison messages end in the DLQ after
         # delivery_limit) and dead-letters at least once (needs reject-publish overflow).
         return RabbitQueue(
-            f"{self.prefix}.{service}",
+            f"{self.prefix}.{consumer}",
             queue_type=QueueType.QUORUM,
             durable=True,
             arguments={
                 "x-dead-letter-exchange": self.dead_letters.name,
-                "x-dead-letter-routing-key": service,
+                "x-dead-letter-routing-key": consumer,
                 "x-dead-letter-strategy": "at-least-once",
                 "x-overflow": "reject-publish",
                 "x-delivery-limit": self.delivery_limit,
             },
         )
 
-    def dead_letter_queue(self, service: str) -> RabbitQueue:
+    def dead_letter_queue(self, consumer: str) -> RabbitQueue:
         return RabbitQueue(
-            f"{self.prefix}.{service}.dead-letter", queue_type=QueueType.QUORUM, durable=True
+            f"{self.prefix}.{consumer}.dead-letter", queue_type=QueueType.QUORUM, durable=True
         )
 
     @staticmethod
@@ -60,12 +70,20 @@ class Topology:
 
     async def declare(self, broker: RabbitBroker, services: Iterable[Service]) -> None:
         events = await broker.declare_exchange(self.events)
+        inbound = await broker.declare_exchange(self.inbound)
         dead_letters = await broker.declare_exchange(self.dead_letters)
+
+        async def consumer(name: str) -> Any:
+            queue = await broker.declare_queue(self.queue(name))
+            dead_letter_queue = await broker.declare_queue(self.dead_letter_queue(name))
+            await dead_letter_queue.bind(dead_letters, routing_key=name)
+            return queue
+
         for service in services:
-            if not service.policies:
-                continue
-            queue = await broker.declare_queue(self.queue(service.name))
-            for key in self.binding_keys(service):
-                await queue.bind(events, routing_key=key)
-            dead_letter_queue = await broker.declare_queue(self.dead_letter_queue(service.name))
-            await dead_letter_queue.bind(dead_letters, routing_key=service.name)
+            if service.policies:
+                queue = await consumer(service.name)
+                for key in self.binding_keys(service):
+                    await queue.bind(events, routing_key=key)
+            if service.receives is not None:
+                queue = await consumer(self.inbound_consumer(service.name))
+                await queue.bind(inbound, routing_key="#")
