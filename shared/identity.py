@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
 from stdnum.fi import hetu
 
 
@@ -25,11 +25,11 @@ class IdentifierKind(StrEnum):
 def validate_identity_code(value: str) -> str:
     """All 11 characters, century sign included: 010190-999W and 010190Y999W are two people."""
     code = value.strip().upper()
+    if len(code) != 11:
+        raise ValueError("a personal identity code has 11 characters (DDMMYYCZZZQ)")
     try:
         # Individual numbers 900–999 are temporary codes: valid, and kept as such.
         return str(hetu.validate(code, allow_temporary=True))
-    except InvalidLength:
-        raise ValueError("a personal identity code has 11 characters (DDMMYYCZZZQ)") from None
     except InvalidChecksum:
         raise ValueError("the check character of the personal identity code is wrong") from None
     except InvalidComponent:

@@ -16,7 +16,7 @@ from shared.entrypoints.registry import SERVICES
 from shared.errors import NotFoundError
 from shared.eventstore import ServiceApplication, store_env
 from shared.failpoints import CRASH_EXIT_CODE
-from shared.messaging.consumer import REASON_HEADER
+from shared.messaging.dead_letters import REASON_HEADER
 from shared.messaging.topology import Topology
 from shared.settings import Settings
 from shared.values import Actor, ActorKind

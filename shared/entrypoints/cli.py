@@ -18,7 +18,9 @@ app = typer.Typer(help="Kotoutus: the event-sourced backbone of municipal integr
 contracts_app = typer.Typer(help="The AsyncAPI document of the public events.")
 clients_app = typer.Typer(help="Staff commands over the API (embedded default URL).")
 app.add_typer(contracts_app, name="contracts")
+dead_letters_app = typer.Typer(help="Messages that could not be handled, with their reasons.")
 app.add_typer(clients_app, name="clients")
+app.add_typer(dead_letters_app, name="dead-letters")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -151,6 +153,68 @@ def complete_assessment(
 def reminders(client_id: UUID, actor: ActorOption, api: ApiOption = DEFAULT_API) -> None:
     """List a client's reminders."""
     _call("GET", f"{api}/clients/{client_id}/reminders", actor)
+
+
+ConsumerArgument = Annotated[
+    str, typer.Argument(help="assessment, plans, notifications, or intake.inbound")
+]
+
+
+def _broker_dead_letters(consumer: str) -> Any:
+    from shared.messaging.dead_letters import BrokerDeadLetters
+    from shared.messaging.topology import Topology
+
+    settings = Settings()
+    if not settings.amqp_url:
+        return None
+    return BrokerDeadLetters(
+        settings.amqp_url, Topology(settings.amqp_prefix, settings.delivery_limit), consumer
+    )
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(consumer: ConsumerArgument) -> None:
+    """List dead letters: id, routing key, reason, and the start of the body."""
+    import asyncio
+
+    from shared.messaging.dead_letters import SQLiteDeadLetters
+
+    queue = _broker_dead_letters(consumer)
+    if queue is not None:
+        letters = [
+            (d.message_id, d.routing_key, d.reason, d.body) for d in asyncio.run(queue.all())
+        ]
+    else:
+        store = SQLiteDeadLetters(Settings().data_dir / "dead-letters.sqlite")
+        letters = [
+            (d.message_id, d.routing_key, d.reason, d.body)
+            for d in store.all()
+            if d.consumer == consumer
+        ]
+    for message_id, routing_key, why, body in letters:
+        typer.echo(f"{message_id}\t{routing_key}\t{why}\t{body[:200].decode(errors='replace')}")
+    typer.echo(f"{len(letters)} dead letter(s) for {consumer}", err=True)
+
+
+@dead_letters_app.command("resubmit")
+def dead_letters_resubmit(
+    consumer: ConsumerArgument,
+    message_ids: Annotated[list[str] | None, typer.Argument(help="Which; all if none.")] = None,
+) -> None:
+    """Send dead letters back to where they first went (after the cause is fixed)."""
+    import asyncio
+
+    queue = _broker_dead_letters(consumer)
+    if queue is None:
+        typer.echo(
+            "Embedded mode re-delivers on restart; inbound messages are answered at once.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    sent = asyncio.run(queue.resubmit(set(message_ids) if message_ids else None))
+    for message_id in sent:
+        typer.echo(message_id)
+    typer.echo(f"{len(sent)} message(s) resubmitted", err=True)
 
 
 def main() -> None:

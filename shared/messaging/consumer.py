@@ -22,14 +22,13 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.eventstore import Policy, ServiceApplication
 from shared.failpoints import failpoint
+from shared.messaging.dead_letters import REASON_HEADER
 from shared.messaging.errors import is_permanent, reason
 from shared.messaging.topology import Topology
 from shared.service import Service
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-REASON_HEADER = "x-kotoutus-reason"
 
 
 async def _raw_body(message: Any) -> bytes:

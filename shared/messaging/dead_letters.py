@@ -1,13 +1,21 @@
-"""Embedded mode's dead-letter store: what could not be handled, with the reason, kept intact."""
+"""Dead letters: what could not be handled, with the reason and the original body intact —
+in a SQLite file in embedded mode, in a queue per consumer on RabbitMQ."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import aio_pika
 
 from shared.clock import utc_now
+from shared.messaging.topology import Topology
+
+REASON_HEADER = "x-kotoutus-reason"
 
 
 @dataclass(frozen=True)
@@ -53,3 +61,99 @@ class SQLiteDeadLetters:
         return [
             DeadLetter(c, m, k, r, bytes(b), datetime.fromisoformat(t)) for c, m, k, r, b, t in rows
         ]
+
+
+@dataclass(frozen=True)
+class QueuedDeadLetter:
+    message_id: str
+    reason: str
+    routing_key: str
+    body: bytes
+
+
+class BrokerDeadLetters:
+    """The dead-letter queue of one consumer on RabbitMQ: list it, and send a message back to
+    where it first went once the cause is fixed. Reading puts every message back."""
+
+    def __init__(self, amqp_url: str, topology: Topology, consumer: str) -> None:
+        self.amqp_url = amqp_url
+        self.queue = topology.dead_letter_queue(consumer).name
+
+    async def _each(
+        self, decide: Callable[[aio_pika.abc.AbstractIncomingMessage], Awaitable[bool]]
+    ) -> None:
+        """Calls ``decide`` on each message; True acknowledges it, False puts it back."""
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            queue = await channel.get_queue(self.queue, ensure=True)
+            held = []
+            while (message := await queue.get(fail=False, no_ack=False)) is not None:
+                held.append(message)
+                if len(held) > 100_000:
+                    break
+            for message in held:
+                if await decide(message):
+                    await message.ack()
+                else:
+                    await message.nack(requeue=True)
+
+    async def all(self) -> list[QueuedDeadLetter]:
+        found: list[QueuedDeadLetter] = []
+
+        async def note(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
+            found.append(_queued(message))
+            return False
+
+        await self._each(note)
+        return found
+
+    async def resubmit(self, message_ids: set[str] | None) -> list[str]:
+        """Publishes the chosen messages (all when None) to their first exchange again."""
+        sent: list[str] = []
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+
+            async def send(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
+                if message_ids is not None and message.message_id not in message_ids:
+                    return False
+                headers = dict(message.headers or {})
+                exchange_name = str(headers.get("x-original-exchange") or "")
+                routing_key = str(headers.get("x-original-routing-key") or "")
+                if not exchange_name:
+                    deaths: Any = headers.get("x-death") or [{}]
+                    exchange_name = str(deaths[0].get("exchange", ""))
+                    routing_key = str((deaths[0].get("routing-keys") or [""])[0])
+                for key in [k for k in headers if k.startswith(("x-kotoutus-", "x-death"))]:
+                    headers.pop(key)
+                exchange = await channel.get_exchange(exchange_name, ensure=False)
+                await exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        headers=headers,
+                        message_id=message.message_id,
+                        content_type=message.content_type,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=routing_key,
+                )
+                sent.append(message.message_id or "")
+                return True
+
+            await self._each(send)
+        return sent
+
+
+def _queued(message: aio_pika.abc.AbstractIncomingMessage) -> QueuedDeadLetter:
+    headers = message.headers or {}
+    reason = headers.get(REASON_HEADER)
+    if reason is None:
+        deaths: Any = headers.get("x-death") or [{}]
+        reason = f"broker: {deaths[0].get('reason', 'unknown')}"
+    return QueuedDeadLetter(
+        message_id=message.message_id or "",
+        reason=str(reason),
+        routing_key=str(headers.get("x-original-routing-key") or message.routing_key or ""),
+        body=message.body,
+    )

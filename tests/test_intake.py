@@ -1,0 +1,337 @@
+"""Intake: identities, eligibility and responsibility, corrections, inbound facts, erasure."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.intake.eligibility import determine_eligibility
+from services.intake.model import ClientFacts, ResidencePermit
+from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, example
+from shared.entrypoints.embedded import EmbeddedSystem
+from shared.identity import validate_identity_code
+from shared.law import rulebook
+from tests.support import ACTOR
+
+CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+
+
+def identity_code(birth: str, sign: str, individual: str) -> str:
+    """DDMMYY + sign + ZZZ + check character = DDMMYYZZZ mod 31 (DOMAIN.md §5)."""
+    return f"{birth}{sign}{individual}{CHECK[int(birth + individual) % 31]}"
+
+
+@pytest.mark.parametrize(
+    ("birth", "sign"),
+    [("010594", s) for s in "-YXWVU"] + [("010516", s) for s in "ABCDEF"] + [("311299", "+")],
+)
+@pytest.mark.parametrize("individual", ["002", "899", "900", "999"])
+def test_every_century_sign_and_temporary_numbers_are_valid(
+    birth: str, sign: str, individual: str
+) -> None:
+    code = identity_code(birth, sign, individual)
+    assert validate_identity_code(code.lower()) == code
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        ("131052-308T", None),  # the Population Register Centre's published example
+        ("131052-308U", "check character"),
+        ("320152-308T", "birth date or century sign"),
+        ("131052G308T", "not a personal identity code"),
+        ("131052-308", "11 characters"),
+    ],
+)
+def test_identity_codes_are_checked_in_full(code: str, why: str | None) -> None:
+    if why is None:
+        assert validate_identity_code(code) == code
+    else:
+        with pytest.raises(ValueError, match=why):
+            validate_identity_code(code)
+
+
+@pytest.fixture
+def api(embedded: EmbeddedSystem) -> Iterator[TestClient]:
+    with TestClient(embedded.api()) as client:
+        yield client
+
+
+def registration(**personal: Any) -> dict[str, Any]:
+    return {
+        "relationship_started_on": "2025-02-03",
+        "personal": {"given_names": "Olena", "family_name": "Kovalenko", **personal},
+        "facts": {
+            "mother_tongue": "uk",
+            "residence_permit": {
+                "type": "temporary_protection",
+                "ground_section": "109",
+                "first_permit_on": "2024-11-20",
+            },
+        },
+    }
+
+
+def register(api: TestClient, **personal: Any) -> dict[str, Any]:
+    response = api.post("/clients", json=registration(**personal), headers=ACTOR)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "message"),
+    [
+        ({"personal": {"identity_code": "131052-308U"}}, "personal.identity_code", "check"),
+        ({"facts": {"mother_tongue": "xx"}}, "facts.mother_tongue", "ISO 639"),
+        ({"relationship_started_on": "2999-01-01"}, "", "in the future"),
+        ({"personal": {"birth_date": "2025-01-01"}}, "", "before the birth date"),
+        ({"facts": {"citizenship": ["XX"]}}, "facts.citizenship.0", "ISO 3166"),
+    ],
+)
+def test_bad_input_is_answered_422_with_what_is_wrong(
+    api: TestClient, change: dict[str, Any], loc: str, message: str
+) -> None:
+    body = registration()
+    for key, value in change.items():
+        body[key] = {**body[key], **value} if isinstance(value, dict) else value
+    response = api.post("/clients", json=body, headers=ACTOR)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert ".".join(str(p) for p in error["loc"][1:]).startswith(loc)
+    assert message in error["msg"]
+
+
+def test_a_client_without_a_code_gets_one_later_and_stays_one_client(api: TestClient) -> None:
+    client = register(api, migri_customer_number="1234567")
+    client_id = client["client_id"]
+    found = api.post(
+        "/clients/lookup", json={"kind": "migri_customer_number", "value": "1234567"}, headers=ACTOR
+    )
+    assert found.json()["client_id"] == client_id
+    corrected = api.post(
+        f"/clients/{client_id}/corrections",
+        json={"personal": {"identity_code": "131052-308T"}, "reason": "DVV assigned a code"},
+        headers=ACTOR,
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["personal"]["migri_customer_number"] == "1234567"
+    lookup = {"kind": "identity_code", "value": "131052-308t"}
+    assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json()["client_id"] == client_id
+    other = api.post("/clients", json=registration(identity_code="131052-308T"), headers=ACTOR)
+    assert other.status_code == 409
+    assert other.json()["code"] == "identifier_in_use"
+
+
+def test_the_century_sign_tells_two_people_apart(api: TestClient) -> None:
+    first = register(api, identity_code=identity_code("010190", "-", "999"))
+    second = register(api, identity_code=identity_code("010190", "Y", "999"))
+    assert first["client_id"] != second["client_id"]
+
+
+FACTS_2025 = ClientFacts(
+    residence_permit=ResidencePermit(
+        type="A", ground_section="87", first_permit_on=date(2024, 6, 1)
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "on", "in_scope", "group", "law"),
+    [
+        (FACTS_2025, date(2024, 12, 31), True, "on_request", "1386/2010"),
+        (FACTS_2025.model_copy(update={"registered_jobseeker": True}), date(2024, 12, 31), True,
+         "unemployed_jobseeker", "1386/2010"),
+        (FACTS_2025.model_copy(update={"quota_refugee": True}), date(2025, 1, 1), True,
+         "international_protection", "681/2023"),
+        (FACTS_2025, date(2025, 1, 1), True, "other_in_need", "681/2023"),
+        # The first permit is over three years old under the new law …
+        (FACTS_2025, date(2027, 6, 2), False, None, "681/2023"),
+        # … which does not bind trafficking victims.
+        (FACTS_2025.model_copy(update={"trafficking_victim": True}), date(2027, 6, 2), True,
+         "trafficking_victim", "681/2023"),
+        (ClientFacts(), date(2025, 1, 1), False, None, "681/2023"),
+    ],
+)  # fmt: skip
+def test_eligibility_by_the_law_of_the_day(
+    facts: ClientFacts, on: date, in_scope: bool, group: str | None, law: str
+) -> None:
+    eligibility, rule = determine_eligibility(rulebook(), facts, on)
+    assert (eligibility.in_scope, eligibility.group, rule.law) == (in_scope, group, law)
+    assert eligibility.reasons
+
+
+def test_a_status_change_decides_again_and_records_the_transfer(
+    api: TestClient, embedded: EmbeddedSystem
+) -> None:
+    client_id = register(api)["client_id"]
+    assert api.get(f"/clients/{client_id}", headers=ACTOR).json()["responsible_organisation"] == (
+        "municipality:320"
+    )
+    changed = api.post(
+        f"/clients/{client_id}/facts",
+        json={"changes": {"registered_jobseeker": True}, "effective_on": "2025-03-03"},
+        headers=ACTOR,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["responsible_organisation"] == "employment_authority:320"
+    assert changed.json()["eligibility"]["group"] == "jobseeker"
+    events = _public_events(embedded, client_id)
+    transferred = events["ResponsibilityTransferred"]
+    assert transferred["data"]["from_organisation"] == "municipality:320"
+    assert transferred["data"]["to_organisation"] == "employment_authority:320"
+    assert transferred["legal_basis"][0]["law"] == "681/2023"
+    # The same facts again change nothing.
+    again = api.post(
+        f"/clients/{client_id}/facts",
+        json={"changes": {"registered_jobseeker": True}, "effective_on": "2025-03-04"},
+        headers=ACTOR,
+    )
+    assert again.json()["version"] == changed.json()["version"]
+    bad = api.post(
+        f"/clients/{client_id}/facts",
+        json={"changes": {"mother_tongue": "klingon"}, "effective_on": "2025-03-04"},
+        headers=ACTOR,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "changes", "mother_tongue"]
+
+
+def _public_events(system: EmbeddedSystem, client_id: str) -> dict[str, dict[str, Any]]:
+    node = system.nodes["intake"]
+    found = {}
+    for notification in node.app.recorder.select_notifications(1, 10_000):
+        event = node.service.publishes.to_public(
+            notification.id, node.app.mapper.to_domain_event(notification)
+        )
+        if event is not None and str(event.aggregate_id) == client_id:
+            found[event.event_type] = json.loads(event.model_dump_json())
+    return found
+
+
+def inbound(model: type[Any], message_id: str | None = None, **data: Any) -> dict[str, Any]:
+    message = example(model, message_id or str(uuid4()))
+    message["data"] = {**copy.deepcopy(model.EXAMPLE), **data}
+    return message
+
+
+def test_inbound_facts_register_update_and_are_applied_once(api: TestClient) -> None:
+    first = inbound(HomeMunicipalityRegistered, message_id="dvv-1")
+    assert api.post("/inbound", json=first, headers=ACTOR).json() == {"outcome": "registered"}
+    assert api.post("/inbound", json=first, headers=ACTOR).json() == {"outcome": "duplicate"}
+    code = {"kind": "identity_code", "value": "131052-308T"}
+    client_id = api.post("/clients/lookup", json=code, headers=ACTOR).json()["client_id"]
+    assert client_id
+
+    jobseeker = inbound(INBOUND["fi.employment.jobseeker-registration-started.v1"])
+    assert api.post("/inbound", json=jobseeker, headers=ACTOR).json() == {"outcome": "updated"}
+    client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
+    assert client["facts"]["registered_jobseeker"] is True
+    assert client["facts"]["home_municipality"] == "320"
+    assert client["responsible_organisation"] == "employment_authority:320"
+
+
+def test_facts_that_disagree_raise_a_conflict_that_staff_resolve(api: TestClient) -> None:
+    client_id = register(api, identity_code="131052-308T", birth_date="1952-10-13")["client_id"]
+    disagreeing = inbound(
+        HomeMunicipalityRegistered,
+        person={"identity_code": "131052-308T", "family_name": "Kovalenko-Smith"},
+    )
+    assert api.post("/inbound", json=disagreeing, headers=ACTOR).json() == {"outcome": "conflict"}
+    client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
+    assert client["personal"]["family_name"] == "Kovalenko"  # not overwritten
+    assert client["facts"]["home_municipality"] == "320"  # what agreed was applied
+    [(conflict_id, field)] = client["open_conflicts"].items()
+    assert field == "family_name"
+    resolved = api.post(
+        f"/clients/{client_id}/conflicts/{conflict_id}/resolve",
+        json={"accept": True, "reason": "married name, seen in passport"},
+        headers=ACTOR,
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["personal"]["family_name"] == "Kovalenko-Smith"
+    assert resolved.json()["open_conflicts"] == {}
+
+
+def test_identifiers_that_name_two_clients_change_neither(api: TestClient) -> None:
+    one = register(api, identity_code="131052-308T")["client_id"]
+    two = register(api, migri_customer_number="7654321")["client_id"]
+    both = inbound(
+        HomeMunicipalityRegistered,
+        person={"identity_code": "131052-308T", "migri_customer_number": "7654321"},
+    )
+    assert api.post("/inbound", json=both, headers=ACTOR).json() == {"outcome": "conflict"}
+    for client_id in (one, two):
+        client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
+        assert list(client["open_conflicts"].values()) == ["identifiers"]
+        assert client["facts"]["home_municipality"] is None
+
+
+def test_inbound_messages_that_cannot_be_accepted_say_why(api: TestClient) -> None:
+    died = inbound(INBOUND["fi.dvv.died.v1"], person={"foreign_id": "X-1"})
+    unknown = api.post("/inbound", json=died, headers=ACTOR)
+    assert unknown.status_code == 409
+    assert unknown.json()["code"] == "unknown_person"
+    nameless = inbound(HomeMunicipalityRegistered, person={"given_names": "Olena"})
+    refused = api.post("/inbound", json=nameless, headers=ACTOR)
+    assert refused.status_code == 422
+    assert "data.person" in refused.json()["message"]
+    assert "needs an identifier" in refused.json()["message"]
+    wrong_type = {**inbound(HomeMunicipalityRegistered), "type": "fi.dvv.unknown.v9"}
+    assert "unknown type" in api.post("/inbound", json=wrong_type, headers=ACTOR).json()["message"]
+
+
+def test_erasure_leaves_statistics_and_a_tombstone(
+    api: TestClient, embedded: EmbeddedSystem, embedded_settings: Any
+) -> None:
+    client_id = register(api, identity_code="131052-308T", birth_date="1952-10-13")["client_id"]
+    erased = api.post(
+        f"/clients/{client_id}/erase",
+        json={"legal_ground": "GDPR 17(1)(a): retention period ended"},
+        headers=ACTOR,
+    )
+    assert erased.status_code == 200, erased.text
+    view = erased.json()
+    assert view["erased"] is True and view["personal"] is None
+    assert view["age_group"] == "65+"
+    assert view["facts"]["mother_tongue"] == "uk"
+    lookup = {"kind": "identity_code", "value": "131052-308T"}
+    assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json()["client_id"] is None
+    erasure = _public_events(embedded, client_id)["ClientErased"]
+    assert erasure["actor"]["id"] == ACTOR["X-Actor"]
+    assert erasure["data"]["legal_ground"].startswith("GDPR 17(1)(a)")
+    # Every stored event of the client, the first included, now reads without the person.
+    intake = embedded.nodes["intake"].app
+    stored = list(intake.events.get(UUID(client_id)))
+    assert stored and all(getattr(e, "personal", None) is None for e in stored)
+    # A replay from the first event still works, and shows no person.
+    fresh = EmbeddedSystem(embedded_settings)
+    try:
+        client = fresh.nodes["intake"].app.repository.get(UUID(client_id))
+        assert client.personal is None and client.erased
+    finally:
+        fresh.close()
+
+
+def test_no_plaintext_identity_code_is_stored(
+    api: TestClient, embedded: EmbeddedSystem, embedded_settings: Any
+) -> None:
+    code = identity_code("240680", "-", "123")
+    client_id = register(api, identity_code=code, birth_date="1980-06-24")["client_id"]
+    api.post(
+        f"/clients/{client_id}/corrections",
+        json={"personal": {"given_names": "Olena Maria"}, "reason": "spelling"},
+        headers=ACTOR,
+    )
+    embedded.deliver_all()
+    stored = b"".join(p.read_bytes() for p in Path(embedded_settings.data_dir).rglob("*"))
+    for form in (code, code.lower(), code.replace("-", "")):
+        assert form.encode() not in stored
+    assert b"Olena Maria" not in stored
