@@ -237,3 +237,15 @@ def client_registered(client_id: str, position: int) -> ClientRegistered:
             responsible_organisation="municipality:320",
         ),
     )
+
+
+def queue_depth(settings: Settings, queue: str) -> int:
+    async def depth() -> int:
+        connection = await aio_pika.connect(settings.amqp_url or "")
+        async with connection:
+            channel = await connection.channel()
+            declared = await channel.declare_queue(queue, passive=True)
+            count = declared.declaration_result.message_count
+            return int(count or 0)
+
+    return asyncio.run(depth())

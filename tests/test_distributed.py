@@ -27,6 +27,7 @@ from tests.support import (
     client_registered,
     events_broker,
     eventually,
+    queue_depth,
 )
 
 pytestmark = pytest.mark.distributed
@@ -202,27 +203,11 @@ def test_consumer_killed_before_ack_gets_the_message_again_and_the_effect_happen
     queue = Topology(distributed_settings.amqp_prefix, 3).queue("assessment").name
 
     def redelivered_and_acked() -> bool:
-        return _queue_depth(distributed_settings, queue) == 0
+        return queue_depth(distributed_settings, queue) == 0
 
     eventually(redelivered_and_acked, what="the redelivered message to be acknowledged")
     processes.stop("assessment")
     assert assessment_version(distributed_settings, client_id) == (1, 1)
-
-
-def _queue_depth(settings: Settings, queue: str) -> int:
-    import asyncio
-
-    import aio_pika
-
-    async def depth() -> int:
-        connection = await aio_pika.connect(settings.amqp_url or "")
-        async with connection:
-            channel = await connection.channel()
-            declared = await channel.declare_queue(queue, passive=True)
-            count = declared.declaration_result.message_count
-            return int(count or 0)
-
-    return asyncio.run(depth())
 
 
 def test_the_same_message_delivered_twice_changes_nothing(
@@ -235,7 +220,7 @@ def test_the_same_message_delivered_twice_changes_nothing(
     for _ in range(2):
         broker.publish(event.model_dump_json().encode(), event.routing_key, str(event.message_id))
     queue = Topology(distributed_settings.amqp_prefix, 3).queue("assessment").name
-    eventually(lambda: _queue_depth(distributed_settings, queue) == 0, what="both handled")
+    eventually(lambda: queue_depth(distributed_settings, queue) == 0, what="both handled")
     processes.stop("assessment")
     assert assessment_version(distributed_settings, client_id) == (1, 1)
 
