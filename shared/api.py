@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from shared.clock import utc_now
 from shared.contracts.envelope import ContractError
@@ -97,6 +97,13 @@ def install_error_handlers(app: FastAPI) -> None:
             messages={language: error.message(language) for language in LANGUAGES},
         )
         return JSONResponse(status_code=status, content=body.model_dump())
+
+    @app.exception_handler(ValidationError)
+    async def invalid_state(request: Request, error: ValidationError) -> JSONResponse:
+        # A change that is valid alone but not together with what is known (e.g. a birth date
+        # that disagrees with the identity code). Inputs are not echoed: they may be personal.
+        detail = error.errors(include_url=False, include_input=False, include_context=False)
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(ContractError)
     async def invalid_message(request: Request, error: ContractError) -> JSONResponse:

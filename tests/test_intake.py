@@ -335,3 +335,42 @@ def test_no_plaintext_identity_code_is_stored(
     for form in (code, code.lower(), code.replace("-", "")):
         assert form.encode() not in stored
     assert b"Olena Maria" not in stored
+
+
+def test_a_correction_that_contradicts_the_identity_code_is_refused(api: TestClient) -> None:
+    client_id = register(api, identity_code="131052-308T")["client_id"]
+    response = api.post(
+        f"/clients/{client_id}/corrections",
+        json={"personal": {"birth_date": "1952-10-14"}, "reason": "typo"},
+        headers=ACTOR,
+    )
+    assert response.status_code == 422
+    assert "identity code and the birth date" in response.json()["detail"][0]["msg"]
+    assert "1952" not in json.dumps(response.json())  # personal input is not echoed
+    address = inbound(INBOUND["fi.dvv.address-changed.v1"])
+    assert api.post("/inbound", json=address, headers=ACTOR).json() == {"outcome": "updated"}
+    contact = api.get(f"/clients/{client_id}", headers=ACTOR).json()["personal"]["contact"]
+    assert contact == {"phone": None, "email": None, "address": "Kauppakatu 1 A 2, 98100 Kemijärvi"}
+
+
+def test_a_duplicate_is_merged_and_its_identifiers_follow(
+    api: TestClient, embedded: EmbeddedSystem
+) -> None:
+    survivor = register(api, identity_code="131052-308T")["client_id"]
+    duplicate = register(api, unhcr_number="UNHCR-1-2")["client_id"]
+    merged = api.post(
+        f"/clients/{survivor}/merge",
+        json={"duplicate_id": duplicate, "reason": "same person, seen at the reception centre"},
+        headers=ACTOR,
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["personal"]["unhcr_number"] == "UNHCR-1-2"
+    old = api.get(f"/clients/{duplicate}", headers=ACTOR).json()
+    assert old["closed_reason"] == f"duplicate of {survivor}"
+    lookup = {"kind": "unhcr_number", "value": "UNHCR-1-2"}
+    assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json()["client_id"] == survivor
+    assert _public_events(embedded, survivor)["ClientsMerged"]["data"]["duplicate_id"] == duplicate
+    again = api.post(
+        f"/clients/{survivor}/merge", json={"duplicate_id": duplicate, "reason": "x"}, headers=ACTOR
+    )
+    assert again.status_code == 409

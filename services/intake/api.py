@@ -97,6 +97,11 @@ class ResolveConflict(BusinessTime):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class MergeDuplicate(BusinessTime):
+    duplicate_id: UUID = Field(description="The other registration of the same person.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class CloseClient(BusinessTime):
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -181,6 +186,17 @@ def resolve_conflict(
         provenance=caller.provenance(body.occurred_at),
         conflict_id=conflict_id,
         accept=body.accept,
+        reason=body.reason,
+    )
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/merge", responses=ERRORS, summary="Merge a duplicate into this client")
+def merge(client_id: UUID, body: MergeDuplicate, caller: CallerDep, intake: Intake) -> ClientView:
+    client = intake.merge(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        duplicate_id=body.duplicate_id,
         reason=body.reason,
     )
     return ClientView.of(client)

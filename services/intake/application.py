@@ -202,6 +202,26 @@ class IntakeApplication(ServiceApplication):
             ),
         )
 
+    def merge(
+        self, client_id: UUID, *, provenance: Provenance, duplicate_id: UUID, reason: str
+    ) -> Client:
+        """One person registered twice: ``duplicate_id`` is merged into ``client_id``."""
+        for _ in range(MAX_ATTEMPTS):
+            survivor = self.client(client_id)
+            duplicate = self.client(duplicate_id)
+            survivor.absorb(provenance=provenance, duplicate=duplicate, reason=reason)
+            try:
+                self.save(survivor, duplicate)
+            except IntegrityError:
+                continue
+            # The duplicate's identifiers now name the survivor.
+            assert duplicate.personal is not None
+            for digest in self._digests(duplicate.personal).values():
+                self.keys.release(digest, duplicate_id)
+                self.keys.claim(digest, client_id)
+            return survivor
+        raise ConcurrentUpdateError(f"merge {duplicate_id} into {client_id}")
+
     def close_client(self, client_id: UUID, *, provenance: Provenance, reason: str) -> Client:
         return self.update(
             client_id, Client, lambda c: c.close(provenance=provenance, reason=reason)

@@ -30,6 +30,15 @@ class ClientClosedError(DomainError):
     }
 
 
+class DuplicateOfItselfError(DomainError):
+    code = "duplicate_of_itself"
+    texts = {
+        "fi": "Asiakasta ei voi yhdistää itseensä",
+        "sv": "En klient kan inte slås ihop med sig själv",
+        "en": "A client cannot be merged into itself",
+    }
+
+
 class UnknownConflictError(DomainError):
     code = "unknown_conflict"
     texts = {
@@ -302,6 +311,55 @@ class Client(Aggregate):
     ) -> None:
         self.open_conflicts.pop(conflict_id, None)
         self.personal = personal
+
+    # --- duplicates ---
+
+    def absorb(self, *, provenance: Provenance, duplicate: Client, reason: str) -> None:
+        """Merges ``duplicate`` into this client: its identifiers and details this client
+        lacks come over; the duplicate is closed as a duplicate of this one."""
+        self._require_active()
+        duplicate._require_active()
+        if duplicate.id == self.id:
+            raise DuplicateOfItselfError(str(self.id))
+        assert self.personal is not None and duplicate.personal is not None
+        known = self.personal.model_dump(exclude_none=True)
+        missing = {
+            k: v
+            for k, v in duplicate.personal.model_dump(exclude_none=True).items()
+            if k not in known
+        }
+        self._merged(
+            client_id=self.client_id,
+            provenance=provenance,
+            duplicate_id=duplicate.id,
+            personal=self.personal.merged(PersonalDetails.model_validate(missing)),
+            reason=reason,
+        )
+        duplicate._marked_duplicate(
+            client_id=duplicate.client_id,
+            provenance=provenance,
+            of_client_id=self.id,
+            reason=reason,
+        )
+
+    @event("Merged")
+    def _merged(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        duplicate_id: UUID,
+        personal: PersonalDetails,
+        reason: str,
+    ) -> None:
+        self.personal = personal
+
+    @event("MarkedDuplicate")
+    def _marked_duplicate(
+        self, *, client_id: UUID, provenance: Provenance, of_client_id: UUID, reason: str
+    ) -> None:
+        self.closed_reason = f"duplicate of {of_client_id}"
+        self.duplicate_of = of_client_id
 
     # --- end of the relationship ---
 

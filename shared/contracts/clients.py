@@ -106,7 +106,8 @@ class PersonalDetails(BaseModel):
 
     def merged(self, newer: PersonalDetails) -> PersonalDetails:
         """These details with every field that ``newer`` sets replaced."""
-        return self.model_copy(update=newer.model_dump(exclude_unset=True, exclude_none=True))
+        changes = newer.model_dump(exclude_unset=True, exclude_none=True)
+        return type(self).model_validate({**self.model_dump(exclude_none=True), **changes})
 
     @model_validator(mode="after")
     def _code_agrees_with_birth_date(self) -> PersonalDetails:

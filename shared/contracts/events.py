@@ -111,6 +111,20 @@ class ClientDetailsCorrected(PublicEvent):
     data: ClientDetailsCorrectedData
 
 
+class ClientsMergedData(_Data):
+    client_id: UUID = Field(description="The client that remains.")
+    duplicate_id: UUID = Field(description="The duplicate, closed from now on.")
+    reason: str
+
+
+class ClientsMerged(PublicEvent):
+    """One person was registered twice; the duplicate's history now belongs to ``client_id``."""
+
+    EVENT_TYPE = "ClientsMerged"
+    event_type: Literal["ClientsMerged"] = "ClientsMerged"
+    data: ClientsMergedData
+
+
 class ClientClosedData(_Data):
     client_id: UUID
     reason: str
@@ -276,6 +290,7 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         ResponsibilityTransferred,
         ClientFactsChanged,
         ClientDetailsCorrected,
+        ClientsMerged,
         ClientClosed,
         ClientErased,
         AssessmentDue,
