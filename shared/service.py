@@ -3,9 +3,10 @@ it reacts to, and its HTTP routes. Both run modes are assembled from these descr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import DomainEventProtocol
@@ -73,6 +74,10 @@ class PublicMapping:
         return [contract.EVENT_TYPE for contract in self.contracts.values()]
 
 
+class Background(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -80,5 +85,7 @@ class Service:
     publishes: PublicMapping
     policies: Mapping[str, Policy] = field(default_factory=dict)
     routes: APIRouter | None = None
+    # Work the service does on its own while it runs (e.g. durable timers), given its app.
+    background: tuple[Callable[[Any], Background], ...] = ()
     # Takes one inbound message from another municipal system (the raw body); returns its fate.
     receives: Callable[[Any, bytes], object] | None = None

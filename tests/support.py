@@ -18,7 +18,8 @@ from uuid import UUID
 import aio_pika
 import httpx
 
-from shared.contracts.events import ClientRegistered, ClientRegisteredData
+from shared.contracts.clients import Eligibility
+from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
 from shared.entrypoints.registry import SERVICES
 from shared.messaging.topology import Topology
 from shared.service import message_id
@@ -27,6 +28,12 @@ from shared.values import Actor, ActorKind
 
 T = TypeVar("T")
 ACTOR = {"X-Actor": "caseworker:anna.virtanen"}
+INTERVIEW = {
+    "interviewer": "official:maria.korhonen",
+    "interviewer_is_official": True,
+    "language": "uk",
+    "interpreter": {"kind": "professional", "language": "uk"},
+}
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "") -> T:
@@ -215,12 +222,12 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
     asyncio.run(delete())
 
 
-def client_registered(client_id: str, position: int) -> ClientRegistered:
-    """A ClientRegistered as another system might publish it."""
+def eligibility_determined(client_id: str, position: int) -> EligibilityDetermined:
+    """An EligibilityDetermined (a group the law assigns an assessment) from a test source."""
     aggregate = UUID(client_id)
-    return ClientRegistered(
+    return EligibilityDetermined(
         message_id=message_id("population-register-test", aggregate, 1),
-        event_type="ClientRegistered",
+        event_type="EligibilityDetermined",
         schema_version=1,
         source="population-register-test",
         position=position,
@@ -230,10 +237,12 @@ def client_registered(client_id: str, position: int) -> ClientRegistered:
         recorded_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
         actor=Actor(id="integration:dvv", kind=ActorKind.INTEGRATION),
         organisation="municipality:320",
-        data=ClientRegisteredData(
+        data=EligibilityDeterminedData(
             client_id=aggregate,
-            relationship_started_on=date(2025, 3, 1),
-            registered_jobseeker=False,
+            eligibility=Eligibility(
+                in_scope=True, group="social_assistance", reasons=("group social_assistance",)
+            ),
+            decided_on=date(2025, 3, 1),
             responsible_organisation="municipality:320",
         ),
     )

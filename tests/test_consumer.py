@@ -17,7 +17,7 @@ from shared.eventstore import Policy
 from shared.messaging.consumer import event_handler, register_consumer
 from shared.messaging.topology import Topology
 from shared.settings import Settings
-from tests.support import client_registered
+from tests.support import eligibility_determined
 
 pytestmark = pytest.mark.distributed
 
@@ -47,7 +47,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
     await topology.declare(broker, [service])
     await broker.start()
     try:
-        event = client_registered("8d0f6a52-5d0e-4a43-9a4c-0b1b6c3f2e11", position=1)
+        event = eligibility_determined("8d0f6a52-5d0e-4a43-9a4c-0b1b6c3f2e11", position=1)
         await broker.publish(
             event.model_dump_json().encode(),
             exchange=topology.events,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -22,9 +23,10 @@ from shared.settings import Settings
 from shared.values import Actor, ActorKind
 from tests.support import (
     ACTOR,
+    INTERVIEW,
     Broker,
     ServiceProcesses,
-    client_registered,
+    eligibility_determined,
     events_broker,
     eventually,
     queue_depth,
@@ -39,10 +41,15 @@ def store(settings: Settings, name: str) -> ServiceApplication:
 
 
 def register(intake_url: str, **overrides: Any) -> str:
+    # Today by default: an older start would soon be overdue, and the timer would say so.
     body = {
-        "relationship_started_on": "2024-12-31",
+        "relationship_started_on": date.today().isoformat(),
         "personal": {"given_names": "Olena", "family_name": "Kovalenko"},
-        "facts": {"mother_tongue": "uk"},
+        "facts": {
+            "mother_tongue": "uk",
+            "non_temporary_social_assistance": True,
+            "residence_permit": {"type": "temporary_protection", "first_permit_on": "2024-11-20"},
+        },
         **overrides,
     }
     response = httpx.post(f"{intake_url}/clients", json=body, headers=ACTOR, timeout=30)
@@ -97,7 +104,11 @@ def test_the_thread_through_four_processes(
     assert due["responsible_organisation"] == "municipality:320"
 
     assessment = f"{processes.url('assessment')}/clients/{client_id}/assessment"
-    started = httpx.post(f"{assessment}/start", json={"started_on": "2025-01-15"}, headers=ACTOR)
+    started = httpx.post(
+        f"{assessment}/start",
+        json={"started_on": "2025-01-15", "interview": INTERVIEW},
+        headers=ACTOR,
+    )
     assert started.status_code == 200, started.text
     completed = httpx.post(
         f"{assessment}/complete",
@@ -216,7 +227,7 @@ def test_the_same_message_delivered_twice_changes_nothing(
     processes.start("assessment")
     broker = events_broker(distributed_settings)
     client_id = str(uuid4())
-    event = client_registered(client_id, position=7)
+    event = eligibility_determined(client_id, position=7)
     for _ in range(2):
         broker.publish(event.model_dump_json().encode(), event.routing_key, str(event.message_id))
     queue = Topology(distributed_settings.amqp_prefix, 3).queue("assessment").name
@@ -232,12 +243,12 @@ def test_malformed_and_invalid_messages_are_dead_lettered_with_a_reason(
     processes.start("intake")
     prefix = distributed_settings.amqp_prefix
     broker = events_broker(distributed_settings)
-    malformed = b'{"event_type": "ClientRegistered", '
-    invalid = client_registered(str(uuid4()), position=1).model_dump(mode="json")
-    del invalid["data"]["relationship_started_on"]
+    malformed = b'{"event_type": "EligibilityDetermined", '
+    invalid = eligibility_determined(str(uuid4()), position=1).model_dump(mode="json")
+    del invalid["data"]["decided_on"]
     invalid_body = json.dumps(invalid).encode()
-    broker.publish(malformed, "other.ClientRegistered", "malformed-1")
-    broker.publish(invalid_body, "other.ClientRegistered", "invalid-1")
+    broker.publish(malformed, "other.EligibilityDetermined", "malformed-1")
+    broker.publish(invalid_body, "other.EligibilityDetermined", "invalid-1")
 
     dead_letter_queue = Topology(prefix, 3).dead_letter_queue("assessment").name
     dead = Broker(distributed_settings.amqp_url or "", f"{prefix}.dead-letter")
@@ -251,7 +262,7 @@ def test_malformed_and_invalid_messages_are_dead_lettered_with_a_reason(
     assert by_id["malformed-1"].body == malformed  # the original body, intact
     assert "not JSON" in str(by_id["malformed-1"].headers[REASON_HEADER])
     reason = str(by_id["invalid-1"].headers[REASON_HEADER])
-    assert "data.relationship_started_on" in reason and "Field required" in reason
+    assert "data.decided_on" in reason and "Field required" in reason
     assert by_id["invalid-1"].body == invalid_body
 
     # The consumer kept running: the next good message is handled.
@@ -267,7 +278,9 @@ def test_two_concurrent_commands_on_one_assessment_one_wins_the_other_gets_409(
     client_id = register(processes.url("intake"))
     eventually(lambda: assessment_version(distributed_settings, client_id) == (1, 1), what="due")
     url = f"{processes.url('assessment')}/clients/{client_id}/assessment"
-    httpx.post(f"{url}/start", json={"started_on": "2025-01-10"}, headers=ACTOR).raise_for_status()
+    httpx.post(
+        f"{url}/start", json={"started_on": "2025-01-10", "interview": INTERVIEW}, headers=ACTOR
+    ).raise_for_status()
 
     barrier = threading.Barrier(2)
     statuses: list[int] = []

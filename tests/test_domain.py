@@ -14,6 +14,7 @@ from services.assessment.domain import (
     DateBeforeError,
     InitialAssessment,
 )
+from services.assessment.model import Interview, OpenedBy
 from services.notifications.domain import ClientReminders, ReminderState
 from shared.contracts import CONTRACTS, ContractError, parse_event
 from shared.entrypoints.registry import SERVICES
@@ -21,6 +22,14 @@ from shared.law import rulebook
 from shared.law.deadlines import deadline
 from shared.values import Provenance
 
+INTERVIEW = Interview.model_validate(
+    {
+        "interviewer": "official:maria",
+        "interviewer_is_official": True,
+        "language": "so",
+        "interpreter": {"kind": "professional", "language": "so"},
+    }
+)
 WHEN = datetime(2025, 1, 10, 9, 30, tzinfo=UTC)
 BY = Provenance.system("test", "municipality:320", WHEN)
 
@@ -30,6 +39,8 @@ def new_assessment() -> InitialAssessment:
     assessment = InitialAssessment(
         client_id=uuid4(),
         provenance=BY,
+        opened_by=OpenedBy.GROUP,
+        group="social_assistance",
         deadline=due,
         responsible_organisation="municipality:320",
         legal_basis=due.legal_basis,
@@ -44,9 +55,9 @@ def test_assessment_must_start_before_it_completes() -> None:
         assessment.complete(
             provenance=BY, completed_on=date(2025, 1, 20), plan_needed=True, reason="r"
         )
-    assessment.start(provenance=BY, started_on=date(2025, 1, 15))
+    assessment.start(provenance=BY, started_on=date(2025, 1, 15), interview=INTERVIEW)
     with pytest.raises(AssessmentAlreadyStartedError):
-        assessment.start(provenance=BY, started_on=date(2025, 1, 16))
+        assessment.start(provenance=BY, started_on=date(2025, 1, 16), interview=INTERVIEW)
     with pytest.raises(DateBeforeError):
         assessment.complete(
             provenance=BY, completed_on=date(2025, 1, 1), plan_needed=True, reason="r"
@@ -55,7 +66,7 @@ def test_assessment_must_start_before_it_completes() -> None:
 
 def test_completing_decides_the_plan_need_in_the_same_step() -> None:
     assessment = new_assessment()
-    assessment.start(provenance=BY, started_on=date(2025, 1, 15))
+    assessment.start(provenance=BY, started_on=date(2025, 1, 15), interview=INTERVIEW)
     assessment.complete(
         provenance=BY, completed_on=date(2025, 1, 20), plan_needed=False, reason="r"
     )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 from services.assessment.application import AssessmentApplication
 from services.intake.application import IntakeApplication
-from services.intake.model import ClientFacts, PersonalDetails
+from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
 from shared.contracts import PublicEvent
 from shared.entrypoints.cli import app as cli
 from shared.entrypoints.embedded import EmbeddedSystem
@@ -29,8 +30,13 @@ from shared.errors import DomainError
 from shared.service import Service
 from shared.settings import Settings
 from shared.values import Provenance
-from tests.support import ACTOR, eventually, free_port
+from tests.support import ACTOR, INTERVIEW, eventually, free_port
 
+IN_AN_ASSESSMENT_GROUP = ClientFacts(
+    home_municipality="320",
+    non_temporary_social_assistance=True,
+    residence_permit=ResidencePermit(type=PermitType.A, first_permit_on=date(2024, 6, 1)),
+)
 REGISTRATION: dict[str, Any] = {
     "relationship_started_on": "2024-10-24",
     "personal": {"given_names": "Amina", "family_name": "Hassan", "birth_date": "1990-05-17"},
@@ -70,7 +76,8 @@ def test_the_thread_in_one_process(client: TestClient) -> None:
     assert assessment["deadline"]["rolled_by"]["law"] == "150/1930"
 
     base = f"/clients/{client_id}/assessment"
-    assert client.post(f"{base}/start", json={"started_on": "2024-11-04"}, headers=ACTOR).is_success
+    start = {"started_on": "2024-11-04", "interview": INTERVIEW}
+    assert client.post(f"{base}/start", json=start, headers=ACTOR).is_success
     done = client.post(
         f"{base}/complete",
         json={"completed_on": "2024-11-08", "plan_needed": True, "reason": "literacy training"},
@@ -96,7 +103,7 @@ def test_a_restart_resumes_delivery_where_tracking_says(embedded_settings: Setti
         client_id=uuid4(),
         provenance=Provenance.system("test", "municipality:320", _now()),
         personal=PersonalDetails(given_names="A", family_name="B"),
-        facts=ClientFacts(home_municipality="320"),
+        facts=IN_AN_ASSESSMENT_GROUP,
         relationship_started_on=_now().date(),
     )
     first.close()  # stopped before anything was delivered

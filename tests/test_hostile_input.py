@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from shared.contracts.inbound import INBOUND, example
@@ -125,7 +125,13 @@ def test_the_inbound_http_door_never_answers_5xx(api: TestClient, body: str | by
 
 
 @pytest.mark.distributed
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+# Each example starts a service process: no shrinking (it would take minutes per step).
+@settings(
+    max_examples=2,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
 @given(bodies=st.lists(ANY_BODY.map(json.dumps) | st.binary(max_size=64), min_size=25, max_size=40))
 def test_the_inbound_queue_loses_nothing_and_keeps_running(
     bodies: list[str | bytes], distributed_settings: Settings, tmp_path_factory: Any
@@ -168,7 +174,7 @@ def test_the_inbound_queue_loses_nothing_and_keeps_running(
 
 
 def _duplicates(bodies: list[str | bytes]) -> int:
-    seen: set[tuple[Any, Any]] = set()
+    seen: set[str] = set()
     repeated = 0
     for body in bodies:
         try:
@@ -176,7 +182,7 @@ def _duplicates(bodies: list[str | bytes]) -> int:
         except ValueError:
             continue
         if isinstance(parsed, dict):
-            key = (parsed.get("source"), parsed.get("id"))
+            key = json.dumps([parsed.get("source"), parsed.get("id")], sort_keys=True)
             repeated += key in seen
             seen.add(key)
     return repeated

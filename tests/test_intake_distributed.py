@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from typing import Any
 
 import httpx
@@ -104,8 +105,12 @@ def test_no_plaintext_identity_code_anywhere_in_the_database(
     response = httpx.post(
         f"{processes.url('intake')}/clients",
         json={
-            "relationship_started_on": "2025-01-02",
+            "relationship_started_on": date.today().isoformat(),
             "personal": {"given_names": "Olena", "family_name": "Kovalenko", "identity_code": code},
+            "facts": {
+                "non_temporary_social_assistance": True,
+                "residence_permit": {"type": "A", "first_permit_on": "2024-12-01"},
+            },
         },
         headers=ACTOR,
     )

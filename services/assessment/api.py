@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from services.assessment.application import AssessmentApplication
 from services.assessment.domain import InitialAssessment
+from services.assessment.model import (
+    Findings,
+    Interview,
+    OpenedBy,
+    ReferralOutcome,
+    ReferralService,
+)
 from shared.api import BusinessTime, CallerDep, Problem, application
 from shared.law.deadlines import Deadline
 
@@ -25,11 +32,19 @@ class AssessmentView(BaseModel):
     assessment_id: UUID
     client_id: UUID
     version: int
+    opened_by: OpenedBy
+    group: str | None
     responsible_organisation: str
     deadline: Deadline
     started_on: date | None
+    interview: Interview | None
+    findings: Findings | None
+    waived_on: date | None
+    overdue_on: date | None
     completed_on: date | None
     plan_needed: bool | None
+    referrals: dict[str, ReferralService]
+    referral_outcomes: dict[str, ReferralOutcome]
 
     @classmethod
     def of(cls, assessment: InitialAssessment) -> AssessmentView:
@@ -37,16 +52,57 @@ class AssessmentView(BaseModel):
             assessment_id=assessment.id,
             client_id=assessment.client_id,
             version=assessment.version,
+            opened_by=assessment.opened_by,
+            group=assessment.group,
             responsible_organisation=assessment.responsible_organisation,
             deadline=assessment.deadline,
             started_on=assessment.started_on,
+            interview=assessment.interview,
+            findings=assessment.findings,
+            waived_on=assessment.waived_on,
+            overdue_on=assessment.overdue_on,
             completed_on=assessment.completed_on,
             plan_needed=assessment.plan_needed,
+            referrals=assessment.referrals,
+            referral_outcomes=assessment.referral_outcomes,
         )
+
+
+class RequestAssessment(BusinessTime):
+    opened_by: OpenedBy = Field(
+        default=OpenedBy.REQUEST, description="request (the client asked) or contact_notice"
+    )
+    received_on: date = Field(description="The day the request or notice arrived.")
+    responsible_organisation: str | None = Field(
+        default=None, description="Who answers for it; the caller's organisation if not given."
+    )
 
 
 class StartAssessment(BusinessTime):
     started_on: date = Field(description="Day of the first assessment meeting.")
+    interview: Interview
+
+
+class RecordFindings(BusinessTime):
+    findings: Findings
+
+
+class WaiveAssessment(BusinessTime):
+    waived_on: date
+    reason: str = Field(min_length=1, max_length=2000, examples=["resident in Finland 12 years"])
+
+
+class MakeReferral(BusinessTime):
+    referral_id: str = Field(
+        default_factory=lambda: uuid4().hex, pattern=r"^[\w-]{1,64}$", description="Idempotency."
+    )
+    service: ReferralService
+    referred_on: date
+
+
+class RecordReferralOutcome(BusinessTime):
+    outcome: ReferralOutcome
+    on: date
 
 
 class CompleteAssessment(BusinessTime):
@@ -60,14 +116,86 @@ def get_assessment(client_id: UUID, caller: CallerDep, app: Assessment) -> Asses
     return AssessmentView.of(app.assessment_of(client_id))
 
 
-@router.post("/start", responses=ERRORS, summary="Record that the assessment started")
+@router.post("", status_code=201, responses=ERRORS, summary="Open one on request or notice")
+def request_assessment(
+    client_id: UUID, body: RequestAssessment, caller: CallerDep, app: Assessment
+) -> AssessmentView:
+    assessment = app.request(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        opened_by=body.opened_by,
+        received_on=body.received_on,
+        responsible_organisation=body.responsible_organisation or caller.organisation,
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post("/start", responses=ERRORS, summary="Record the initial interview")
 def start_assessment(
     client_id: UUID, body: StartAssessment, caller: CallerDep, app: Assessment
 ) -> AssessmentView:
-    provenance = caller.provenance(body.occurred_at)
-    return AssessmentView.of(
-        app.start(client_id, provenance=provenance, started_on=body.started_on)
+    assessment = app.start(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        started_on=body.started_on,
+        interview=body.interview,
     )
+    return AssessmentView.of(assessment)
+
+
+@router.post("/findings", responses=ERRORS, summary="Record what the assessment found")
+def record_findings(
+    client_id: UUID, body: RecordFindings, caller: CallerDep, app: Assessment
+) -> AssessmentView:
+    assessment = app.record_findings(
+        client_id, provenance=caller.provenance(body.occurred_at), findings=body.findings
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post("/waive", responses=ERRORS, summary="Waive it as obviously unnecessary")
+def waive(
+    client_id: UUID, body: WaiveAssessment, caller: CallerDep, app: Assessment
+) -> AssessmentView:
+    assessment = app.waive(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        waived_on=body.waived_on,
+        reason=body.reason,
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post("/referrals", responses=ERRORS, summary="Refer the client to a service")
+def refer(
+    client_id: UUID, body: MakeReferral, caller: CallerDep, app: Assessment
+) -> AssessmentView:
+    assessment = app.refer(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        referral_id=body.referral_id,
+        service=body.service,
+        referred_on=body.referred_on,
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post("/referrals/{referral_id}/outcome", responses=ERRORS, summary="A referral's outcome")
+def referral_outcome(
+    client_id: UUID,
+    referral_id: str,
+    body: RecordReferralOutcome,
+    caller: CallerDep,
+    app: Assessment,
+) -> AssessmentView:
+    assessment = app.record_referral_outcome(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        referral_id=referral_id,
+        outcome=body.outcome,
+        on=body.on,
+    )
+    return AssessmentView.of(assessment)
 
 
 @router.post("/complete", responses=ERRORS, summary="Complete it and decide the plan need")

@@ -1,56 +1,186 @@
-"""Assessment's commands and its reaction to new clients."""
+"""Assessment's commands, its reaction to intake's decisions, and its overdue facts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from typing import ClassVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 
 from services.assessment.domain import InitialAssessment
+from services.assessment.model import (
+    Findings,
+    Interview,
+    OpenedBy,
+    ReferralOutcome,
+    ReferralService,
+)
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
-from shared.eventstore import ServiceApplication
+from shared.errors import DomainError
+from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
 from shared.values import Provenance
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+class AssessmentAlreadyOpenError(DomainError):
+    code = "assessment_already_open"
+    texts = {
+        "fi": "Asiakkaalla on jo alkukartoitus",
+        "sv": "Klienten har redan en kartläggning",
+        "en": "The client already has an initial assessment",
+    }
 
 
 class AssessmentApplication(ServiceApplication):
     name = "assessment"
     service_name: ClassVar[str] = "assessment"
 
-    def on_client_registered(self, message: PublicEvent) -> Sequence[Aggregate]:
-        assert isinstance(message, contracts.ClientRegistered)
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for model in (Interview, Findings):
+            transcoder.register(pydantic_transcoding(model))
+
+    def _open(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        opened_by: OpenedBy,
+        group: str | None,
+        starts_on: date,
+        responsible_organisation: str,
+    ) -> InitialAssessment:
+        # The start deadline is set by the law in force when the period starts.
+        due = deadline(self.book, "assessment.start_deadline", starts_on)
+        return InitialAssessment(
+            client_id=client_id,
+            provenance=provenance,
+            opened_by=opened_by,
+            group=group,
+            deadline=due,
+            responsible_organisation=responsible_organisation,
+            legal_basis=due.legal_basis,
+        )
+
+    def on_eligibility_determined(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """A client who enters a group the law assigns an assessment gets one."""
+        assert isinstance(message, contracts.EligibilityDetermined)
         data = message.data
-        assessment_id = InitialAssessment.create_id(data.client_id)
-        if assessment_id in self.repository:
+        group = data.eligibility.group
+        if not data.eligibility.in_scope or group is None:
             return ()
-        # The start deadline is set by the law in force when the client relationship starts.
-        due = deadline(self.book, "assessment.start_deadline", data.relationship_started_on)
+        rule = self.book.in_force("eligibility.scope", data.decided_on)
+        if group not in rule.value("assessment_groups"):
+            return ()  # an assessment on request only
+        if InitialAssessment.create_id(data.client_id) in self.repository:
+            return ()
+        provenance = Provenance.system(
+            self.service_name, data.responsible_organisation, message.occurred_at
+        )
         return (
-            InitialAssessment(
+            self._open(
                 client_id=data.client_id,
-                provenance=Provenance.system(
-                    self.service_name, data.responsible_organisation, message.occurred_at
-                ),
-                deadline=due,
+                provenance=provenance,
+                opened_by=OpenedBy.GROUP,
+                group=group,
+                starts_on=data.decided_on,
                 responsible_organisation=data.responsible_organisation,
-                legal_basis=due.legal_basis,
             ),
         )
+
+    def request(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        opened_by: OpenedBy,
+        received_on: date,
+        responsible_organisation: str,
+    ) -> InitialAssessment:
+        """The client asked, or another authority sent a contact notice."""
+        if InitialAssessment.create_id(client_id) in self.repository:
+            raise AssessmentAlreadyOpenError(str(client_id))
+        assessment = self._open(
+            client_id=client_id,
+            provenance=provenance,
+            opened_by=opened_by,
+            group=None,
+            starts_on=received_on,
+            responsible_organisation=responsible_organisation,
+        )
+        self.save(assessment)
+        return assessment
 
     def assessment_of(self, client_id: UUID) -> InitialAssessment:
         return self.load(InitialAssessment.create_id(client_id), InitialAssessment)
 
-    def start(
-        self, client_id: UUID, *, provenance: Provenance, started_on: date
+    def _change(
+        self, client_id: UUID, change: Callable[[InitialAssessment], None]
     ) -> InitialAssessment:
-        return self.update(
-            InitialAssessment.create_id(client_id),
-            InitialAssessment,
-            lambda a: a.start(provenance=provenance, started_on=started_on),
+        return self.update(InitialAssessment.create_id(client_id), InitialAssessment, change)
+
+    def start(
+        self, client_id: UUID, *, provenance: Provenance, started_on: date, interview: Interview
+    ) -> InitialAssessment:
+        return self._change(
+            client_id,
+            lambda a: a.start(provenance=provenance, started_on=started_on, interview=interview),
+        )
+
+    def record_findings(
+        self, client_id: UUID, *, provenance: Provenance, findings: Findings
+    ) -> InitialAssessment:
+        return self._change(
+            client_id, lambda a: a.record_findings(provenance=provenance, findings=findings)
+        )
+
+    def waive(
+        self, client_id: UUID, *, provenance: Provenance, waived_on: date, reason: str
+    ) -> InitialAssessment:
+        return self._change(
+            client_id, lambda a: a.waive(provenance=provenance, waived_on=waived_on, reason=reason)
+        )
+
+    def refer(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        referral_id: str,
+        service: ReferralService,
+        referred_on: date,
+    ) -> InitialAssessment:
+        return self._change(
+            client_id,
+            lambda a: a.refer(
+                provenance=provenance,
+                referral_id=referral_id,
+                service=service,
+                referred_on=referred_on,
+            ),
+        )
+
+    def record_referral_outcome(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        referral_id: str,
+        outcome: ReferralOutcome,
+        on: date,
+    ) -> InitialAssessment:
+        return self._change(
+            client_id,
+            lambda a: a.record_referral_outcome(
+                provenance=provenance, referral_id=referral_id, outcome=outcome, on=on
+            ),
         )
 
     def complete(
@@ -62,9 +192,8 @@ class AssessmentApplication(ServiceApplication):
         plan_needed: bool,
         reason: str,
     ) -> InitialAssessment:
-        return self.update(
-            InitialAssessment.create_id(client_id),
-            InitialAssessment,
+        return self._change(
+            client_id,
             lambda a: a.complete(
                 provenance=provenance,
                 completed_on=completed_on,
@@ -72,3 +201,19 @@ class AssessmentApplication(ServiceApplication):
                 reason=reason,
             ),
         )
+
+    def mark_overdue(self, assessment_id: UUID, today: date) -> bool:
+        """Records that the assessment was not started by its due day (once)."""
+        marked = False
+
+        def decide(assessment: InitialAssessment) -> None:
+            nonlocal marked
+            # Business time: the first moment after the due day, in Finland.
+            became = datetime.combine(assessment.deadline.due, time.max, HELSINKI)
+            provenance = Provenance.system(
+                self.service_name, assessment.responsible_organisation, became
+            )
+            marked = assessment.mark_overdue(provenance=provenance, today=today)
+
+        self.update(assessment_id, InitialAssessment, decide)
+        return marked

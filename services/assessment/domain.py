@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.assessment.model import (
+    Findings,
+    InterpreterKind,
+    Interview,
+    OpenedBy,
+    ReferralOutcome,
+    ReferralService,
+)
 from shared.errors import DomainError
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef
@@ -52,6 +60,42 @@ class DateBeforeError(DomainError):
     }
 
 
+class InterpreterNotAllowedError(DomainError):
+    code = "interpreter_not_allowed"
+    texts = {
+        "fi": "Tulkkina on oltava ammattitulkki, ei perheenjäsen, lapsi tai ystävä",
+        "sv": "Tolken ska vara en yrkestolk, inte en familjemedlem, ett barn eller en vän",
+        "en": "The interpreter must be a professional, never a family member, child or friend",
+    }
+
+
+class InterviewerNotOfficialError(DomainError):
+    code = "interviewer_not_official"
+    texts = {
+        "fi": "Alkuhaastattelun tekee virkamies",
+        "sv": "Den inledande intervjun görs av en tjänsteman",
+        "en": "The initial interview is done by a public official",
+    }
+
+
+class AssessmentClosedError(DomainError):
+    code = "assessment_closed"
+    texts = {
+        "fi": "Alkukartoitus on jo valmis tai siitä on luovuttu",
+        "sv": "Kartläggningen är redan klar eller har avstått",
+        "en": "The assessment is already completed or waived",
+    }
+
+
+class UnknownReferralError(DomainError):
+    code = "unknown_referral"
+    texts = {
+        "fi": "Ohjausta ei löydy",
+        "sv": "Hänvisningen hittas inte",
+        "en": "No such referral",
+    }
+
+
 class InitialAssessment(Aggregate):
     """One client's initial assessment; its id follows from the client's id."""
 
@@ -65,29 +109,160 @@ class InitialAssessment(Aggregate):
         *,
         client_id: UUID,
         provenance: Provenance,
+        opened_by: OpenedBy,
+        group: str | None,
         deadline: Deadline,
         responsible_organisation: str,
         legal_basis: tuple[RuleRef, ...],
     ) -> None:
         self.client_id = client_id
+        self.opened_by = OpenedBy(opened_by)
+        self.group = group
         self.deadline = deadline
         self.responsible_organisation = responsible_organisation
         self.started_on: date | None = None
+        self.interview: Interview | None = None
         self.completed_on: date | None = None
+        self.waived_on: date | None = None
+        self.overdue_on: date | None = None
         self.plan_needed: bool | None = None
+        self.findings: Findings | None = None
+        self.referrals: dict[str, ReferralService] = {}
+        self.referral_outcomes: dict[str, ReferralOutcome] = {}
+
+    @property
+    def open(self) -> bool:
+        return self.completed_on is None and self.waived_on is None
+
+    def _require_open(self) -> None:
+        if not self.open:
+            raise AssessmentClosedError()
 
     @property
     def assessment_id(self) -> UUID:
         return self.id
 
-    def start(self, *, provenance: Provenance, started_on: date) -> None:
+    def start(self, *, provenance: Provenance, started_on: date, interview: Interview) -> None:
+        self._require_open()
         if self.started_on is not None:
             raise AssessmentAlreadyStartedError(self.started_on.isoformat())
-        self._started(client_id=self.client_id, provenance=provenance, started_on=started_on)
+        if not interview.interviewer_is_official:
+            raise InterviewerNotOfficialError(interview.interviewer)
+        interpreter = interview.interpreter
+        if interpreter is not None and interpreter.kind is not InterpreterKind.PROFESSIONAL:
+            raise InterpreterNotAllowedError(interpreter.kind.value)
+        self._started(
+            client_id=self.client_id,
+            provenance=provenance,
+            started_on=started_on,
+            interview=interview,
+        )
 
     @event("Started")
-    def _started(self, *, client_id: UUID, provenance: Provenance, started_on: date) -> None:
+    def _started(
+        self, *, client_id: UUID, provenance: Provenance, started_on: date, interview: Interview
+    ) -> None:
         self.started_on = started_on
+        self.interview = interview
+
+    def record_findings(self, *, provenance: Provenance, findings: Findings) -> None:
+        self._require_open()
+        if self.started_on is None:
+            raise AssessmentNotStartedError()
+        if findings != self.findings:
+            self._findings_recorded(
+                client_id=self.client_id, provenance=provenance, findings=findings
+            )
+
+    @event("FindingsRecorded")
+    def _findings_recorded(
+        self, *, client_id: UUID, provenance: Provenance, findings: Findings
+    ) -> None:
+        self.findings = findings
+
+    def waive(self, *, provenance: Provenance, waived_on: date, reason: str) -> None:
+        """Obviously unnecessary (e.g. long residence): no assessment, with the reason."""
+        self._require_open()
+        if self.started_on is not None:
+            raise AssessmentAlreadyStartedError(self.started_on.isoformat())
+        self._waived(
+            client_id=self.client_id, provenance=provenance, waived_on=waived_on, reason=reason
+        )
+
+    @event("Waived")
+    def _waived(
+        self, *, client_id: UUID, provenance: Provenance, waived_on: date, reason: str
+    ) -> None:
+        self.waived_on = waived_on
+
+    def mark_overdue(self, *, provenance: Provenance, today: date) -> bool:
+        """Not started by the due day: overdue, recorded once. Returns whether it was now."""
+        if self.started_on or not self.open or self.overdue_on or today <= self.deadline.due:
+            return False
+        overdue_on = self.deadline.due + timedelta(days=1)
+        self._overdue(client_id=self.client_id, provenance=provenance, overdue_on=overdue_on)
+        return True
+
+    @event("Overdue")
+    def _overdue(self, *, client_id: UUID, provenance: Provenance, overdue_on: date) -> None:
+        self.overdue_on = overdue_on
+
+    def refer(
+        self,
+        *,
+        provenance: Provenance,
+        referral_id: str,
+        service: ReferralService,
+        referred_on: date,
+    ) -> None:
+        if referral_id in self.referrals:
+            return
+        self._referral_made(
+            client_id=self.client_id,
+            provenance=provenance,
+            referral_id=referral_id,
+            service=service,
+            referred_on=referred_on,
+        )
+
+    @event("ReferralMade")
+    def _referral_made(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        referral_id: str,
+        service: ReferralService,
+        referred_on: date,
+    ) -> None:
+        self.referrals[referral_id] = ReferralService(service)
+
+    def record_referral_outcome(
+        self, *, provenance: Provenance, referral_id: str, outcome: ReferralOutcome, on: date
+    ) -> None:
+        if referral_id not in self.referrals:
+            raise UnknownReferralError(referral_id)
+        self._referral_outcome(
+            client_id=self.client_id,
+            provenance=provenance,
+            referral_id=referral_id,
+            service=self.referrals[referral_id],
+            outcome=outcome,
+            on=on,
+        )
+
+    @event("ReferralOutcomeRecorded")
+    def _referral_outcome(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        referral_id: str,
+        service: ReferralService,
+        outcome: ReferralOutcome,
+        on: date,
+    ) -> None:
+        self.referral_outcomes[referral_id] = ReferralOutcome(outcome)
 
     def complete(
         self, *, provenance: Provenance, completed_on: date, plan_needed: bool, reason: str

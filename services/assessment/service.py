@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
+from services.assessment.overdue import OverdueWatch
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -16,10 +17,16 @@ SERVICE = Service(
         {
             "InitialAssessment.Due": contracts.AssessmentDue,
             "InitialAssessment.Started": contracts.AssessmentStarted,
+            "InitialAssessment.Waived": contracts.AssessmentWaived,
+            "InitialAssessment.Overdue": contracts.AssessmentOverdue,
+            "InitialAssessment.FindingsRecorded": contracts.AssessmentFindingsRecorded,
+            "InitialAssessment.ReferralMade": contracts.ReferralMade,
+            "InitialAssessment.ReferralOutcomeRecorded": contracts.ReferralOutcomeRecorded,
             "InitialAssessment.Completed": contracts.AssessmentCompleted,
             "InitialAssessment.PlanNeedDecided": contracts.PlanNeedDecided,
         },
     ),
-    policies={"ClientRegistered": AssessmentApplication.on_client_registered},
+    policies={"EligibilityDetermined": AssessmentApplication.on_eligibility_determined},
     routes=router,
+    background=(OverdueWatch,),
 )

@@ -110,6 +110,8 @@ class Client(Aggregate):
             client_id=client_id,
             provenance=provenance,
             eligibility=eligibility,
+            decided_on=relationship_started_on,
+            responsible_organisation=organisation,
             legal_basis=(eligibility_rule,),
         )
         client._responsibility_assigned(
@@ -137,6 +139,8 @@ class Client(Aggregate):
         client_id: UUID,
         provenance: Provenance,
         eligibility: Eligibility,
+        decided_on: date,
+        responsible_organisation: str,
         legal_basis: tuple[RuleRef, ...],
     ) -> None:
         self.eligibility = eligibility
@@ -168,14 +172,6 @@ class Client(Aggregate):
     def _decide_again(
         self, *, provenance: Provenance, on: date, book: RuleBook, organisation_of: OrganisationOf
     ) -> None:
-        eligibility, eligibility_rule = determine_eligibility(book, self.facts, on)
-        if eligibility != self.eligibility:
-            self._eligibility_determined(
-                client_id=self.client_id,
-                provenance=provenance,
-                eligibility=eligibility,
-                legal_basis=(eligibility_rule,),
-            )
         kind, responsibility_rule = responsible_kind(book, self.facts, on)
         organisation = organisation_of(kind, self.facts)
         if organisation != self.responsible_organisation:
@@ -186,6 +182,16 @@ class Client(Aggregate):
                 to_organisation=organisation,
                 reason="facts changed",
                 legal_basis=(responsibility_rule,),
+            )
+        eligibility, eligibility_rule = determine_eligibility(book, self.facts, on)
+        if eligibility != self.eligibility:
+            self._eligibility_determined(
+                client_id=self.client_id,
+                provenance=provenance,
+                eligibility=eligibility,
+                decided_on=on,
+                responsible_organisation=organisation,
+                legal_basis=(eligibility_rule,),
             )
 
     # --- facts and details ---

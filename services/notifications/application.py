@@ -87,8 +87,13 @@ class NotificationsApplication(ServiceApplication):
             organisation=data.responsible_organisation,
         )
 
-    def on_assessment_started(self, message: PublicEvent) -> Sequence[Aggregate]:
-        assert isinstance(message, contracts.AssessmentStarted | contracts.AssessmentCompleted)
+    def on_assessment_step_done(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(
+            message,
+            contracts.AssessmentStarted
+            | contracts.AssessmentCompleted
+            | contracts.AssessmentWaived,
+        )
         return self._cancel(
             message,
             client_id=message.data.client_id,

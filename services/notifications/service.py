@@ -20,8 +20,9 @@ SERVICE = Service(
     ),
     policies={
         "AssessmentDue": NotificationsApplication.on_assessment_due,
-        "AssessmentStarted": NotificationsApplication.on_assessment_started,
-        "AssessmentCompleted": NotificationsApplication.on_assessment_started,
+        "AssessmentStarted": NotificationsApplication.on_assessment_step_done,
+        "AssessmentCompleted": NotificationsApplication.on_assessment_step_done,
+        "AssessmentWaived": NotificationsApplication.on_assessment_step_done,
         "PlanPreparationDue": NotificationsApplication.on_plan_preparation_due,
         "PlanDrafted": NotificationsApplication.on_plan_drafted,
     },

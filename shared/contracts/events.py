@@ -8,6 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.assessment import (
+    Findings,
+    Interview,
+    OpenedBy,
+    ReferralOutcome,
+    ReferralService,
+)
 from shared.contracts.clients import ClientFacts, Eligibility
 from shared.contracts.envelope import PublicEvent
 from shared.law.deadlines import Deadline
@@ -45,6 +52,8 @@ class ClientRegistered(PublicEvent):
 class EligibilityDeterminedData(_Data):
     client_id: UUID
     eligibility: Eligibility
+    decided_on: date = Field(description="The business date whose law decided.")
+    responsible_organisation: str
 
 
 class EligibilityDetermined(PublicEvent):
@@ -157,6 +166,8 @@ class ClientErased(PublicEvent):
 class AssessmentDueData(_Data):
     client_id: UUID
     assessment_id: UUID
+    opened_by: OpenedBy
+    group: str | None = Field(description="The client's group, when the law assigned it.")
     deadline: Deadline
     responsible_organisation: str
 
@@ -173,6 +184,7 @@ class AssessmentStartedData(_Data):
     client_id: UUID
     assessment_id: UUID
     started_on: date
+    interview: Interview
 
 
 class AssessmentStarted(PublicEvent):
@@ -181,6 +193,82 @@ class AssessmentStarted(PublicEvent):
     EVENT_TYPE = "AssessmentStarted"
     event_type: Literal["AssessmentStarted"] = "AssessmentStarted"
     data: AssessmentStartedData
+
+
+class AssessmentWaivedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    waived_on: date
+    reason: str
+
+
+class AssessmentWaived(PublicEvent):
+    """No assessment: obviously unnecessary (e.g. long residence), with the reason."""
+
+    EVENT_TYPE = "AssessmentWaived"
+    event_type: Literal["AssessmentWaived"] = "AssessmentWaived"
+    data: AssessmentWaivedData
+
+
+class AssessmentOverdueData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    overdue_on: date = Field(description="The first day after the due day.")
+
+
+class AssessmentOverdue(PublicEvent):
+    """The assessment did not start by its due day (recorded once, by the service's own timer)."""
+
+    EVENT_TYPE = "AssessmentOverdue"
+    event_type: Literal["AssessmentOverdue"] = "AssessmentOverdue"
+    data: AssessmentOverdueData
+
+
+class AssessmentFindingsRecordedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    findings: Findings
+
+
+class AssessmentFindingsRecorded(PublicEvent):
+    """Literacy, education, work experience and Finnish/Swedish skills per skill (CEFR)."""
+
+    EVENT_TYPE = "AssessmentFindingsRecorded"
+    event_type: Literal["AssessmentFindingsRecorded"] = "AssessmentFindingsRecorded"
+    data: AssessmentFindingsRecordedData
+
+
+class ReferralMadeData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    referral_id: str
+    service: ReferralService
+    referred_on: date
+
+
+class ReferralMade(PublicEvent):
+    """The client was referred to a municipal service or a partner."""
+
+    EVENT_TYPE = "ReferralMade"
+    event_type: Literal["ReferralMade"] = "ReferralMade"
+    data: ReferralMadeData
+
+
+class ReferralOutcomeRecordedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    referral_id: str
+    service: ReferralService
+    outcome: ReferralOutcome
+    on: date
+
+
+class ReferralOutcomeRecorded(PublicEvent):
+    """What became of a referral."""
+
+    EVENT_TYPE = "ReferralOutcomeRecorded"
+    event_type: Literal["ReferralOutcomeRecorded"] = "ReferralOutcomeRecorded"
+    data: ReferralOutcomeRecordedData
 
 
 class AssessmentCompletedData(_Data):
@@ -295,6 +383,11 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         ClientErased,
         AssessmentDue,
         AssessmentStarted,
+        AssessmentWaived,
+        AssessmentOverdue,
+        AssessmentFindingsRecorded,
+        ReferralMade,
+        ReferralOutcomeRecorded,
         AssessmentCompleted,
         PlanNeedDecided,
         PlanPreparationDue,

@@ -56,12 +56,14 @@ class ServiceProcess:
             idle_seconds=self.settings.relay_idle_seconds,
         )
         stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
+        tasks = [asyncio.create_task(relay.run(stop))]
+        for background in self.service.background:
+            tasks.append(asyncio.create_task(background(self.app).run(stop)))
         try:
             yield
         finally:
             stop.set()
-            await task
+            await asyncio.gather(*tasks)
             await self.broker.stop()
             await pool.close()
             self.app.close()

@@ -40,12 +40,15 @@ class EmbeddedSystem:
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             stop = asyncio.Event()
-            task = asyncio.create_task(self.delivery.run(stop))
+            tasks = [asyncio.create_task(self.delivery.run(stop))]
+            for node in self.nodes.values():
+                for background in node.service.background:
+                    tasks.append(asyncio.create_task(background(node.app).run(stop)))
             try:
                 yield
             finally:
                 stop.set()
-                await task
+                await asyncio.gather(*tasks)
                 self.close()
 
         return create_api(
