@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, Field
 
 from services.assessment.application import AssessmentApplication
-from services.assessment.domain import InitialAssessment
+from services.assessment.domain import HELSINKI, InitialAssessment
 from services.assessment.model import (
     Findings,
     Interview,
@@ -19,7 +19,9 @@ from services.assessment.model import (
     ReferralService,
 )
 from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.errors import NotFoundError
 from shared.law.deadlines import Deadline
+from shared.law.rulebook import RuleRef
 
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
 Assessment = Annotated[
@@ -114,6 +116,36 @@ class CompleteAssessment(BusinessTime):
 @router.get("", responses=ERRORS, summary="A client's initial assessment")
 def get_assessment(client_id: UUID, caller: CallerDep, app: Assessment) -> AssessmentView:
     return AssessmentView.of(app.assessment_of(client_id))
+
+
+class ResponsibilityView(BaseModel):
+    organisation: str
+    since: datetime
+    legal_basis: list[RuleRef]
+    deadline: Deadline = Field(description="The deadline, under the law it was computed by.")
+
+
+@router.get(
+    "/responsibility", responses=ERRORS, summary="Who answered for the assessment at a moment"
+)
+def responsibility(
+    client_id: UUID,
+    caller: CallerDep,
+    app: Assessment,
+    on: Annotated[date | None, Query(description="End of this day, in Finland")] = None,
+    at: Annotated[AwareDatetime | None, Query(description="Or this exact moment")] = None,
+) -> ResponsibilityView:
+    assessment = app.assessment_of(client_id)
+    moment = at or (datetime.combine(on, time.max, HELSINKI) if on else datetime.now(HELSINKI))
+    period = assessment.responsible_on(moment)
+    if period is None:
+        raise NotFoundError(f"no assessment of client {client_id} at {moment.isoformat()}")
+    return ResponsibilityView(
+        organisation=period.organisation,
+        since=period.since,
+        legal_basis=list(period.legal_basis),
+        deadline=assessment.deadline,
+    )
 
 
 @router.post("", status_code=201, responses=ERRORS, summary="Open one on request or notice")

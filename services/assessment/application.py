@@ -6,12 +6,11 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import ClassVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import InitialAssessment
+from services.assessment.domain import HELSINKI, InitialAssessment
 from services.assessment.model import (
     Findings,
     Interview,
@@ -25,8 +24,6 @@ from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
 from shared.values import Provenance
-
-HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 class AssessmentAlreadyOpenError(DomainError):
@@ -94,6 +91,27 @@ class AssessmentApplication(ServiceApplication):
                 responsible_organisation=data.responsible_organisation,
             ),
         )
+
+    def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """The open case follows the client to the organisation that now answers for it."""
+        assert isinstance(message, contracts.ResponsibilityTransferred)
+        data = message.data
+        assessment_id = InitialAssessment.create_id(data.client_id)
+        if assessment_id not in self.repository:
+            return ()
+        assessment = self.load(assessment_id, InitialAssessment)
+        assessment.transfer_responsibility(
+            provenance=Provenance(
+                actor=message.actor,
+                organisation=message.organisation,
+                occurred_at=message.occurred_at,
+            ),
+            from_organisation=data.from_organisation,
+            to_organisation=data.to_organisation,
+            reason=data.reason,
+            legal_basis=message.legal_basis,
+        )
+        return (assessment,)
 
     def request(
         self,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,6 +23,7 @@ from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef
 from shared.values import Provenance
 
+HELSINKI = ZoneInfo("Europe/Helsinki")
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:initial-assessment")
 
 
@@ -96,6 +99,13 @@ class UnknownReferralError(DomainError):
     }
 
 
+@dataclass(frozen=True)
+class ResponsibilityPeriod:
+    organisation: str
+    since: datetime
+    legal_basis: tuple[RuleRef, ...]
+
+
 class InitialAssessment(Aggregate):
     """One client's initial assessment; its id follows from the client's id."""
 
@@ -127,6 +137,13 @@ class InitialAssessment(Aggregate):
         self.overdue_on: date | None = None
         self.plan_needed: bool | None = None
         self.findings: Findings | None = None
+        self.responsibility: list[ResponsibilityPeriod] = [
+            ResponsibilityPeriod(
+                organisation=responsible_organisation,
+                since=datetime.combine(deadline.starts_on, time.min, HELSINKI),
+                legal_basis=legal_basis,
+            )
+        ]
         self.referrals: dict[str, ReferralService] = {}
         self.referral_outcomes: dict[str, ReferralOutcome] = {}
 
@@ -194,6 +211,58 @@ class InitialAssessment(Aggregate):
         self, *, client_id: UUID, provenance: Provenance, waived_on: date, reason: str
     ) -> None:
         self.waived_on = waived_on
+
+    def transfer_responsibility(
+        self,
+        *,
+        provenance: Provenance,
+        from_organisation: str,
+        to_organisation: str,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        """Another organisation answers for the case. The deadline stays as it was set, under
+        the law it was computed by; the event says so."""
+        if not self.open or self.responsible_organisation == to_organisation:
+            return
+        self._responsibility_transferred(
+            client_id=self.client_id,
+            provenance=provenance,
+            from_organisation=from_organisation,
+            to_organisation=to_organisation,
+            reason=reason,
+            deadline_kept=self.deadline,
+            legal_basis=legal_basis,
+        )
+
+    @event("ResponsibilityTransferred")
+    def _responsibility_transferred(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        from_organisation: str,
+        to_organisation: str,
+        reason: str,
+        deadline_kept: Deadline,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.responsible_organisation = to_organisation
+        self.responsibility.append(
+            ResponsibilityPeriod(
+                organisation=to_organisation,
+                since=provenance.occurred_at,
+                legal_basis=legal_basis,
+            )
+        )
+
+    def responsible_on(self, moment: datetime) -> ResponsibilityPeriod | None:
+        """Who answered for the case at ``moment`` (None before the case existed)."""
+        current = None
+        for period in self.responsibility:
+            if period.since <= moment:
+                current = period
+        return current
 
     def mark_overdue(self, *, provenance: Provenance, today: date) -> bool:
         """Not started by the due day: overdue, recorded once. Returns whether it was now."""

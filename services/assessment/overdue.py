@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from uuid import UUID
 
-from services.assessment.application import HELSINKI, AssessmentApplication
+from services.assessment.application import AssessmentApplication
+from services.assessment.domain import HELSINKI
 from shared.clock import utc_now
 from shared.messaging.wakeup import Wakeup
 
@@ -67,8 +68,10 @@ class OverdueWatch:
         return marked
 
     async def run(self, stop: asyncio.Event) -> None:
-        # Due days are days: a poll a minute is on time; writes need not wake it.
+        # Woken by this service's writes (an assessment may be overdue when it is opened, e.g.
+        # from imported history), and by the clock once a minute for the days that pass.
         wakeup = Wakeup(self.poll_seconds)
+        wakeup.follow(self.app)
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.fire)

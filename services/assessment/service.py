@@ -26,7 +26,10 @@ SERVICE = Service(
             "InitialAssessment.PlanNeedDecided": contracts.PlanNeedDecided,
         },
     ),
-    policies={"EligibilityDetermined": AssessmentApplication.on_eligibility_determined},
+    policies={
+        "EligibilityDetermined": AssessmentApplication.on_eligibility_determined,
+        "ResponsibilityTransferred": AssessmentApplication.on_responsibility_transferred,
+    },
     routes=router,
     background=(OverdueWatch,),
 )

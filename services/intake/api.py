@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from services.intake.application import IntakeApplication
 from services.intake.domain import Client
+from services.intake.handover import HandoverReport
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from shared.api import BusinessTime, CallerDep, Problem, application
 from shared.clock import utc_now
@@ -236,6 +238,21 @@ async def receive(request: Request, caller: CallerDep, intake: Intake) -> Receiv
     return Received(outcome=outcome)
 
 
+class RunHandover(BaseModel):
+    dry_run: bool = Field(default=True, description="Report only; run with false to transfer.")
+
+
+handover_router = APIRouter(tags=["intake"])
+
+
+@handover_router.post("/handover/2025", summary="Hand the TE office's clients over (1 Jan 2025)")
+def handover(body: RunHandover, caller: CallerDep, intake: Intake) -> HandoverReport:
+    # Business time of every transfer: the moment the TE offices ceased, in Finland.
+    when = datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Helsinki"))
+    return intake.handover(provenance=caller.provenance(when), dry_run=body.dry_run)
+
+
 routes = APIRouter()
 routes.include_router(router)
 routes.include_router(inbound_router)
+routes.include_router(handover_router)

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.intake.domain import Client
+from services.intake.handover import HandoverItem, HandoverReport
 from services.intake.inbound import InboundReceipt, personal_conflicts
 from services.intake.keys import (
     ClientKeys,
@@ -225,6 +226,60 @@ class IntakeApplication(ServiceApplication):
     def close_client(self, client_id: UUID, *, provenance: Provenance, reason: str) -> Client:
         return self.update(
             client_id, Client, lambda c: c.close(provenance=provenance, reason=reason)
+        )
+
+    # --- the 2025 handover ---
+
+    def client_ids(self) -> list[UUID]:
+        """Every registered client, in registration order (read from the log)."""
+        ids: list[UUID] = []
+        position = 0
+        while notifications := self.recorder.select_notifications(position + 1, 1000):
+            for notification in notifications:
+                position = notification.id
+                if notification.topic.endswith("Client.Registered"):
+                    ids.append(UUID(str(notification.originator_id)))
+        return ids
+
+    def handover(self, *, provenance: Provenance, dry_run: bool) -> HandoverReport:
+        """Transfers every active client of the TE office: jobseekers to the employment
+        authority, everyone else to the municipality. Running it again changes nothing."""
+        rule = self.book.in_force("handover.te_office", date(2025, 1, 1))
+        on = date.fromisoformat(str(rule.value("handover_on")))
+        responsibility = self.book.in_force("responsibility.assessment", on)
+        from_organisation = self.settings.organisation(OrganisationKind(rule.value("from")))
+        items: list[HandoverItem] = []
+        for client_id in self.client_ids():
+            client = self.client(client_id)
+            if not client.active or client.responsible_organisation != from_organisation:
+                continue
+            kind = OrganisationKind(
+                rule.value("jobseeker" if client.facts.registered_jobseeker else "other")
+            )
+            item = HandoverItem(
+                client_id=client_id,
+                from_organisation=from_organisation,
+                to_organisation=self.organisation_of(kind, client.facts),
+                registered_jobseeker=client.facts.registered_jobseeker,
+            )
+            if not dry_run:
+                self.update(
+                    client_id,
+                    Client,
+                    lambda c, item=item: c.hand_over(  # type: ignore[misc]
+                        provenance=provenance,
+                        from_organisation=item.from_organisation,
+                        to_organisation=item.to_organisation,
+                        legal_basis=(rule.ref, responsibility.ref),
+                    ),
+                )
+            items.append(item)
+        return HandoverReport(
+            handover_on=on,
+            dry_run=dry_run,
+            legal_basis=[rule.citation, responsibility.citation],
+            transferred=items,
+            count=len(items),
         )
 
     # --- other municipal systems ---

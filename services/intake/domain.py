@@ -194,6 +194,27 @@ class Client(Aggregate):
                 legal_basis=(eligibility_rule,),
             )
 
+    def hand_over(
+        self,
+        *,
+        provenance: Provenance,
+        from_organisation: str,
+        to_organisation: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> bool:
+        """The 2025 handover of one client; nothing if the client is not with that office."""
+        if not self.active or self.responsible_organisation != from_organisation:
+            return False
+        self._responsibility_transferred(
+            client_id=self.client_id,
+            provenance=provenance,
+            from_organisation=from_organisation,
+            to_organisation=to_organisation,
+            reason="handover of the TE office's integration clients on 1 Jan 2025",
+            legal_basis=legal_basis,
+        )
+        return True
+
     # --- facts and details ---
 
     def change_facts(

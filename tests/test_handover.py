@@ -1,0 +1,88 @@
+"""Clients across the 1 Jan 2025 boundary: the handover of the TE office's clients, its dry
+run, its idempotence, and the one answer to "who was responsible on 2024-12-31?"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.entrypoints.embedded import EmbeddedSystem
+from tests.support import ACTOR, eventually
+
+PERMIT = {"type": "A", "ground_section": "87", "first_permit_on": "2024-06-01"}
+
+
+@pytest.fixture
+def api(embedded: EmbeddedSystem) -> Iterator[TestClient]:
+    with TestClient(embedded.api()) as client:
+        yield client
+
+
+def register(api: TestClient, started: str, **facts: Any) -> str:
+    body = {
+        "relationship_started_on": started,
+        "personal": {"given_names": "A", "family_name": "B"},
+        "facts": {"residence_permit": PERMIT, **facts},
+    }
+    response = api.post("/clients", json=body, headers=ACTOR)
+    assert response.status_code == 201, response.text
+    return str(response.json()["client_id"])
+
+
+def responsible(api: TestClient, client_id: str, on: str) -> dict[str, Any]:
+    response = api.get(
+        f"/clients/{client_id}/assessment/responsibility", params={"on": on}, headers=ACTOR
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
+    jobseeker = register(api, "2024-11-01", registered_jobseeker=True)
+    overdue = register(api, "2024-09-02", registered_jobseeker=True)  # due 4 Nov 2024
+    other = register(api, "2024-11-01", non_temporary_social_assistance=True)
+    for client_id in (jobseeker, overdue, other):
+        eventually(
+            lambda c=client_id: api.get(f"/clients/{c}/assessment", headers=ACTOR).is_success,
+            what="assessments opened",
+        )
+    eventually(
+        lambda: api.get(f"/clients/{overdue}/assessment", headers=ACTOR).json()["overdue_on"],
+        what="the overdue timer",
+    )
+
+    dry = api.post("/handover/2025", json={"dry_run": True}, headers=ACTOR).json()
+    assert dry["dry_run"] is True
+    assert {i["client_id"] for i in dry["transferred"]} == {jobseeker, overdue}
+    assert {i["to_organisation"] for i in dry["transferred"]} == {"employment_authority:320"}
+    # The dry run changed nothing.
+    assert api.get(f"/clients/{jobseeker}", headers=ACTOR).json()["responsible_organisation"] == (
+        "te_office:lappi"
+    )
+
+    real = api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR).json()
+    assert real["transferred"] == dry["transferred"]
+    assert any("380/2023" in basis for basis in real["legal_basis"])
+    again = api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR).json()
+    assert again["count"] == 0
+
+    for client_id in (jobseeker, overdue):
+        before = responsible(api, client_id, "2024-12-31")
+        assert before["organisation"] == "te_office:lappi"
+        assert before["deadline"]["rule"]["law"] == "1386/2010"
+
+        def moved(c: str = client_id) -> bool:
+            return responsible(api, c, "2025-01-02")["organisation"] == "employment_authority:320"
+
+        eventually(moved, what="the assessment to follow the client")
+        after = responsible(api, client_id, "2025-01-02")
+        assert after["since"].startswith("2025-01-01T00:00:00+02:00")
+        assert {r["law"] for r in after["legal_basis"]} == {"380/2023", "681/2023"}
+        # The deadline keeps the law it was computed under.
+        assert after["deadline"]["rule"]["law"] == "1386/2010"
+    view = api.get(f"/clients/{overdue}/assessment", headers=ACTOR).json()
+    assert view["overdue_on"] == "2024-11-05"
+    assert responsible(api, other, "2025-01-02")["organisation"] == "municipality:320"
