@@ -242,7 +242,7 @@ def eligibility_determined(client_id: str, position: int) -> EligibilityDetermin
             eligibility=Eligibility(
                 in_scope=True, group="social_assistance", reasons=("group social_assistance",)
             ),
-            decided_on=date(2025, 3, 1),
+            decided_on=date.today(),  # a past day's assessment would already be overdue
             responsible_organisation="municipality:320",
         ),
     )

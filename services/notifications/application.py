@@ -18,10 +18,13 @@ from shared.values import Provenance
 
 ASSESSMENT_START = "assessment-start"
 PLAN_PREPARATION = "plan-preparation"
+ENROLMENT = "enrolment"
+PLAN_REVIEW = "plan-review"
 
 
-def reminder_key(deadline_kind: str, subject_id: UUID) -> str:
-    return f"{deadline_kind}:{subject_id}"
+def reminder_key(deadline_kind: str, subject_id: UUID, suffix: str | None = None) -> str:
+    # Recurring deadlines (reviews) carry their due day, so each one is its own reminder.
+    return f"{deadline_kind}:{subject_id}" + (f":{suffix}" if suffix else "")
 
 
 class NotificationsApplication(ServiceApplication):
@@ -49,12 +52,13 @@ class NotificationsApplication(ServiceApplication):
         subject_id: UUID,
         due: date,
         organisation: str,
+        key_suffix: str | None = None,
     ) -> Sequence[Aggregate]:
         provenance = Provenance.system(self.service_name, organisation, message.occurred_at)
         book = self._book(client_id, provenance)
         book.schedule(
             provenance=provenance,
-            reminder_key=reminder_key(deadline_kind, subject_id),
+            reminder_key=reminder_key(deadline_kind, subject_id, key_suffix),
             deadline_kind=deadline_kind,
             due=due,
             # Offsets before the due day and working-day rules come with the delivery work.
@@ -64,13 +68,19 @@ class NotificationsApplication(ServiceApplication):
         return (book,)
 
     def _cancel(
-        self, message: PublicEvent, *, client_id: UUID, deadline_kind: str, reason: str
+        self,
+        message: PublicEvent,
+        *,
+        client_id: UUID,
+        deadline_kind: str,
+        reason: str,
+        key_suffix: str | None = None,
     ) -> Sequence[Aggregate]:
         provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
         book = self._book(client_id, provenance)
         book.cancel(
             provenance=provenance,
-            reminder_key=reminder_key(deadline_kind, message.aggregate_id),
+            reminder_key=reminder_key(deadline_kind, message.aggregate_id, key_suffix),
             reason=reason,
         )
         return (book,)
@@ -111,6 +121,34 @@ class NotificationsApplication(ServiceApplication):
             subject_id=data.plan_id,
             due=data.deadline.due,
             organisation=data.responsible_organisation,
+        )
+
+    def on_plan_deadline(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.EnrolmentDue | contracts.ReviewDue)
+        kind = ENROLMENT if isinstance(message, contracts.EnrolmentDue) else PLAN_REVIEW
+        data = message.data
+        return self._schedule(
+            message,
+            client_id=data.client_id,
+            deadline_kind=kind,
+            subject_id=data.plan_id,
+            due=data.deadline.due,
+            organisation=message.organisation,
+            key_suffix=data.deadline.due.isoformat() if kind == PLAN_REVIEW else None,
+        )
+
+    def on_plan_step_done(self, message: PublicEvent) -> Sequence[Aggregate]:
+        if isinstance(message, contracts.PlanEnrolled):
+            kind, suffix = ENROLMENT, None
+        else:
+            assert isinstance(message, contracts.PlanReviewed)
+            kind, suffix = PLAN_REVIEW, message.data.review_due_met.due.isoformat()
+        return self._cancel(
+            message,
+            client_id=message.data.client_id,
+            deadline_kind=kind,
+            reason=f"{message.event_type} by {message.actor.id}",
+            key_suffix=suffix,
         )
 
     def on_plan_drafted(self, message: PublicEvent) -> Sequence[Aggregate]:

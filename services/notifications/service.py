@@ -25,6 +25,10 @@ SERVICE = Service(
         "AssessmentWaived": NotificationsApplication.on_assessment_step_done,
         "PlanPreparationDue": NotificationsApplication.on_plan_preparation_due,
         "PlanDrafted": NotificationsApplication.on_plan_drafted,
+        "EnrolmentDue": NotificationsApplication.on_plan_deadline,
+        "ReviewDue": NotificationsApplication.on_plan_deadline,
+        "PlanEnrolled": NotificationsApplication.on_plan_step_done,
+        "PlanReviewed": NotificationsApplication.on_plan_step_done,
     },
     routes=router,
 )

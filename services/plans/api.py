@@ -12,6 +12,14 @@ from pydantic import BaseModel, Field
 from services.plans.application import PlansApplication
 from services.plans.domain import IntegrationPlan
 from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.contracts.plans import (
+    Goal,
+    Measure,
+    MeasureKind,
+    PlanEndReason,
+    PlanKind,
+    PlanPeriod,
+)
 from shared.law.deadlines import Deadline
 
 router = APIRouter(prefix="/clients/{client_id}/plan", tags=["plans"])
@@ -27,6 +35,12 @@ class PlanView(BaseModel):
     responsible_organisation: str
     deadline: Deadline
     drafted_on: date | None
+    agreed_on: date | None
+    period: PlanPeriod | None
+    enrolled_on: date | None
+    review_due: Deadline | None
+    ended_on: date | None
+    end_reason: PlanEndReason | None
 
     @classmethod
     def of(cls, plan: IntegrationPlan) -> PlanView:
@@ -38,6 +52,12 @@ class PlanView(BaseModel):
             responsible_organisation=plan.responsible_organisation,
             deadline=plan.deadline,
             drafted_on=plan.drafted_on,
+            agreed_on=plan.agreed_on,
+            period=plan.period,
+            enrolled_on=plan.enrolled_on,
+            review_due=plan.review_due,
+            ended_on=plan.ended_on,
+            end_reason=plan.end_reason,
         )
 
 
@@ -54,5 +74,89 @@ def get_plan(client_id: UUID, caller: CallerDep, app: Plans) -> PlanView:
 def draft_plan(client_id: UUID, body: DraftPlan, caller: CallerDep, app: Plans) -> PlanView:
     plan = app.draft(
         client_id, provenance=caller.provenance(body.occurred_at), drafted_on=body.drafted_on
+    )
+    return PlanView.of(plan)
+
+
+class AgreePlan(BusinessTime):
+    agreed_on: date
+    period: PlanPeriod
+    kind: PlanKind = PlanKind.PERSON
+    goals: tuple[Goal, ...] = ()
+    measures: tuple[Measure, ...] = Field(min_length=1)
+    job_seeking_obligation: bool = False
+
+
+class Enrol(BusinessTime):
+    enrolled_on: date
+    service: MeasureKind
+
+
+class Review(BusinessTime):
+    reviewed_on: date
+
+
+class Extend(BusinessTime):
+    ends_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class End(BusinessTime):
+    ended_on: date
+    reason: PlanEndReason
+
+
+@router.post("/agree", responses=ERRORS, summary="Agree the plan with the client")
+def agree(client_id: UUID, body: AgreePlan, caller: CallerDep, app: Plans) -> PlanView:
+    plan = app.agree(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        agreed_on=body.agreed_on,
+        period=body.period,
+        kind=body.kind,
+        goals=body.goals,
+        measures=body.measures,
+        job_seeking_obligation=body.job_seeking_obligation,
+    )
+    return PlanView.of(plan)
+
+
+@router.post("/enrol", responses=ERRORS, summary="Record enrolment in a service")
+def enrol(client_id: UUID, body: Enrol, caller: CallerDep, app: Plans) -> PlanView:
+    plan = app.enrol(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        enrolled_on=body.enrolled_on,
+        service=body.service,
+    )
+    return PlanView.of(plan)
+
+
+@router.post("/review", responses=ERRORS, summary="Record the yearly review")
+def review(client_id: UUID, body: Review, caller: CallerDep, app: Plans) -> PlanView:
+    plan = app.review(
+        client_id, provenance=caller.provenance(body.occurred_at), reviewed_on=body.reviewed_on
+    )
+    return PlanView.of(plan)
+
+
+@router.post("/extend", responses=ERRORS, summary="Extend the plan within the law's limits")
+def extend(client_id: UUID, body: Extend, caller: CallerDep, app: Plans) -> PlanView:
+    plan = app.extend(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        ends_on=body.ends_on,
+        reason=body.reason,
+    )
+    return PlanView.of(plan)
+
+
+@router.post("/end", responses=ERRORS, summary="End the plan, with the reason")
+def end(client_id: UUID, body: End, caller: CallerDep, app: Plans) -> PlanView:
+    plan = app.end(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        ended_on=body.ended_on,
+        reason=body.reason,
     )
     return PlanView.of(plan)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 
-from services.plans.domain import IntegrationPlan
+from services.plans.domain import ClientPermit, IntegrationPlan
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
-from shared.eventstore import ServiceApplication
+from shared.contracts.plans import Goal, Measure, MeasureKind, PlanEndReason, PlanKind, PlanPeriod
+from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
 from shared.values import Provenance
 
@@ -20,6 +22,11 @@ from shared.values import Provenance
 class PlansApplication(ServiceApplication):
     name = "plans"
     service_name: ClassVar[str] = "plans"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for model in (PlanPeriod, Measure):
+            transcoder.register(pydantic_transcoding(model))
 
     def on_plan_need_decided(self, message: PublicEvent) -> Sequence[Aggregate]:
         assert isinstance(message, contracts.PlanNeedDecided)
@@ -40,6 +47,103 @@ class PlansApplication(ServiceApplication):
                 responsible_organisation=data.responsible_organisation,
                 legal_basis=due.legal_basis,
             ),
+        )
+
+    def on_client_facts(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """Keeps the first permit's date: the first plan must fall within years of it."""
+        if isinstance(message, contracts.ClientRegistered):
+            permit = message.data.residence_permit
+        else:
+            assert isinstance(message, contracts.ClientFactsChanged)
+            permit = message.data.facts.residence_permit
+        first_permit_on = permit.first_permit_on if permit else None
+        client_id = message.data.client_id
+        provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
+        record_id = ClientPermit.create_id(client_id)
+        if record_id in self.repository:
+            record = self.load(record_id, ClientPermit)
+            record.note(provenance=provenance, first_permit_on=first_permit_on)
+        else:
+            record = ClientPermit(
+                client_id=client_id, provenance=provenance, first_permit_on=first_permit_on
+            )
+        return (record,)
+
+    def first_permit_on(self, client_id: UUID) -> date | None:
+        record_id = ClientPermit.create_id(client_id)
+        if record_id not in self.repository:
+            return None
+        return self.load(record_id, ClientPermit).first_permit_on
+
+    def _change(
+        self, client_id: UUID, change: Callable[[IntegrationPlan], None]
+    ) -> IntegrationPlan:
+        return self.update(IntegrationPlan.create_id(client_id), IntegrationPlan, change)
+
+    def agree(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        agreed_on: date,
+        period: PlanPeriod,
+        kind: PlanKind,
+        goals: tuple[Goal, ...],
+        measures: tuple[Measure, ...],
+        job_seeking_obligation: bool,
+    ) -> IntegrationPlan:
+        first_permit_on = self.first_permit_on(client_id)
+        return self._change(
+            client_id,
+            lambda plan: plan.agree(
+                provenance=provenance,
+                agreed_on=agreed_on,
+                period=period,
+                kind=kind,
+                goals=goals,
+                measures=measures,
+                job_seeking_obligation=job_seeking_obligation,
+                first_permit_on=first_permit_on,
+                book=self.book,
+            ),
+        )
+
+    def enrol(
+        self, client_id: UUID, *, provenance: Provenance, enrolled_on: date, service: MeasureKind
+    ) -> IntegrationPlan:
+        return self._change(
+            client_id,
+            lambda plan: plan.enrol(
+                provenance=provenance, enrolled_on=enrolled_on, service=service
+            ),
+        )
+
+    def review(
+        self, client_id: UUID, *, provenance: Provenance, reviewed_on: date
+    ) -> IntegrationPlan:
+        return self._change(
+            client_id,
+            lambda plan: plan.review(
+                provenance=provenance, reviewed_on=reviewed_on, book=self.book
+            ),
+        )
+
+    def extend(
+        self, client_id: UUID, *, provenance: Provenance, ends_on: date, reason: str
+    ) -> IntegrationPlan:
+        return self._change(
+            client_id,
+            lambda plan: plan.extend(
+                provenance=provenance, ends_on=ends_on, reason=reason, book=self.book
+            ),
+        )
+
+    def end(
+        self, client_id: UUID, *, provenance: Provenance, ended_on: date, reason: PlanEndReason
+    ) -> IntegrationPlan:
+        return self._change(
+            client_id,
+            lambda plan: plan.end(provenance=provenance, ended_on=ended_on, reason=reason),
         )
 
     def plan_of(self, client_id: UUID) -> IntegrationPlan:

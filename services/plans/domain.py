@@ -6,14 +6,24 @@ from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from dateutil.relativedelta import relativedelta
 from eventsourcing.domain import Aggregate, event
 
+from shared.contracts.plans import (
+    Goal,
+    Measure,
+    MeasureKind,
+    PlanEndReason,
+    PlanKind,
+    PlanPeriod,
+)
 from shared.errors import DomainError
-from shared.law.deadlines import Deadline
-from shared.law.rulebook import RuleRef
+from shared.law.deadlines import Deadline, deadline
+from shared.law.rulebook import RuleBook, RuleRef
 from shared.values import Provenance
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:integration-plan")
+_PERMIT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:plan-client-permit")
 
 
 class PlanAlreadyDraftedError(DomainError):
@@ -23,6 +33,47 @@ class PlanAlreadyDraftedError(DomainError):
         "sv": "Integrationsplanen har redan börjat utarbetas",
         "en": "Preparation of the integration plan has already started",
     }
+
+
+class PlanRefusedError(DomainError):
+    """The law of the plan's date does not allow it; the detail names the rule."""
+
+    code = "plan_refused"
+    texts = {
+        "fi": "Laki ei salli tätä kotoutumissuunnitelmaa",
+        "sv": "Lagen tillåter inte denna integrationsplan",
+        "en": "The law does not allow this integration plan",
+    }
+
+
+class PlanStateError(DomainError):
+    code = "plan_state"
+    texts = {
+        "fi": "Suunnitelman tila ei salli tätä",
+        "sv": "Planens läge tillåter inte detta",
+        "en": "The plan's state does not allow this",
+    }
+
+
+class ClientPermit(Aggregate):
+    """What plans knows of a client from intake's events: the first permit's date."""
+
+    @staticmethod
+    def create_id(client_id: UUID, **_: Any) -> UUID:
+        return uuid5(_PERMIT_NAMESPACE, str(client_id))
+
+    @event("Noted")
+    def __init__(self, *, client_id: UUID, provenance: Provenance, first_permit_on: date | None):
+        self.client_id = client_id
+        self.first_permit_on = first_permit_on
+
+    def note(self, *, provenance: Provenance, first_permit_on: date | None) -> None:
+        if first_permit_on != self.first_permit_on:
+            self._changed(provenance=provenance, first_permit_on=first_permit_on)
+
+    @event("Changed")
+    def _changed(self, *, provenance: Provenance, first_permit_on: date | None) -> None:
+        self.first_permit_on = first_permit_on
 
 
 class IntegrationPlan(Aggregate):
@@ -48,6 +99,13 @@ class IntegrationPlan(Aggregate):
         self.deadline = deadline
         self.responsible_organisation = responsible_organisation
         self.drafted_on: date | None = None
+        self.agreed_on: date | None = None
+        self.period: PlanPeriod | None = None
+        self.first_starts_on: date | None = None
+        self.enrolled_on: date | None = None
+        self.review_due: Deadline | None = None
+        self.ended_on: date | None = None
+        self.end_reason: PlanEndReason | None = None
 
     def draft(self, *, provenance: Provenance, drafted_on: date) -> None:
         if self.drafted_on is not None:
@@ -57,3 +115,190 @@ class IntegrationPlan(Aggregate):
     @event("Drafted")
     def _drafted(self, *, client_id: UUID, provenance: Provenance, drafted_on: date) -> None:
         self.drafted_on = drafted_on
+
+    # --- agreement and its deadlines ---
+
+    def agree(
+        self,
+        *,
+        provenance: Provenance,
+        agreed_on: date,
+        period: PlanPeriod,
+        kind: PlanKind,
+        goals: tuple[Goal, ...],
+        measures: tuple[Measure, ...],
+        job_seeking_obligation: bool,
+        first_permit_on: date | None,
+        book: RuleBook,
+    ) -> None:
+        """Agreed with the client, within the limits of the law of the plan's date."""
+        if self.agreed_on is not None or self.ended_on is not None:
+            raise PlanStateError("already agreed" if self.agreed_on else "ended")
+        window = book.in_force("plan.first_within_permit", agreed_on)
+        if first_permit_on is None:
+            raise PlanRefusedError("the first residence permit's date is not known")
+        if agreed_on > first_permit_on + relativedelta(years=int(window.value("years"))):
+            raise PlanRefusedError(
+                f"{window.citation} First permit {first_permit_on}, plan {agreed_on}."
+            )
+        first = book.in_force("plan.first_period", agreed_on)
+        if period.ends_on > period.starts_on + relativedelta(months=int(first.value("months"))):
+            raise PlanRefusedError(f"{first.citation} Period {period.starts_on}–{period.ends_on}.")
+        enrolment = deadline(book, "plan.enrolment_deadline", agreed_on)
+        review = deadline(book, "plan.review_interval", agreed_on)
+        self._agreed(
+            client_id=self.client_id,
+            provenance=provenance,
+            agreed_on=agreed_on,
+            period=period,
+            kind=kind,
+            goals=goals,
+            measures=measures,
+            job_seeking_obligation=job_seeking_obligation,
+            legal_basis=(window.ref, first.ref),
+        )
+        self._enrolment_due(
+            client_id=self.client_id,
+            provenance=provenance,
+            deadline=enrolment,
+            legal_basis=enrolment.legal_basis,
+        )
+        self._review_due(
+            client_id=self.client_id,
+            provenance=provenance,
+            deadline=review,
+            legal_basis=review.legal_basis,
+        )
+
+    @event("Agreed")
+    def _agreed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        agreed_on: date,
+        period: PlanPeriod,
+        kind: PlanKind,
+        goals: tuple[Goal, ...],
+        measures: tuple[Measure, ...],
+        job_seeking_obligation: bool,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.agreed_on = agreed_on
+        self.period = period
+        self.first_starts_on = period.starts_on
+
+    @event("EnrolmentDue")
+    def _enrolment_due(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        deadline: Deadline,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.enrolment_due = deadline
+
+    @event("ReviewDue")
+    def _review_due(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        deadline: Deadline,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.review_due = deadline
+
+    def _require_agreed(self) -> None:
+        if self.agreed_on is None or self.ended_on is not None:
+            raise PlanStateError("not agreed" if self.agreed_on is None else "ended")
+
+    def enrol(self, *, provenance: Provenance, enrolled_on: date, service: MeasureKind) -> None:
+        self._require_agreed()
+        if self.enrolled_on is None:
+            self._enrolled(
+                client_id=self.client_id,
+                provenance=provenance,
+                enrolled_on=enrolled_on,
+                service=service,
+            )
+
+    @event("Enrolled")
+    def _enrolled(
+        self, *, client_id: UUID, provenance: Provenance, enrolled_on: date, service: MeasureKind
+    ) -> None:
+        self.enrolled_on = enrolled_on
+
+    def review(self, *, provenance: Provenance, reviewed_on: date, book: RuleBook) -> None:
+        """A yearly review; the next one is due by the law of this review's date."""
+        self._require_agreed()
+        assert self.review_due is not None
+        previous = self.review_due
+        self._reviewed(
+            client_id=self.client_id,
+            provenance=provenance,
+            reviewed_on=reviewed_on,
+            review_due_met=previous,
+        )
+        following = deadline(book, "plan.review_interval", reviewed_on)
+        self._review_due(
+            client_id=self.client_id,
+            provenance=provenance,
+            deadline=following,
+            legal_basis=following.legal_basis,
+        )
+
+    @event("Reviewed")
+    def _reviewed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        reviewed_on: date,
+        review_due_met: Deadline,
+    ) -> None:
+        self.last_reviewed_on = reviewed_on
+
+    def extend(self, *, provenance: Provenance, ends_on: date, reason: str, book: RuleBook) -> None:
+        """Longer, within the total the law of the plan's date allows."""
+        self._require_agreed()
+        assert self.period is not None and self.agreed_on and self.first_starts_on
+        if ends_on <= self.period.ends_on:
+            raise PlanStateError(f"the plan already runs until {self.period.ends_on}")
+        total = book.in_force("plan.total_length", self.agreed_on)
+        limit = self.first_starts_on + relativedelta(months=int(total.value("months")))
+        if ends_on > limit:
+            raise PlanRefusedError(f"{total.citation} At most until {limit}.")
+        self._extended(
+            client_id=self.client_id,
+            provenance=provenance,
+            period=PlanPeriod(starts_on=self.period.starts_on, ends_on=ends_on),
+            reason=reason,
+            legal_basis=(total.ref,),
+        )
+
+    @event("Extended")
+    def _extended(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        period: PlanPeriod,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.period = period
+
+    def end(self, *, provenance: Provenance, ended_on: date, reason: PlanEndReason) -> None:
+        self._require_agreed()
+        self._ended(
+            client_id=self.client_id, provenance=provenance, ended_on=ended_on, reason=reason
+        )
+
+    @event("Ended")
+    def _ended(
+        self, *, client_id: UUID, provenance: Provenance, ended_on: date, reason: PlanEndReason
+    ) -> None:
+        self.ended_on = ended_on
+        self.end_reason = PlanEndReason(reason)

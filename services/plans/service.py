@@ -16,8 +16,19 @@ SERVICE = Service(
         {
             "IntegrationPlan.PreparationDue": contracts.PlanPreparationDue,
             "IntegrationPlan.Drafted": contracts.PlanDrafted,
+            "IntegrationPlan.Agreed": contracts.PlanAgreed,
+            "IntegrationPlan.EnrolmentDue": contracts.EnrolmentDue,
+            "IntegrationPlan.ReviewDue": contracts.ReviewDue,
+            "IntegrationPlan.Enrolled": contracts.PlanEnrolled,
+            "IntegrationPlan.Reviewed": contracts.PlanReviewed,
+            "IntegrationPlan.Extended": contracts.PlanExtended,
+            "IntegrationPlan.Ended": contracts.PlanEnded,
         },
     ),
-    policies={"PlanNeedDecided": PlansApplication.on_plan_need_decided},
+    policies={
+        "PlanNeedDecided": PlansApplication.on_plan_need_decided,
+        "ClientRegistered": PlansApplication.on_client_facts,
+        "ClientFactsChanged": PlansApplication.on_client_facts,
+    },
     routes=router,
 )

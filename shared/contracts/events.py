@@ -15,8 +15,16 @@ from shared.contracts.assessment import (
     ReferralOutcome,
     ReferralService,
 )
-from shared.contracts.clients import ClientFacts, Eligibility
+from shared.contracts.clients import ClientFacts, Eligibility, ResidencePermit
 from shared.contracts.envelope import PublicEvent
+from shared.contracts.plans import (
+    Goal,
+    Measure,
+    MeasureKind,
+    PlanEndReason,
+    PlanKind,
+    PlanPeriod,
+)
 from shared.law.deadlines import Deadline
 
 
@@ -38,6 +46,7 @@ class ClientRegisteredData(_Data):
     interpreter_language: str | None = None
     responsible_organisation: str
     age_group: str | None = Field(default=None, description="0-6, 7-17, 18-29, 30-64 or 65+.")
+    residence_permit: ResidencePermit | None = None
     source: str | None = Field(default=None, description="staff, or the system it came from.")
 
 
@@ -369,6 +378,107 @@ class ReminderCancelled(PublicEvent):
     data: ReminderCancelledData
 
 
+class PlanAgreedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    agreed_on: date
+    period: PlanPeriod
+    kind: PlanKind
+    goals: tuple[Goal, ...]
+    measures: tuple[Measure, ...]
+    job_seeking_obligation: bool
+
+
+class PlanAgreed(PublicEvent):
+    """The integration plan was agreed with the client, within the law of its date."""
+
+    EVENT_TYPE = "PlanAgreed"
+    event_type: Literal["PlanAgreed"] = "PlanAgreed"
+    data: PlanAgreedData
+
+
+class PlanDeadlineData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    deadline: Deadline
+
+
+class EnrolmentDue(PublicEvent):
+    """The client must be enrolled in a service by ``deadline.due``."""
+
+    EVENT_TYPE = "EnrolmentDue"
+    event_type: Literal["EnrolmentDue"] = "EnrolmentDue"
+    data: PlanDeadlineData
+
+
+class ReviewDue(PublicEvent):
+    """The plan must be reviewed by ``deadline.due``."""
+
+    EVENT_TYPE = "ReviewDue"
+    event_type: Literal["ReviewDue"] = "ReviewDue"
+    data: PlanDeadlineData
+
+
+class PlanEnrolledData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    enrolled_on: date
+    service: MeasureKind
+
+
+class PlanEnrolled(PublicEvent):
+    """The client was enrolled in a service of the plan."""
+
+    EVENT_TYPE = "PlanEnrolled"
+    event_type: Literal["PlanEnrolled"] = "PlanEnrolled"
+    data: PlanEnrolledData
+
+
+class PlanReviewedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    reviewed_on: date
+    review_due_met: Deadline
+
+
+class PlanReviewed(PublicEvent):
+    """The plan was reviewed (the next review is announced by a new ReviewDue)."""
+
+    EVENT_TYPE = "PlanReviewed"
+    event_type: Literal["PlanReviewed"] = "PlanReviewed"
+    data: PlanReviewedData
+
+
+class PlanExtendedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    period: PlanPeriod
+    reason: str
+
+
+class PlanExtended(PublicEvent):
+    """The plan runs longer, within the law's total."""
+
+    EVENT_TYPE = "PlanExtended"
+    event_type: Literal["PlanExtended"] = "PlanExtended"
+    data: PlanExtendedData
+
+
+class PlanEndedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    ended_on: date
+    reason: PlanEndReason
+
+
+class PlanEnded(PublicEvent):
+    """The plan ended, with the reason."""
+
+    EVENT_TYPE = "PlanEnded"
+    event_type: Literal["PlanEnded"] = "PlanEnded"
+    data: PlanEndedData
+
+
 CONTRACTS: dict[str, type[PublicEvent]] = {
     contract.EVENT_TYPE: contract
     for contract in (
@@ -392,6 +502,13 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         PlanNeedDecided,
         PlanPreparationDue,
         PlanDrafted,
+        PlanAgreed,
+        EnrolmentDue,
+        ReviewDue,
+        PlanEnrolled,
+        PlanReviewed,
+        PlanExtended,
+        PlanEnded,
         ReminderScheduled,
         ReminderCancelled,
     )
