@@ -41,6 +41,28 @@ def test_every_century_sign_and_temporary_numbers_are_valid(
     assert validate_identity_code(code.lower()) == code
 
 
+# DVV's fictitious test persons for the new century signs (DVV's published test-code table).
+DVV_TEST_CODES = (
+    "010594Y9032 010594Y9021 020594X903P 020594X902N 030594W903B 030694W9024 040594V9030 "
+    "040594V902Y 050594U903M 050594U902L 010516B903X 010516B902W 020516C903K 020516C902J "
+    "030516D9037 030516D9026 010501E9032 020502E902X 020503F9037 020504A902E 020504B904H"
+).split()
+
+
+@pytest.mark.parametrize("code", DVV_TEST_CODES)
+def test_dvv_test_codes_are_valid(code: str) -> None:
+    assert validate_identity_code(code) == code
+    # One wrong check character, and the code is refused.
+    wrong = code[:10] + CHECK[(CHECK.index(code[10]) + 1) % 31]
+    with pytest.raises(ValueError, match="check character"):
+        validate_identity_code(wrong)
+
+
+def test_the_century_sign_is_part_of_the_code() -> None:
+    # DVV's example: 100190-999P and 100190Y999P are two different people.
+    assert validate_identity_code("100190-999P") != validate_identity_code("100190Y999P")
+
+
 @pytest.mark.parametrize(
     ("code", "why"),
     [
