@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.entrypoints.embedded import EmbeddedSystem
-from tests.support import ACTOR, eventually
+from tests.support import ACTOR, INTERVIEW, eventually
 
 PERMIT = {"type": "A", "ground_section": "87", "first_permit_on": "2024-06-01"}
 
@@ -86,3 +86,25 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
     view = api.get(f"/clients/{overdue}/assessment", headers=ACTOR).json()
     assert view["overdue_on"] == "2024-11-05"
     assert responsible(api, other, "2025-01-02")["organisation"] == "municipality:320"
+
+
+def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> None:
+    client_id = register(api, "2024-09-02", registered_jobseeker=True)
+    base = f"/clients/{client_id}/assessment"
+    eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
+    start = {"started_on": "2024-09-10", "interview": INTERVIEW}
+    assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
+    done = {"completed_on": "2024-09-20", "plan_needed": True, "reason": "work and language"}
+    assert api.post(f"{base}/complete", json=done, headers=ACTOR).is_success
+    plan = f"/clients/{client_id}/plan"
+    eventually(lambda: api.get(plan, headers=ACTOR).is_success, what="plan")
+    assert api.get(plan, headers=ACTOR).json()["responsible_organisation"] == "te_office:lappi"
+    api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR)
+
+    def moved() -> bool:
+        organisation = api.get(plan, headers=ACTOR).json()["responsible_organisation"]
+        return bool(organisation == "employment_authority:320")
+
+    eventually(moved, what="the plan to follow the client")
+    # The preparation deadline keeps the law it was set under.
+    assert api.get(plan, headers=ACTOR).json()["deadline"]["rule"]["law"] == "1386/2010"

@@ -69,6 +69,24 @@ class PlansApplication(ServiceApplication):
             )
         return (record,)
 
+    def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
+        assert isinstance(message, contracts.ResponsibilityTransferred)
+        plan_id = IntegrationPlan.create_id(message.data.client_id)
+        if plan_id not in self.repository:
+            return ()
+        plan = self.load(plan_id, IntegrationPlan)
+        plan.transfer_responsibility(
+            provenance=Provenance(
+                actor=message.actor,
+                organisation=message.organisation,
+                occurred_at=message.occurred_at,
+            ),
+            to_organisation=message.data.to_organisation,
+            reason=message.data.reason,
+            legal_basis=message.legal_basis,
+        )
+        return (plan,)
+
     def first_permit_on(self, client_id: UUID) -> date | None:
         record_id = ClientPermit.create_id(client_id)
         if record_id not in self.repository:

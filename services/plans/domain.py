@@ -116,6 +116,39 @@ class IntegrationPlan(Aggregate):
     def _drafted(self, *, client_id: UUID, provenance: Provenance, drafted_on: date) -> None:
         self.drafted_on = drafted_on
 
+    def transfer_responsibility(
+        self,
+        *,
+        provenance: Provenance,
+        to_organisation: str,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        """The plan follows the client; its deadlines keep the law they were set under."""
+        if self.ended_on is not None or self.responsible_organisation == to_organisation:
+            return
+        self._responsibility_transferred(
+            client_id=self.client_id,
+            provenance=provenance,
+            from_organisation=self.responsible_organisation,
+            to_organisation=to_organisation,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+
+    @event("ResponsibilityTransferred")
+    def _responsibility_transferred(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        from_organisation: str,
+        to_organisation: str,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.responsible_organisation = to_organisation
+
     # --- agreement and its deadlines ---
 
     def agree(

@@ -29,6 +29,7 @@ SERVICE = Service(
         "PlanNeedDecided": PlansApplication.on_plan_need_decided,
         "ClientRegistered": PlansApplication.on_client_facts,
         "ClientFactsChanged": PlansApplication.on_client_facts,
+        "ResponsibilityTransferred": PlansApplication.on_responsibility_transferred,
     },
     routes=router,
 )
