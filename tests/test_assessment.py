@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.assessment.application import AssessmentApplication
-from services.assessment.overdue import OverdueWatch
+from services.assessment.overdue import overdue_watch
 from shared.entrypoints.embedded import EmbeddedSystem
 from shared.settings import Settings
 from tests.support import ACTOR, INTERVIEW, eventually
@@ -165,8 +165,8 @@ def test_an_assessment_not_started_in_time_is_overdue_once_even_across_restarts(
     on_time = system_assessment(system, app, started="2024-10-24")
     app.start(on_time, provenance=_by(), started_on=date(2024, 12, 1), interview=_interview())
 
-    assert OverdueWatch(app, clock=lambda: at("2024-12-27")).fire() == 0  # the due day itself
-    assert OverdueWatch(app, clock=lambda: at("2024-12-28")).fire() == 1
+    assert overdue_watch(app, clock=lambda: at("2024-12-27")).fire() == 0  # the due day itself
+    assert overdue_watch(app, clock=lambda: at("2024-12-28")).fire() == 1
     view = app.assessment_of(late)
     assert view.overdue_on == date(2024, 12, 28)
     system.close()
@@ -175,7 +175,7 @@ def test_an_assessment_not_started_in_time_is_overdue_once_even_across_restarts(
     restarted = EmbeddedSystem(embedded_settings)
     app = restarted.nodes["assessment"].app
     assert isinstance(app, AssessmentApplication)
-    assert OverdueWatch(app, clock=lambda: at("2025-06-01")).fire() == 0
+    assert overdue_watch(app, clock=lambda: at("2025-06-01")).fire() == 0
     events = [type(e).__name__ for e in app.events.get(app.assessment_of(late).id)]
     assert events == ["Due", "Overdue"]
     overdue = list(app.events.get(app.assessment_of(late).id))[-1]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from fastapi.testclient import TestClient
 
+from services.plans.application import PlansApplication
+from services.plans.deadlines import plan_deadline_watch
 from shared.entrypoints.embedded import EmbeddedSystem
 from tests.support import ACTOR, INTERVIEW, eventually
 
@@ -114,3 +119,30 @@ def test_a_first_plan_outside_three_years_of_the_first_permit_is_refused(api: Te
     assert refused.status_code == 409
     assert refused.json()["code"] == "plan_refused"
     assert "First permit 2022-01-10" in refused.json()["message"]
+
+
+def test_plan_deadlines_pass_once_by_the_durable_timer(
+    api: TestClient, embedded: EmbeddedSystem
+) -> None:
+    # Dates from today on: the running system's own timer (real clock) must not fire first.
+    today = date.today()
+    day = today.isoformat()
+    permit = (today - relativedelta(months=1)).isoformat()
+    client_id = client_needing_a_plan(api, day, permit, day)
+    ends = (today + relativedelta(months=12) - relativedelta(days=1)).isoformat()
+    assert agree(api, client_id, day, day, ends).is_success
+    app = embedded.nodes["plans"].app
+    assert isinstance(app, PlansApplication)
+    plan = app.plan_of(UUID(client_id))
+    assert plan.enrolment_due is not None and plan.review_due is not None
+
+    def watch_on(moment: date) -> int:
+        noon = datetime.combine(moment, time(12), tzinfo=UTC)
+        return plan_deadline_watch(app, clock=lambda: noon).fire()
+
+    assert watch_on(plan.enrolment_due.due) == 0  # the due day itself is still on time
+    assert watch_on(plan.enrolment_due.due + timedelta(days=1)) == 1
+    assert watch_on(plan.review_due.due + timedelta(days=1)) == 1
+    assert watch_on(plan.review_due.due + timedelta(days=400)) == 0  # once each, restarts too
+    names = [type(e).__name__ for e in app.events.get(plan.id)]
+    assert names.count("EnrolmentOverdue") == 1 and names.count("ReviewOverdue") == 1

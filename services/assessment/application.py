@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import HELSINKI, InitialAssessment
+from services.assessment.domain import InitialAssessment
 from services.assessment.model import (
     Findings,
     Interview,
@@ -23,6 +23,7 @@ from shared.contracts import events as contracts
 from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
+from shared.timers import passed_at
 from shared.values import Provenance
 
 
@@ -226,10 +227,10 @@ class AssessmentApplication(ServiceApplication):
 
         def decide(assessment: InitialAssessment) -> None:
             nonlocal marked
-            # Business time: the first moment after the due day, in Finland.
-            became = datetime.combine(assessment.deadline.due, time.max, HELSINKI)
             provenance = Provenance.system(
-                self.service_name, assessment.responsible_organisation, became
+                self.service_name,
+                assessment.responsible_organisation,
+                passed_at(assessment.deadline.due),
             )
             marked = assessment.mark_overdue(provenance=provenance, today=today)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
-from services.assessment.overdue import OverdueWatch
+from services.assessment.overdue import overdue_watch
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -31,5 +31,5 @@ SERVICE = Service(
         "ResponsibilityTransferred": AssessmentApplication.on_responsibility_transferred,
     },
     routes=router,
-    background=(OverdueWatch,),
+    background=(overdue_watch,),
 )

@@ -16,6 +16,7 @@ from shared.contracts import events as contracts
 from shared.contracts.plans import Goal, Measure, MeasureKind, PlanEndReason, PlanKind, PlanPeriod
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
+from shared.timers import passed_at
 from shared.values import Provenance
 
 
@@ -163,6 +164,21 @@ class PlansApplication(ServiceApplication):
             client_id,
             lambda plan: plan.end(provenance=provenance, ended_on=ended_on, reason=reason),
         )
+
+    def mark_overdue(self, plan_id: UUID, kind: str, today: date) -> bool:
+        marked = False
+
+        def decide(plan: IntegrationPlan) -> None:
+            nonlocal marked
+            due = plan.enrolment_due if kind == "enrolment" else plan.review_due
+            assert due is not None
+            provenance = Provenance.system(
+                self.service_name, plan.responsible_organisation, passed_at(due.due)
+            )
+            marked = plan.mark_overdue(provenance=provenance, kind=kind, today=today)
+
+        self.update(plan_id, IntegrationPlan, decide)
+        return marked
 
     def plan_of(self, client_id: UUID) -> IntegrationPlan:
         return self.load(IntegrationPlan.create_id(client_id), IntegrationPlan)

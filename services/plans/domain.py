@@ -104,6 +104,9 @@ class IntegrationPlan(Aggregate):
         self.first_starts_on: date | None = None
         self.enrolled_on: date | None = None
         self.review_due: Deadline | None = None
+        self.enrolment_due: Deadline | None = None
+        self.enrolment_overdue = False
+        self.review_overdue_for: date | None = None
         self.ended_on: date | None = None
         self.end_reason: PlanEndReason | None = None
 
@@ -242,6 +245,38 @@ class IntegrationPlan(Aggregate):
         legal_basis: tuple[RuleRef, ...],
     ) -> None:
         self.review_due = deadline
+
+    def mark_overdue(self, *, provenance: Provenance, kind: str, today: date) -> bool:
+        """A plan deadline that passed undone: recorded once per deadline."""
+        if self.ended_on is not None:
+            return False
+        if kind == "enrolment":
+            due = self.enrolment_due
+            if due is None or self.enrolled_on or self.enrolment_overdue:
+                return False
+            if today <= due.due:
+                return False
+            self._enrolment_overdue(client_id=self.client_id, provenance=provenance, deadline=due)
+            return True
+        review = self.review_due
+        if review is None or today <= review.due:
+            return False
+        if self.review_overdue_for == review.due:
+            return False
+        self._review_overdue(client_id=self.client_id, provenance=provenance, deadline=review)
+        return True
+
+    @event("EnrolmentOverdue")
+    def _enrolment_overdue(
+        self, *, client_id: UUID, provenance: Provenance, deadline: Deadline
+    ) -> None:
+        self.enrolment_overdue = True
+
+    @event("ReviewOverdue")
+    def _review_overdue(
+        self, *, client_id: UUID, provenance: Provenance, deadline: Deadline
+    ) -> None:
+        self.review_overdue_for = deadline.due
 
     def _require_agreed(self) -> None:
         if self.agreed_on is None or self.ended_on is not None:

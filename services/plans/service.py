@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.plans.api import router
 from services.plans.application import PlansApplication
+from services.plans.deadlines import plan_deadline_watch
 from shared.contracts import events as contracts
 from shared.service import PublicMapping, Service
 
@@ -23,6 +24,8 @@ SERVICE = Service(
             "IntegrationPlan.Reviewed": contracts.PlanReviewed,
             "IntegrationPlan.Extended": contracts.PlanExtended,
             "IntegrationPlan.Ended": contracts.PlanEnded,
+            "IntegrationPlan.EnrolmentOverdue": contracts.EnrolmentOverdue,
+            "IntegrationPlan.ReviewOverdue": contracts.ReviewOverdue,
         },
     ),
     policies={
@@ -32,4 +35,5 @@ SERVICE = Service(
         "ResponsibilityTransferred": PlansApplication.on_responsibility_transferred,
     },
     routes=router,
+    background=(plan_deadline_watch,),
 )

@@ -419,6 +419,22 @@ class ReviewDue(PublicEvent):
     data: PlanDeadlineData
 
 
+class EnrolmentOverdue(PublicEvent):
+    """The client was not enrolled in a service by ``deadline.due`` (recorded once)."""
+
+    EVENT_TYPE = "EnrolmentOverdue"
+    event_type: Literal["EnrolmentOverdue"] = "EnrolmentOverdue"
+    data: PlanDeadlineData
+
+
+class ReviewOverdue(PublicEvent):
+    """The plan was not reviewed by ``deadline.due`` (recorded once per review)."""
+
+    EVENT_TYPE = "ReviewOverdue"
+    event_type: Literal["ReviewOverdue"] = "ReviewOverdue"
+    data: PlanDeadlineData
+
+
 class PlanEnrolledData(_Data):
     client_id: UUID
     plan_id: UUID
@@ -505,6 +521,8 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         PlanAgreed,
         EnrolmentDue,
         ReviewDue,
+        EnrolmentOverdue,
+        ReviewOverdue,
         PlanEnrolled,
         PlanReviewed,
         PlanExtended,

@@ -1,0 +1,100 @@
+"""Durable deadline timers, for any service whose events set and clear deadlines.
+
+The timers are the stored events themselves: an event of a ``sets`` kind sets a timer for its
+aggregate, one of the ``clears`` kinds clears it. On start the watch reads the service's log
+from the beginning and then follows it, so after a restart, a crash or a clock jump every
+deadline that has passed is reported — once, because the aggregate refuses a second time —
+with the business time at which it passed, however late it is noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from shared.clock import utc_now
+from shared.eventstore import ServiceApplication
+from shared.messaging.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+@dataclass(frozen=True)
+class Timer:
+    kind: str
+    sets: str  # "Aggregate.Event" whose ``deadline`` sets the timer
+    clears: tuple[str, ...]
+
+
+# Marks one deadline of one aggregate as passed on ``today``; True if it did so now.
+Mark = Callable[[UUID, str, date], bool]
+
+
+class DeadlineWatch:
+    def __init__(
+        self,
+        app: ServiceApplication,
+        timers: Sequence[Timer],
+        mark: Mark,
+        clock: Callable[[], datetime] = utc_now,
+        poll_seconds: float = 60.0,
+    ) -> None:
+        self.app = app
+        self.timers = timers
+        self.mark = mark
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.pending: dict[tuple[UUID, str], date] = {}
+        self.position = 0
+
+    def follow(self) -> None:
+        """Reads what was stored since the last look."""
+        while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
+            for notification in notifications:
+                self.position = notification.id
+                name = notification.topic.rsplit(":", 1)[-1]
+                aggregate_id = UUID(str(notification.originator_id))
+                for timer in self.timers:
+                    if name == timer.sets:
+                        event = self.app.mapper.to_domain_event(notification)
+                        due: date = event.deadline.due  # type: ignore[attr-defined]
+                        self.pending[(aggregate_id, timer.kind)] = due
+                    elif name in timer.clears:
+                        self.pending.pop((aggregate_id, timer.kind), None)
+
+    def today(self) -> date:
+        return self.clock().astimezone(HELSINKI).date()
+
+    def fire(self) -> int:
+        """Reports every deadline that has passed; returns how many were reported now."""
+        self.follow()
+        today = self.today()
+        passed = [key for key, due in self.pending.items() if due < today]
+        marked = 0
+        for aggregate_id, kind in passed:
+            if self.mark(aggregate_id, kind, today):
+                marked += 1
+            self.pending.pop((aggregate_id, kind), None)
+        return marked
+
+    async def run(self, stop: asyncio.Event) -> None:
+        # Woken by this service's writes (a deadline may already have passed when it is set,
+        # e.g. from imported history), and by the clock once a minute for the days that pass.
+        wakeup = Wakeup(self.poll_seconds)
+        wakeup.follow(self.app)
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.fire)
+            except Exception:
+                log.exception("deadline watch of %s failed; retrying", self.app.name)
+            await wakeup.idle(stop)
+
+
+def passed_at(due: date) -> datetime:
+    """Business time of a passed deadline: the end of its due day, in Finland."""
+    return datetime.combine(due, datetime.max.time(), HELSINKI)
