@@ -129,10 +129,29 @@ def register(
 
 @clients_app.command("start-assessment")
 def start_assessment(
-    client_id: UUID, started_on: str, actor: ActorOption, api: ApiOption = DEFAULT_API
+    client_id: UUID,
+    started_on: str,
+    language: Annotated[str, typer.Option(help="Language of the interview (ISO 639).")],
+    actor: ActorOption,
+    interpreter_language: Annotated[
+        str | None, typer.Option(help="A professional interpreter's language, if one is used.")
+    ] = None,
+    api: ApiOption = DEFAULT_API,
 ) -> None:
-    """Record that a client's initial assessment started."""
-    _call("POST", f"{api}/clients/{client_id}/assessment/start", actor, {"started_on": started_on})
+    """Record the initial interview (by you, a public official)."""
+    interpreter = (
+        {"kind": "professional", "language": interpreter_language} if interpreter_language else None
+    )
+    body = {
+        "started_on": started_on,
+        "interview": {
+            "interviewer": actor,
+            "interviewer_is_official": True,
+            "language": language,
+            "interpreter": interpreter,
+        },
+    }
+    _call("POST", f"{api}/clients/{client_id}/assessment/start", actor, body)
 
 
 @clients_app.command("complete-assessment")
