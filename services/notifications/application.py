@@ -151,8 +151,9 @@ class NotificationsApplication(ServiceApplication):
             key_suffix=suffix,
         )
 
-    def on_plan_drafted(self, message: PublicEvent) -> Sequence[Aggregate]:
-        assert isinstance(message, contracts.PlanDrafted)
+    def on_plan_prepared(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """Drafting started, or the plan was agreed at once: preparation is no longer due."""
+        assert isinstance(message, contracts.PlanDrafted | contracts.PlanAgreed)
         return self._cancel(
             message,
             client_id=message.data.client_id,
