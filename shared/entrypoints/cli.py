@@ -174,6 +174,18 @@ def reminders(client_id: UUID, actor: ActorOption, api: ApiOption = DEFAULT_API)
     _call("GET", f"{api}/clients/{client_id}/reminders", actor)
 
 
+@app.command()
+def handover(
+    actor: ActorOption,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Carry it out (without: a dry run that only reports).")
+    ] = False,
+    api: ApiOption = DEFAULT_API,
+) -> None:
+    """Hand the TE office's integration clients over as on 1 Jan 2025 (idempotent)."""
+    _call("POST", f"{api}/handover/2025", actor, {"dry_run": not apply})
+
+
 ConsumerArgument = Annotated[
     str, typer.Argument(help="assessment, plans, notifications, or intake.inbound")
 ]
