@@ -35,10 +35,14 @@ def application(service: str, kind: type[T]) -> Callable[[Request], T]:
 class Caller(BaseModel):
     actor: Actor
     organisation: str
+    record_source: str | None = None
 
     def provenance(self, occurred_at: AwareDatetime | None = None) -> Provenance:
         return Provenance(
-            actor=self.actor, organisation=self.organisation, occurred_at=occurred_at or utc_now()
+            actor=self.actor,
+            organisation=self.organisation,
+            occurred_at=occurred_at or utc_now(),
+            source=self.record_source,
         )
 
 
@@ -55,11 +59,16 @@ def caller(
     x_organisation: Annotated[
         str | None, Header(max_length=200, description="Acting organisation id.")
     ] = None,
+    x_record_source: Annotated[
+        str | None,
+        Header(max_length=300, description="Imports: the system and record id it came from."),
+    ] = None,
 ) -> Caller:
     settings: Settings = request.app.state.settings
     return Caller(
         actor=Actor(id=x_actor, kind=ActorKind.USER),
         organisation=x_organisation or f"municipality:{settings.municipality_code}",
+        record_source=x_record_source,
     )
 
 

@@ -55,6 +55,7 @@ class PublicMapping:
             recorded_at=stored.timestamp,
             actor=provenance.actor,
             organisation=provenance.organisation,
+            record_source=provenance.source,
             legal_basis=tuple(getattr(event, "legal_basis", ())),
             data=data_model.model_validate(self._data_of(event)),
         )

@@ -31,6 +31,11 @@ class Provenance(BaseModel):
     actor: Actor
     organisation: str = Field(min_length=1, max_length=200, examples=["municipality:320"])
     occurred_at: AwareDatetime
+    source: str | None = Field(
+        default=None,
+        max_length=300,
+        description="Where the record came from, when it was imported (system and record id).",
+    )
 
     @classmethod
     def system(cls, service: str, organisation: str, occurred_at: datetime) -> Provenance:

@@ -133,6 +133,7 @@ def register_client(body: RegisterClient, caller: CallerDep, intake: Intake) -> 
         personal=body.personal,
         facts=body.facts,
         relationship_started_on=body.relationship_started_on,
+        source=caller.record_source or "staff",
     )
     return ClientView.of(client)
 

@@ -36,6 +36,9 @@ class PublicEvent(BaseModel):
     recorded_at: AwareDatetime = Field(description="Record time: when it was stored.")
     actor: Actor
     organisation: str
+    record_source: str | None = Field(
+        default=None, description="Set when the record was imported: the system and its id."
+    )
     legal_basis: tuple[RuleRef, ...] = Field(
         default=(), description="The rules that decided this event, with their citations."
     )

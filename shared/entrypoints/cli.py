@@ -186,6 +186,30 @@ def handover(
     _call("POST", f"{api}/handover/2025", actor, {"dry_run": not apply})
 
 
+@app.command("import-te")
+def import_te(
+    export_file: Annotated[Path, typer.Argument(help="The TE office's JSON export.")],
+    api: ApiOption = DEFAULT_API,
+    assessment_api: Annotated[str | None, typer.Option(help="Distributed: assessment URL.")] = None,
+    plans_api: Annotated[str | None, typer.Option(help="Distributed: plans URL.")] = None,
+) -> None:
+    """Import the TE office's records with their original authors and dates (idempotent)."""
+    from shared.entrypoints.te_import import TeExport, import_export
+
+    export = TeExport.model_validate_json(export_file.read_bytes())
+    with httpx.Client(timeout=60) as http:
+        report = import_export(
+            export,
+            http,
+            intake=api,
+            assessment=assessment_api or api,
+            plans=plans_api or api,
+        )
+    typer.echo(report.model_dump_json(indent=2))
+    if report.skipped:
+        raise typer.Exit(1)
+
+
 ConsumerArgument = Annotated[
     str, typer.Argument(help="assessment, plans, notifications, or intake.inbound")
 ]
