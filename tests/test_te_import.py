@@ -77,9 +77,8 @@ def test_an_export_is_imported_once_with_its_origin_and_authors(
 
     events = _public(embedded, client_id)
     by_type = {e["event_type"]: e for e in events}
-    assert (
-        by_type["ClientRegistered"]["data"]["source"] == "urn:fi:te-office:lappi:uras#TE-2024-0042"
-    )
+    origin = "urn:fi:te-office:lappi:uras#TE-2024-0042"
+    assert by_type["ClientRegistered"]["data"]["source"] == origin
     for kind in ("ClientRegistered", "AssessmentStarted", "AssessmentCompleted", "PlanAgreed"):
         event = by_type[kind]
         assert event["actor"]["id"] == "te:official.laine", kind
