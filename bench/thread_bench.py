@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -112,11 +112,17 @@ def scheduled_at(settings: Settings) -> dict[UUID, datetime]:
         app.close()
 
 
-def registration(day: str = "2025-03-03") -> dict[str, object]:
+def registration(day: str | None = None) -> dict[str, object]:
+    day = day or date.today().isoformat()  # a past start would also trip the overdue timer
     return {
         "client_id": str(uuid4()),
         "relationship_started_on": day,
         "personal": {"given_names": "Bench", "family_name": "Mark"},
+        # A group the law assigns an assessment: the thread runs to a reminder.
+        "facts": {
+            "non_temporary_social_assistance": True,
+            "residence_permit": {"type": "A", "first_permit_on": "2025-01-15"},
+        },
     }
 
 

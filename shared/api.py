@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from shared.clock import utc_now
 from shared.contracts.envelope import ContractError
-from shared.errors import DomainError, NotFoundError
+from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
 from shared.eventstore import ServiceApplication
 from shared.law.rulebook import NoRuleInForceError
 from shared.settings import Settings
@@ -113,6 +114,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # that disagrees with the identity code). Inputs are not echoed: they may be personal.
         detail = error.errors(include_url=False, include_input=False, include_context=False)
         return JSONResponse(status_code=422, content={"detail": detail})
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(request: Request, error: IntegrityError) -> JSONResponse:
+        # Two writers raced for the same aggregate and this one lost: ask again.
+        lost = ConcurrentUpdateError()
+        body = Problem(
+            code=lost.code,
+            message=lost.message(_language(request)),
+            messages={language: lost.message(language) for language in LANGUAGES},
+        )
+        return JSONResponse(status_code=409, content=body.model_dump())
 
     @app.exception_handler(ContractError)
     async def invalid_message(request: Request, error: ContractError) -> JSONResponse:

@@ -45,7 +45,12 @@ class Settings(BaseSettings):
         ),
     )
     delivery_limit: int = Field(
-        default=5, ge=1, description="Deliveries of a failing message before it is dead-lettered."
+        default=12,
+        ge=1,
+        description=(
+            "Deliveries of a failing message before it is dead-lettered; with the back-off "
+            "(0.2 s doubling, at most 60 s) the default rides out about five minutes of outage."
+        ),
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(

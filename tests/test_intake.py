@@ -414,3 +414,54 @@ def test_a_duplicate_is_merged_and_its_identifiers_follow(
         f"/clients/{survivor}/merge", json={"duplicate_id": duplicate, "reason": "x"}, headers=ACTOR
     )
     assert again.status_code == 409
+
+
+def test_a_failed_command_gives_its_identifiers_back(api: TestClient) -> None:
+    code = identity_code("150390", "-", "211")
+    refused = api.post(
+        "/clients",
+        json={**registration(identity_code=code), "relationship_started_on": "2001-01-01"},
+        headers=ACTOR,
+    )
+    assert refused.status_code == 422  # no rule in force on that day
+    client_id = register(api, identity_code=code)["client_id"]  # the code is free again
+    # A corrected identifier no longer names the client; the new one does.
+    corrected = identity_code("150390", "-", "213")
+    fixed = api.post(
+        f"/clients/{client_id}/corrections",
+        json={"personal": {"identity_code": corrected}, "reason": "typo in the code"},
+        headers=ACTOR,
+    )
+    assert fixed.status_code == 200, fixed.text
+
+    def owner(value: str) -> Any:
+        lookup = {"kind": "identity_code", "value": value}
+        return api.post("/clients/lookup", json=lookup, headers=ACTOR).json()["client_id"]
+
+    assert (owner(code), owner(corrected)) == (None, client_id)
+
+
+def test_an_address_change_keeps_the_phone_and_email(api: TestClient) -> None:
+    contact = {"phone": "+358 40 123 4567", "email": "omar@example.fi"}
+    client_id = register(api, identity_code="131052-308T", contact=contact)["client_id"]
+    address = inbound(INBOUND["fi.dvv.address-changed.v1"])
+    assert api.post("/inbound", json=address, headers=ACTOR).json() == {"outcome": "updated"}
+    kept = api.get(f"/clients/{client_id}", headers=ACTOR).json()["personal"]["contact"]
+    assert kept["phone"] == "+358 40 123 4567" and kept["email"] == "omar@example.fi"
+    assert kept["address"].startswith("Kauppakatu 1")
+
+
+def test_dead_letter_reasons_never_repeat_personal_input() -> None:
+    from pydantic import ValidationError
+
+    from services.intake.model import PersonalDetails
+    from shared.messaging.errors import reason
+
+    with pytest.raises(ValidationError) as caught:
+        PersonalDetails.model_validate(
+            {"given_names": "Olena", "identity_code": "131052-308T", "birth_date": "1985-04-12"}
+        )
+    text = reason(caught.value)
+    assert "identity code and the birth date" in text
+    for personal in ("Olena", "131052-308T", "1985"):
+        assert personal not in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
@@ -109,16 +111,25 @@ class IntakeApplication(ServiceApplication):
         found = {kind: self.keys.owner(digest) for kind, digest in self._digests(personal).items()}
         return {kind: owner for kind, owner in found.items() if owner is not None}
 
-    def _claim(self, client_id: UUID, personal: PersonalDetails) -> None:
-        """Reserves the identifiers for ``client_id``; none is taken if one belongs to another."""
-        claimed: list[str] = []
-        for kind, digest in self._digests(personal).items():
-            owner = self.keys.claim(digest, client_id)
-            if owner != client_id:
-                for taken in claimed:
-                    self.keys.release(taken, client_id)
-                raise IdentifierInUseError(kind, owner)
-            claimed.append(digest)
+    @contextmanager
+    def _claimed(self, client_id: UUID, personal: PersonalDetails | None) -> Iterator[None]:
+        """Reserves the identifiers for ``client_id`` around a command: none is taken if one
+        belongs to another, and what this command newly took is given back if it fails (the
+        lookups live outside the event store's transaction)."""
+        taken: list[str] = []
+        try:
+            for kind, digest in self._digests(personal).items() if personal else ():
+                before = self.keys.owner(digest)
+                owner = self.keys.claim(digest, client_id)
+                if owner != client_id:
+                    raise IdentifierInUseError(kind, owner)
+                if before is None:
+                    taken.append(digest)
+            yield
+        except BaseException:
+            for digest in taken:
+                self.keys.release(digest, client_id)
+            raise
 
     # --- commands ---
 
@@ -134,21 +145,21 @@ class IntakeApplication(ServiceApplication):
     ) -> Client:
         if client_id in self.repository:
             raise ClientAlreadyRegisteredError(str(client_id))
-        self._claim(client_id, personal)
-        client = Client.register(
-            client_id=client_id,
-            provenance=provenance,
-            personal=personal,
-            facts=facts,
-            relationship_started_on=relationship_started_on,
-            book=self.book,
-            organisation_of=self.organisation_of,
-            source=source,
-        )
-        try:
-            self.save(client)
-        except IntegrityError:
-            raise ClientAlreadyRegisteredError(str(client_id)) from None
+        with self._claimed(client_id, personal):
+            client = Client.register(
+                client_id=client_id,
+                provenance=provenance,
+                personal=personal,
+                facts=facts,
+                relationship_started_on=relationship_started_on,
+                book=self.book,
+                organisation_of=self.organisation_of,
+                source=source,
+            )
+            try:
+                self.save(client)
+            except IntegrityError:
+                raise ClientAlreadyRegisteredError(str(client_id)) from None
         return client
 
     def client(self, client_id: UUID) -> Client:
@@ -157,12 +168,27 @@ class IntakeApplication(ServiceApplication):
     def correct_details(
         self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str
     ) -> Client:
-        self._claim(client_id, personal)
-        return self.update(
-            client_id,
-            Client,
-            lambda c: c.correct_details(provenance=provenance, personal=personal, reason=reason),
-        )
+        before = self.client(client_id).personal
+        with self._claimed(client_id, personal):
+            client = self.update(
+                client_id,
+                Client,
+                lambda c: c.correct_details(
+                    provenance=provenance, personal=personal, reason=reason
+                ),
+            )
+        self._release_replaced(client_id, before, client.personal)
+        return client
+
+    def _release_replaced(
+        self, client_id: UUID, before: PersonalDetails | None, after: PersonalDetails | None
+    ) -> None:
+        """A corrected identifier no longer names the client."""
+        old = self._digests(before) if before else {}
+        new = self._digests(after) if after else {}
+        for kind, digest in old.items():
+            if new.get(kind) != digest:
+                self.keys.release(digest, client_id)
 
     def change_facts(
         self,
@@ -211,15 +237,20 @@ class IntakeApplication(ServiceApplication):
             survivor = self.client(client_id)
             duplicate = self.client(duplicate_id)
             survivor.absorb(provenance=provenance, duplicate=duplicate, reason=reason)
+            assert duplicate.personal is not None
+            digests = list(self._digests(duplicate.personal).values())
+            # The duplicate's identifiers name the survivor first: after a crash here the
+            # person's facts reach the survivor, and asking again completes the merge.
+            for digest in digests:
+                self.keys.release(digest, duplicate_id)
+                self.keys.claim(digest, client_id)
             try:
                 self.save(survivor, duplicate)
             except IntegrityError:
+                for digest in digests:
+                    self.keys.release(digest, client_id)
+                    self.keys.claim(digest, duplicate_id)
                 continue
-            # The duplicate's identifiers now name the survivor.
-            assert duplicate.personal is not None
-            for digest in self._digests(duplicate.personal).values():
-                self.keys.release(digest, duplicate_id)
-                self.keys.claim(digest, client_id)
             return survivor
         raise ConcurrentUpdateError(f"merge {duplicate_id} into {client_id}")
 
@@ -296,7 +327,10 @@ class IntakeApplication(ServiceApplication):
         for _ in range(MAX_ATTEMPTS):
             if receipt_id in self.repository:
                 return "duplicate"
-            client_id, changed, outcome = self._apply(envelope, payload, provenance)
+            try:
+                client_id, changed, outcome, claim = self._apply(envelope, payload, provenance)
+            except IdentifierInUseError:
+                continue  # another message registered the person meanwhile: look again
             receipt = InboundReceipt(
                 source=envelope.source,
                 message_id=envelope.id,
@@ -307,22 +341,24 @@ class IntakeApplication(ServiceApplication):
                 outcome=outcome,
             )
             try:
-                self.save(receipt, *changed)
-            except IntegrityError:
+                with self._claimed(client_id, claim) if client_id else nullcontext():
+                    self.save(receipt, *changed)
+            except (IntegrityError, IdentifierInUseError):
                 continue  # the same message concurrently, or the client changed: look again
             return outcome
         raise ConcurrentUpdateError(f"{envelope.source} {envelope.id}")
 
     def _apply(
         self, envelope: CloudEvent, payload: InboundData, provenance: Provenance
-    ) -> tuple[UUID | None, list[Client], str]:
+    ) -> tuple[UUID | None, list[Client], str, PersonalDetails | None]:
+        """What the message does: the client, the changed aggregates, the outcome, and the
+        identifiers to claim for the client when it is saved."""
         personal = payload.personal()
         owners = sorted(set(self.owners(personal).values()))
         if not owners:
             if not payload.CREATES_CLIENT:
                 raise UnknownPersonError(f"{envelope.type} does not register new clients")
             client_id = uuid5(InboundReceipt.create_id(envelope.source, envelope.id), "client")
-            self._claim(client_id, personal)
             client = Client.register(
                 client_id=client_id,
                 provenance=provenance,
@@ -333,7 +369,7 @@ class IntakeApplication(ServiceApplication):
                 organisation_of=self.organisation_of,
                 source=envelope.source,
             )
-            return client_id, [client], "registered"
+            return client_id, [client], "registered", personal
         clients = [self.client(owner) for owner in owners]
         cause = f"{envelope.type} from {envelope.source}"
         if len(clients) > 1:
@@ -346,10 +382,10 @@ class IntakeApplication(ServiceApplication):
                     incoming=personal,
                     cause=cause,
                 )
-            return None, clients, "conflict"
+            return None, clients, "conflict", None
         client = clients[0]
         if not client.active:
-            return client.id, [], "ignored: the client relationship is closed"
+            return client.id, [], "ignored: the client relationship is closed", None
         assert client.personal is not None
         incoming = personal.model_dump(exclude_none=True)
         disputed = personal_conflicts(client.personal.model_dump(exclude_none=True), incoming)
@@ -364,7 +400,6 @@ class IntakeApplication(ServiceApplication):
         agreed = PersonalDetails.model_validate(
             {k: v for k, v in incoming.items() if k not in disputed}
         )
-        self._claim(client.id, agreed)
         client.correct_details(provenance=provenance, personal=agreed, reason=cause)
         client.change_facts(
             provenance=provenance,
@@ -374,7 +409,7 @@ class IntakeApplication(ServiceApplication):
             book=self.book,
             organisation_of=self.organisation_of,
         )
-        return client.id, [client], "conflict" if disputed else "updated"
+        return client.id, [client], "conflict" if disputed else "updated", agreed
 
     def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:
         """Records the erasure, then destroys the key; a crash in between is mended by asking

@@ -129,13 +129,14 @@ class ClientKeys(ABC):
     def claim(self, digest: str, client_id: UUID) -> UUID:
         """Records that ``digest`` names ``client_id`` unless it names another; returns the
         client it names afterwards."""
-        self._execute(
-            "INSERT INTO identifier_lookup VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
-            (digest, str(client_id)),
-        )
-        owner = self.owner(digest)
-        assert owner is not None
-        return owner
+        while True:
+            self._execute(
+                "INSERT INTO identifier_lookup VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                (digest, str(client_id)),
+            )
+            owner = self.owner(digest)
+            if owner is not None:  # else released meanwhile: claim again
+                return owner
 
     def owner(self, digest: str) -> UUID | None:
         rows = self._rows("SELECT client_id FROM identifier_lookup WHERE digest = ?", (digest,))

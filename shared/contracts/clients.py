@@ -106,8 +106,12 @@ class PersonalDetails(BaseModel):
 
     def merged(self, newer: PersonalDetails) -> PersonalDetails:
         """These details with every field that ``newer`` sets replaced."""
+        known = self.model_dump(exclude_none=True)
         changes = newer.model_dump(exclude_unset=True, exclude_none=True)
-        return type(self).model_validate({**self.model_dump(exclude_none=True), **changes})
+        if "contact" in changes and "contact" in known:
+            # A new address keeps the known phone and email, and so on.
+            changes["contact"] = {**known["contact"], **changes["contact"]}
+        return type(self).model_validate({**known, **changes})
 
     @model_validator(mode="after")
     def _code_agrees_with_birth_date(self) -> PersonalDetails:

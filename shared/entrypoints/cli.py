@@ -262,7 +262,8 @@ def dead_letters_resubmit(
     queue = _broker_dead_letters(consumer)
     if queue is None:
         typer.echo(
-            "Embedded mode re-delivers on restart; inbound messages are answered at once.",
+            "Embedded mode keeps its dead letters in kotoutus-data/dead-letters.sqlite; they "
+            "cannot be re-submitted yet (inbound messages are answered at once over HTTP).",
             err=True,
         )
         raise typer.Exit(2)

@@ -128,7 +128,8 @@ def import_export(
         if registered.status_code == 201:
             report.registered += 1
         elif _code(registered) != "client_already_registered":
-            report.skipped.append(f"{record.record_id}: {registered.text}")
+            # The answer may repeat the record's personal data: keep only its code and fields.
+            report.skipped.append(f"{record.record_id}: {_summary(registered)}")
             continue
         if record.assessment is not None and _import_assessment(
             record, client_id, call, assessment, wait_seconds, sleep
@@ -139,6 +140,19 @@ def import_export(
         ):
             report.plans_agreed += 1
     return report
+
+
+def _summary(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict) and isinstance(body.get("detail"), list):
+        fields = [
+            ".".join(map(str, e.get("loc", []))) + ": " + str(e.get("msg")) for e in body["detail"]
+        ]
+        return f"HTTP {response.status_code}: " + "; ".join(fields)
+    return f"HTTP {response.status_code}: {body.get('code') if isinstance(body, dict) else ''}"
 
 
 def _code(response: httpx.Response) -> str | None:

@@ -103,13 +103,21 @@ def register_consumer(
             await asyncio.to_thread(handle, body)
         except Exception as error:
             if is_permanent(error):
-                log.warning("dead-letter %s: %s", message.message_id, error)
-                await dead_letter(message, reason(error))
+                why = reason(error)
+                log.warning("dead-letter %s: %s", message.message_id, why)
+                await dead_letter(message, why)
                 await message.ack()
                 return
             deliveries = _delivery_count(message)
-            log.exception("%s failed (delivery %d); will retry", message.message_id, deliveries + 1)
-            await asyncio.sleep(min(0.2 * 2**deliveries, 10.0))
+            log.warning(
+                "%s failed (delivery %d), will retry: %s",
+                message.message_id,
+                deliveries + 1,
+                reason(error),
+            )
+            # Backs off up to a minute: with the default delivery limit a message rides out
+            # several minutes of a database or broker outage before it is dead-lettered.
+            await asyncio.sleep(min(0.2 * 2**deliveries, 60.0))
             await message.reject(requeue=True)
             return
         failpoint("consumer.before_ack")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from shared.contracts.envelope import ContractError
 from shared.errors import ConcurrentUpdateError, DomainError
 
@@ -22,4 +24,12 @@ def is_permanent(error: Exception) -> bool:
 
 
 def reason(error: Exception) -> str:
+    """The reason a person reads in a dead letter or a log: never the input itself, which may
+    hold personal data (pydantic's own message repeats the offending values)."""
+    if isinstance(error, ValidationError):
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(value)'}: {e['msg']}"
+            for e in error.errors(include_url=False, include_input=False, include_context=False)
+        )
+        return f"ValidationError: {fields}"[:2000]
     return f"{type(error).__name__}: {error}"[:2000]

@@ -74,13 +74,10 @@ class InProcessDelivery:
                 except Exception as error:
                     if not is_permanent(error):
                         raise  # retried on the next turn from this very position
-                    log.warning("dead-lettered %s for %s: %s", public.message_id, link, error)
+                    why = reason(error)
+                    log.warning("dead-lettered %s for %s: %s", public.message_id, link, why)
                     self.dead_letters.add(
-                        consumer.service.name,
-                        str(public.message_id),
-                        public.routing_key,
-                        body,
-                        reason(error),
+                        consumer.service.name, str(public.message_id), public.routing_key, body, why
                     )
             self._cursors[link] = notification.id
         return len(notifications)
