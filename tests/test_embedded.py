@@ -175,6 +175,11 @@ def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
     assert letter.routing_key == "intake.ClientRegistered"
     assert f"RefusedError: client {ids[0]}" in letter.reason
     assert str(ids[0]) in letter.body.decode()
+    # The cause fixed, the dead letter is handed over again and applied once.
+    refused.clear()
+    assert system.resubmit("picky") == [letter.message_id]
+    assert accepted == [ids[1], ids[0]]
+    assert system.dead_letters.all() == []
     system.close()
 
 

@@ -259,15 +259,18 @@ def dead_letters_resubmit(
     """Send dead letters back to where they first went (after the cause is fixed)."""
     import asyncio
 
+    chosen = set(message_ids) if message_ids else None
     queue = _broker_dead_letters(consumer)
     if queue is None:
-        typer.echo(
-            "Embedded mode keeps its dead letters in kotoutus-data/dead-letters.sqlite; they "
-            "cannot be re-submitted yet (inbound messages are answered at once over HTTP).",
-            err=True,
-        )
-        raise typer.Exit(2)
-    sent = asyncio.run(queue.resubmit(set(message_ids) if message_ids else None))
+        from shared.entrypoints.embedded import EmbeddedSystem
+
+        system = EmbeddedSystem(Settings())
+        try:
+            sent = system.resubmit(consumer, chosen)
+        finally:
+            system.close()
+    else:
+        sent = asyncio.run(queue.resubmit(chosen))
     for message_id in sent:
         typer.echo(message_id)
     typer.echo(f"{len(sent)} message(s) resubmitted", err=True)

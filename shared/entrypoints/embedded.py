@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 
+from shared.contracts import CONTRACTS, parse_event
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication, store_env
@@ -62,6 +63,22 @@ class EmbeddedSystem:
         """Runs delivery until nothing is pending (for tests and one-shot commands)."""
         while self.delivery.step():
             pass
+
+    def resubmit(self, consumer: str, message_ids: set[str] | None = None) -> list[str]:
+        """Hands dead letters of ``consumer`` to it again (after the cause is fixed); those it
+        now accepts leave the store, exactly once by its tracking."""
+        node = self.nodes[consumer]
+        done: list[str] = []
+        for letter in self.dead_letters.all():
+            if letter.consumer != consumer:
+                continue
+            if message_ids is not None and letter.message_id not in message_ids:
+                continue
+            event = parse_event(letter.body, CONTRACTS)
+            node.app.process(event, node.service.policies[event.event_type])
+            self.dead_letters.remove(consumer, letter.message_id)
+            done.append(letter.message_id)
+        return done
 
     def close(self) -> None:
         for node in self.nodes.values():

@@ -52,6 +52,13 @@ class SQLiteDeadLetters:
                 (consumer, message_id, routing_key, reason, body, utc_now().isoformat()),
             )
 
+    def remove(self, consumer: str, message_id: str) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "DELETE FROM dead_letters WHERE consumer = ? AND message_id = ?",
+                (consumer, message_id),
+            )
+
     def all(self) -> list[DeadLetter]:
         with self._connect() as conn:
             rows = conn.execute(
