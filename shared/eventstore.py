@@ -202,5 +202,40 @@ class ServiceApplication(Application[UUID]):
                 return sqlite_cursor.fetchone() is not None
         raise TypeError(f"no tracking lookup for {type(recorder).__name__}")
 
+    def note_responsibility(
+        self, message: PublicEvent, client_id: UUID, organisation: str, reason: str
+    ) -> Aggregate:
+        """Remembers the latest transfer of ``client_id`` (see shared.responsibility)."""
+        from shared.responsibility import LatestResponsibility
+
+        provenance = Provenance(
+            actor=message.actor, organisation=message.organisation, occurred_at=message.occurred_at
+        )
+        record_id = LatestResponsibility.create_id(client_id)
+        if record_id in self.repository:
+            record = self.load(record_id, LatestResponsibility)
+            record.note(
+                provenance=provenance,
+                organisation=organisation,
+                reason=reason,
+                legal_basis=message.legal_basis,
+                position=message.position,
+            )
+            return record
+        return LatestResponsibility(
+            client_id=client_id,
+            provenance=provenance,
+            organisation=organisation,
+            reason=reason,
+            legal_basis=message.legal_basis,
+            position=message.position,
+        )
+
+    def latest_responsibility(self, client_id: UUID) -> Any:
+        from shared.responsibility import LatestResponsibility
+
+        record_id = LatestResponsibility.create_id(client_id)
+        return self.load(record_id, LatestResponsibility) if record_id in self.repository else None
+
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined]

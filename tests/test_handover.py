@@ -108,3 +108,60 @@ def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> Non
     eventually(moved, what="the plan to follow the client")
     # The preparation deadline keeps the law it was set under.
     assert api.get(plan, headers=ACTOR).json()["deadline"]["rule"]["law"] == "1386/2010"
+
+
+def test_a_transfer_handled_before_the_case_exists_is_followed(
+    embedded_settings: Any,
+) -> None:
+    from datetime import date
+    from uuid import uuid4
+
+    from services.assessment.application import AssessmentApplication
+    from services.intake.application import IntakeApplication
+    from services.intake.model import ClientFacts, PersonalDetails, ResidencePermit
+    from shared.contracts import CONTRACTS, parse_event
+    from shared.values import Provenance
+
+    system = EmbeddedSystem(embedded_settings)  # no delivery running: we deliver by hand
+    intake, assessment = system.nodes["intake"], system.nodes["assessment"]
+    assert isinstance(intake.app, IntakeApplication)
+    assert isinstance(assessment.app, AssessmentApplication)
+    by = Provenance.system("test", "te_office:lappi", datetime_at("2024-10-01"))
+    client = intake.app.register_client(
+        client_id=uuid4(),
+        provenance=by,
+        personal=PersonalDetails(given_names="A", family_name="B"),
+        facts=ClientFacts(
+            registered_jobseeker=True,
+            residence_permit=ResidencePermit(type="A", first_permit_on=date(2024, 6, 1)),
+        ),
+        relationship_started_on=date(2024, 10, 1),
+    )
+    intake.app.handover(provenance=by, dry_run=False)
+    published = [
+        intake.service.publishes.to_public(n.id, intake.app.mapper.to_domain_event(n))
+        for n in intake.app.recorder.select_notifications(1, 100)
+    ]
+    wanted = {"EligibilityDetermined": None, "ResponsibilityTransferred": None}
+    for event in published:
+        if event is not None and event.event_type in wanted:
+            wanted[event.event_type] = parse_event(event.model_dump_json(), CONTRACTS)
+    # Out of order: the transfer first, then the decision that opens the case.
+    for event_type in ("ResponsibilityTransferred", "EligibilityDetermined"):
+        event = wanted[event_type]
+        assert event is not None
+        assessment.app.process(event, assessment.service.policies[event_type])
+    case = assessment.app.assessment_of(client.id)
+    assert case.responsible_organisation == "employment_authority:320"
+    assert [p.organisation for p in case.responsibility] == [
+        "te_office:lappi",
+        "employment_authority:320",
+    ]
+    system.close()
+
+
+def datetime_at(day: str) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(f"{day}T09:00:00").replace(tzinfo=ZoneInfo("Europe/Helsinki"))

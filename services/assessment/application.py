@@ -82,24 +82,43 @@ class AssessmentApplication(ServiceApplication):
         provenance = Provenance.system(
             self.service_name, data.responsible_organisation, message.occurred_at
         )
-        return (
-            self._open(
-                client_id=data.client_id,
-                provenance=provenance,
-                opened_by=OpenedBy.GROUP,
-                group=group,
-                starts_on=data.decided_on,
-                responsible_organisation=data.responsible_organisation,
-            ),
+        assessment = self._open(
+            client_id=data.client_id,
+            provenance=provenance,
+            opened_by=OpenedBy.GROUP,
+            group=group,
+            starts_on=data.decided_on,
+            responsible_organisation=data.responsible_organisation,
         )
+        self._follow_latest(assessment, message)
+        return (assessment,)
+
+    def _follow_latest(self, assessment: InitialAssessment, opened_by: PublicEvent) -> None:
+        """A transfer handled before the case existed applies to it now."""
+        latest = self.latest_responsibility(assessment.client_id)
+        if (
+            latest is not None
+            and opened_by.source == "intake"
+            and latest.position > opened_by.position
+        ):
+            assessment.transfer_responsibility(
+                provenance=latest.provenance,
+                from_organisation=assessment.responsible_organisation,
+                to_organisation=latest.organisation,
+                reason=latest.reason,
+                legal_basis=latest.legal_basis,
+            )
 
     def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
         """The open case follows the client to the organisation that now answers for it."""
         assert isinstance(message, contracts.ResponsibilityTransferred)
         data = message.data
+        latest = self.note_responsibility(
+            message, data.client_id, data.to_organisation, data.reason
+        )
         assessment_id = InitialAssessment.create_id(data.client_id)
         if assessment_id not in self.repository:
-            return ()
+            return (latest,)  # a case opened later follows it
         assessment = self.load(assessment_id, InitialAssessment)
         assessment.transfer_responsibility(
             provenance=Provenance(
@@ -112,7 +131,7 @@ class AssessmentApplication(ServiceApplication):
             reason=data.reason,
             legal_basis=message.legal_basis,
         )
-        return (assessment,)
+        return (latest, assessment)
 
     def request(
         self,

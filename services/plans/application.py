@@ -37,18 +37,26 @@ class PlansApplication(ServiceApplication):
             return ()
         # Preparation is due by the law in force on the day the need was decided.
         due = deadline(self.book, "plan.preparation_deadline", data.decided_on)
-        return (
-            IntegrationPlan(
-                client_id=data.client_id,
-                assessment_id=data.assessment_id,
-                provenance=Provenance.system(
-                    self.service_name, data.responsible_organisation, message.occurred_at
-                ),
-                deadline=due,
-                responsible_organisation=data.responsible_organisation,
-                legal_basis=due.legal_basis,
+        plan = IntegrationPlan(
+            client_id=data.client_id,
+            assessment_id=data.assessment_id,
+            provenance=Provenance.system(
+                self.service_name, data.responsible_organisation, message.occurred_at
             ),
+            deadline=due,
+            responsible_organisation=data.responsible_organisation,
+            legal_basis=due.legal_basis,
         )
+        latest = self.latest_responsibility(data.client_id)
+        if latest is not None and latest.organisation != plan.responsible_organisation:
+            # A transfer handled before the plan existed applies to it now.
+            plan.transfer_responsibility(
+                provenance=latest.provenance,
+                to_organisation=latest.organisation,
+                reason=latest.reason,
+                legal_basis=latest.legal_basis,
+            )
+        return (plan,)
 
     def on_client_facts(self, message: PublicEvent) -> Sequence[Aggregate]:
         """Keeps the first permit's date: the first plan must fall within years of it."""
@@ -72,9 +80,12 @@ class PlansApplication(ServiceApplication):
 
     def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
         assert isinstance(message, contracts.ResponsibilityTransferred)
+        latest = self.note_responsibility(
+            message, message.data.client_id, message.data.to_organisation, message.data.reason
+        )
         plan_id = IntegrationPlan.create_id(message.data.client_id)
         if plan_id not in self.repository:
-            return ()
+            return (latest,)  # a plan opened later follows it
         plan = self.load(plan_id, IntegrationPlan)
         plan.transfer_responsibility(
             provenance=Provenance(
@@ -86,7 +97,7 @@ class PlansApplication(ServiceApplication):
             reason=message.data.reason,
             legal_basis=message.legal_basis,
         )
-        return (plan,)
+        return (latest, plan)
 
     def first_permit_on(self, client_id: UUID) -> date | None:
         record_id = ClientPermit.create_id(client_id)
