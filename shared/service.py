@@ -60,6 +60,11 @@ class PublicMapping:
             data=data_model.model_validate(self._data_of(event)),
         )
 
+    def event_type_of(self, topic: str) -> str | None:
+        """The public type a stored event's topic maps to, without decoding (or unsealing) it."""
+        contract = self.contracts.get(topic.rsplit(":", 1)[-1])
+        return contract.EVENT_TYPE if contract else None
+
     def _data_of(self, event: DomainEventProtocol[UUID]) -> dict[str, Any]:
         attributes = dict(vars(event))
         for name in self.flatten:

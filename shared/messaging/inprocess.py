@@ -64,9 +64,12 @@ class InProcessDelivery:
             start=position + 1, limit=self.batch_size
         )
         for notification in notifications:
-            domain_event = producer.app.mapper.to_domain_event(notification)
-            public = producer.service.publishes.to_public(notification.id, domain_event)
-            policy = consumer.service.policies.get(public.event_type) if public else None
+            event_type = producer.service.publishes.event_type_of(notification.topic)
+            policy = consumer.service.policies.get(event_type) if event_type else None
+            public = None
+            if policy is not None:  # decode only what this consumer reacts to
+                domain_event = producer.app.mapper.to_domain_event(notification)
+                public = producer.service.publishes.to_public(notification.id, domain_event)
             if public is not None and policy is not None:
                 body = public.model_dump_json().encode()
                 try:

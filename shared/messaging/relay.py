@@ -93,9 +93,11 @@ class OutboxRelay:
         )
         if not notifications:
             return 0
+        publishes = self.service.publishes
         events = [
-            self.service.publishes.to_public(n.id, self.app.mapper.to_domain_event(n))
+            publishes.to_public(n.id, self.app.mapper.to_domain_event(n))
             for n in notifications
+            if publishes.event_type_of(n.topic)  # internal events are not decoded at all
         ]
         # Frames leave in order on one channel; the confirms are awaited together.
         await asyncio.gather(*(self._publish(e) for e in events if e is not None))
