@@ -210,6 +210,37 @@ def import_te(
         raise typer.Exit(1)
 
 
+audit_app = typer.Typer(help="Auditors: is the stored history as it was written?")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk every service's hash chain; name the first altered event, exit 1 if any."""
+    from shared.audit import HashChain
+    from shared.entrypoints.registry import SERVICES
+    from shared.eventstore import store_env
+
+    settings = Settings()
+    altered = False
+    for name, service in SERVICES.items():
+        application = service.application(settings, store_env(settings, name))
+        try:
+            result = HashChain(application).verify()
+        finally:
+            application.close()
+        if result.intact:
+            typer.echo(f"{name}: {result.checked} events, chain intact")
+        else:
+            altered = True
+            typer.echo(
+                f"{name}: ALTERED at notification {result.first_altered}: {result.detail}",
+                err=True,
+            )
+    if altered:
+        raise typer.Exit(1)
+
+
 ConsumerArgument = Annotated[
     str, typer.Argument(help="assessment, plans, notifications, or intake.inbound")
 ]

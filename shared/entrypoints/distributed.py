@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
+from shared.audit import ChainKeeper
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
@@ -56,7 +57,10 @@ class ServiceProcess:
             idle_seconds=self.settings.relay_idle_seconds,
         )
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(relay.run(stop))]
+        tasks = [
+            asyncio.create_task(relay.run(stop)),
+            asyncio.create_task(ChainKeeper(self.app).run(stop)),
+        ]
         for background in self.service.background:
             tasks.append(asyncio.create_task(background(self.app).run(stop)))
         try:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 
+from shared.audit import ChainKeeper
 from shared.contracts import CONTRACTS, parse_event
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
@@ -43,6 +44,7 @@ class EmbeddedSystem:
             stop = asyncio.Event()
             tasks = [asyncio.create_task(self.delivery.run(stop))]
             for node in self.nodes.values():
+                tasks.append(asyncio.create_task(ChainKeeper(node.app).run(stop)))
                 for background in node.service.background:
                     tasks.append(asyncio.create_task(background(node.app).run(stop)))
             try:
