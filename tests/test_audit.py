@@ -100,3 +100,54 @@ def test_kotoutus_audit_verify_names_the_altered_event(
     altered = CliRunner().invoke(cli, ["audit", "verify"])
     assert altered.exit_code == 1
     assert "intake: ALTERED at notification 2" in altered.output
+
+
+def test_replay_as_of_an_instant_across_services(embedded_settings: Settings) -> None:
+    import json
+    import time as clock
+
+    from fastapi.testclient import TestClient
+
+    from shared.entrypoints.embedded import EmbeddedSystem
+    from tests.support import ACTOR, eventually
+
+    system = EmbeddedSystem(embedded_settings)
+    with TestClient(system.api()) as api:
+        body = {
+            "relationship_started_on": utc_now().date().isoformat(),
+            "personal": {"given_names": "Olena", "family_name": "Kovalenko"},
+            "facts": {
+                "non_temporary_social_assistance": True,
+                "residence_permit": {"type": "A", "first_permit_on": "2025-06-01"},
+            },
+        }
+        client_id = api.post("/clients", json=body, headers=ACTOR).json()["client_id"]
+        other = api.post("/clients", json=body, headers=ACTOR).json()["client_id"]
+
+        def replayed(**params: str) -> list[dict[str, object]]:
+            response = api.get("/audit/replay", params=params, headers=ACTOR)
+            return [json.loads(line) for line in response.text.splitlines()]
+
+        eventually(
+            lambda: any(e["event_type"] == "ReminderScheduled" for e in replayed()),
+            what="the thread",
+        )
+        clock.sleep(0.01)
+        before_erasure = utc_now().isoformat()
+        clock.sleep(0.01)
+        erase = {"legal_ground": "test"}
+        assert api.post(f"/clients/{client_id}/erase", json=erase, headers=ACTOR).is_success
+
+        mine = replayed(client_id=client_id)
+        kinds = [e["event_type"] for e in mine]
+        assert kinds[:3] == ["ClientRegistered", "EligibilityDetermined", "ResponsibilityAssigned"]
+        assert {"AssessmentDue", "ReminderScheduled", "ClientErased"} <= set(kinds)
+        assert all(e["data"]["client_id"] == client_id for e in mine)
+        stamps = [e["recorded_at"] for e in mine]
+        assert stamps == sorted(stamps)
+        then = replayed(client_id=client_id, as_of=before_erasure)
+        assert "ClientErased" not in [e["event_type"] for e in then]
+        assert len(then) == len(mine) - 1
+        assert other not in {e["data"]["client_id"] for e in mine}
+        assert "Olena" not in json.dumps(replayed())  # public events only
+    system.close()

@@ -241,6 +241,36 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
 
+@audit_app.command("replay")
+def audit_replay(
+    as_of: Annotated[
+        str | None, typer.Option(help="ISO instant, e.g. 2024-12-31T23:59:59+02:00")
+    ] = None,
+    client: Annotated[UUID | None, typer.Option(help="Only this client's history.")] = None,
+) -> None:
+    """Print the public history across all services as NDJSON, as known at --as-of."""
+    from datetime import datetime
+
+    from shared.entrypoints.registry import SERVICES
+    from shared.eventstore import store_env
+    from shared.replay import replay
+
+    settings = Settings()
+    moment = datetime.fromisoformat(as_of) if as_of else None
+    if moment is not None and moment.tzinfo is None:
+        raise typer.BadParameter("give the instant with its time zone", param_hint="--as-of")
+    nodes = {
+        name: (service, service.application(settings, store_env(settings, name)))
+        for name, service in SERVICES.items()
+    }
+    try:
+        for event in replay(nodes, as_of=moment, client_id=client):
+            typer.echo(event.model_dump_json())
+    finally:
+        for _, application in nodes.values():
+            application.close()
+
+
 ConsumerArgument = Annotated[
     str, typer.Argument(help="assessment, plans, notifications, or intake.inbound")
 ]

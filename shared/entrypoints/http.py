@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from typing import Annotated
+from uuid import UUID
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
-from shared.api import install_error_handlers
+from shared.api import CallerDep, install_error_handlers
 from shared.eventstore import ServiceApplication
+from shared.replay import replay
 from shared.service import Service
 from shared.settings import Settings
 
@@ -37,6 +42,24 @@ def create_api(
     for service in services.values():
         if service.routes is not None:
             api.include_router(service.routes)
+
+    @api.get(
+        "/audit/replay",
+        tags=["audit"],
+        summary="Public history as of an instant, as NDJSON (this process's services)",
+        response_class=StreamingResponse,
+    )
+    def audit_replay(
+        caller: CallerDep,
+        as_of: Annotated[AwareDatetime | None, Query(description="What was known then")] = None,
+        client_id: Annotated[UUID | None, Query()] = None,
+    ) -> StreamingResponse:
+        nodes = {name: (services[name], applications[name]) for name in applications}
+        lines = (
+            event.model_dump_json() + "\n"
+            for event in replay(nodes, as_of=as_of, client_id=client_id)
+        )
+        return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @api.get("/health", tags=["system"], summary="Liveness and the services hosted here")
     def health() -> dict[str, object]:
