@@ -34,6 +34,7 @@ from shared.values import Actor, Provenance
 MAX_ATTEMPTS = 10
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
 
 
 class DateAsISO(Transcoding):
@@ -148,16 +149,20 @@ class ServiceApplication(Application[UUID]):
             raise NotFoundError(f"{kind.__name__} {aggregate_id}")
         return aggregate
 
-    def update(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], None]) -> A:
+    def update(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> A:
         """Load, decide, save; on a concurrent write, decide again on the new state."""
+        return self.decide(aggregate_id, kind, decide)[0]
+
+    def decide(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], R]) -> tuple[A, R]:
+        """As ``update``, also returning what the (last) decision answered."""
         for _ in range(MAX_ATTEMPTS):
             aggregate = self.load(aggregate_id, kind)
-            decide(aggregate)
+            answer = decide(aggregate)
             try:
                 self.save(aggregate)
             except IntegrityError:
                 continue
-            return aggregate
+            return aggregate, answer
         raise ConcurrentUpdateError(f"{kind.__name__} {aggregate_id}")
 
     # --- messages ---

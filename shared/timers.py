@@ -14,14 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from shared.clock import utc_now
+from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
-HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 @dataclass(frozen=True)

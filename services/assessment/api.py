@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.assessment.application import AssessmentApplication
-from services.assessment.domain import HELSINKI, InitialAssessment
+from services.assessment.domain import InitialAssessment
 from services.assessment.model import (
     Findings,
     Interview,
@@ -19,6 +19,7 @@ from services.assessment.model import (
     ReferralService,
 )
 from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.clock import HELSINKI
 from shared.errors import NotFoundError
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef

@@ -242,16 +242,13 @@ class AssessmentApplication(ServiceApplication):
 
     def mark_overdue(self, assessment_id: UUID, today: date) -> bool:
         """Records that the assessment was not started by its due day (once)."""
-        marked = False
 
-        def decide(assessment: InitialAssessment) -> None:
-            nonlocal marked
+        def decide(assessment: InitialAssessment) -> bool:
             provenance = Provenance.system(
                 self.service_name,
                 assessment.responsible_organisation,
                 passed_at(assessment.deadline.due),
             )
-            marked = assessment.mark_overdue(provenance=provenance, today=today)
+            return assessment.mark_overdue(provenance=provenance, today=today)
 
-        self.update(assessment_id, InitialAssessment, decide)
-        return marked
+        return self.decide(assessment_id, InitialAssessment, decide)[1]

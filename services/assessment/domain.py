@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
@@ -18,12 +17,12 @@ from services.assessment.model import (
     ReferralOutcome,
     ReferralService,
 )
+from shared.clock import HELSINKI
 from shared.errors import DomainError
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef
 from shared.values import Provenance
 
-HELSINKI = ZoneInfo("Europe/Helsinki")
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:initial-assessment")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -17,7 +16,7 @@ from services.intake.domain import Client
 from services.intake.handover import HandoverReport
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from shared.api import BusinessTime, CallerDep, Problem, application
-from shared.clock import utc_now
+from shared.clock import HELSINKI, utc_now
 from shared.identity import IdentifierKind
 
 router = APIRouter(prefix="/clients", tags=["intake"])
@@ -249,7 +248,7 @@ handover_router = APIRouter(tags=["intake"])
 @handover_router.post("/handover/2025", summary="Hand the TE office's clients over (1 Jan 2025)")
 def handover(body: RunHandover, caller: CallerDep, intake: Intake) -> HandoverReport:
     # Business time of every transfer: the moment the TE offices ceased, in Finland.
-    when = datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Helsinki"))
+    when = datetime(2025, 1, 1, tzinfo=HELSINKI)
     return intake.handover(provenance=caller.provenance(when), dry_run=body.dry_run)
 
 

@@ -168,15 +168,13 @@ class IntakeApplication(ServiceApplication):
     def correct_details(
         self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str
     ) -> Client:
-        before = self.client(client_id).personal
+        def decide(client: Client) -> PersonalDetails | None:
+            before = client.personal  # as it was when this decision was taken
+            client.correct_details(provenance=provenance, personal=personal, reason=reason)
+            return before
+
         with self._claimed(client_id, personal):
-            client = self.update(
-                client_id,
-                Client,
-                lambda c: c.correct_details(
-                    provenance=provenance, personal=personal, reason=reason
-                ),
-            )
+            client, before = self.decide(client_id, Client, decide)
         self._release_replaced(client_id, before, client.personal)
         return client
 

@@ -74,7 +74,9 @@ class Client(Aggregate):
         self.age_group = age_group
         self.responsible_organisation = responsible_organisation
         self.eligibility: Eligibility | None = None
-        self.open_conflicts: dict[str, str] = {}
+        self.open_conflicts: dict[str, str] = {}  # conflict id → field
+        self.incoming: dict[str, PersonalDetails | None] = {}  # what each conflict proposes
+        self.duplicate_of: UUID | None = None
         self.closed_reason: str | None = None
         self.erased = False
 
@@ -304,8 +306,7 @@ class Client(Aggregate):
         cause: str,
     ) -> None:
         self.open_conflicts[conflict_id] = field
-        self._incoming = getattr(self, "_incoming", {})
-        self._incoming[conflict_id] = personal
+        self.incoming[conflict_id] = personal
 
     def resolve_conflict(
         self, *, provenance: Provenance, conflict_id: str, accept: bool, reason: str
@@ -313,7 +314,7 @@ class Client(Aggregate):
         self._require_active()
         if conflict_id not in self.open_conflicts:
             raise UnknownConflictError(conflict_id)
-        incoming: PersonalDetails | None = getattr(self, "_incoming", {}).get(conflict_id)
+        incoming = self.incoming.get(conflict_id)
         assert self.personal is not None
         resolved = self.personal.merged(incoming) if accept and incoming else self.personal
         self._conflict_resolved(
@@ -337,6 +338,7 @@ class Client(Aggregate):
         personal: PersonalDetails,
     ) -> None:
         self.open_conflicts.pop(conflict_id, None)
+        self.incoming.pop(conflict_id, None)
         self.personal = personal
 
     # --- duplicates ---

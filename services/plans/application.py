@@ -177,19 +177,15 @@ class PlansApplication(ServiceApplication):
         )
 
     def mark_overdue(self, plan_id: UUID, kind: str, today: date) -> bool:
-        marked = False
-
-        def decide(plan: IntegrationPlan) -> None:
-            nonlocal marked
+        def decide(plan: IntegrationPlan) -> bool:
             due = plan.enrolment_due if kind == "enrolment" else plan.review_due
             assert due is not None
             provenance = Provenance.system(
                 self.service_name, plan.responsible_organisation, passed_at(due.due)
             )
-            marked = plan.mark_overdue(provenance=provenance, kind=kind, today=today)
+            return plan.mark_overdue(provenance=provenance, kind=kind, today=today)
 
-        self.update(plan_id, IntegrationPlan, decide)
-        return marked
+        return self.decide(plan_id, IntegrationPlan, decide)[1]
 
     def plan_of(self, client_id: UUID) -> IntegrationPlan:
         return self.load(IntegrationPlan.create_id(client_id), IntegrationPlan)
