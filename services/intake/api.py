@@ -62,6 +62,7 @@ class ClientView(BaseModel):
     responsible_organisation: str
     open_conflicts: dict[str, str]
     closed_reason: str | None
+    worker: str | None
 
     @classmethod
     def of(cls, client: Client) -> ClientView:
@@ -77,6 +78,7 @@ class ClientView(BaseModel):
             responsible_organisation=client.responsible_organisation,
             open_conflicts=client.open_conflicts,
             closed_reason=client.closed_reason,
+            worker=client.worker,
         )
 
 
@@ -101,6 +103,12 @@ class ResolveConflict(BusinessTime):
 class MergeDuplicate(BusinessTime):
     duplicate_id: UUID = Field(description="The other registration of the same person.")
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class AssignWorker(BusinessTime):
+    worker: str = Field(
+        min_length=1, max_length=200, examples=["anna.virtanen"], description="The staff id."
+    )
 
 
 class CloseClient(BusinessTime):
@@ -200,6 +208,16 @@ def merge(client_id: UUID, body: MergeDuplicate, caller: CallerDep, intake: Inta
         provenance=caller.provenance(body.occurred_at),
         duplicate_id=body.duplicate_id,
         reason=body.reason,
+    )
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/worker", responses=ERRORS, summary="Name the client's caseworker")
+def assign_worker(
+    client_id: UUID, body: AssignWorker, caller: CallerDep, intake: Intake
+) -> ClientView:
+    client = intake.assign_worker(
+        client_id, provenance=caller.provenance(body.occurred_at), worker=body.worker
     )
     return ClientView.of(client)
 

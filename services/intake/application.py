@@ -17,11 +17,11 @@ from services.intake.keys import (
     ClientKeys,
     PostgresClientKeys,
     SQLiteClientKeys,
-    master_key_from_file,
 )
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from services.intake.sealing import PersonalDataMapper
 from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
+from shared.crypto import master_key
 from shared.errors import ConcurrentUpdateError, DomainError
 from shared.eventstore import MAX_ATTEMPTS, ServiceApplication, pydantic_transcoding
 from shared.identity import IdentifierKind, lookup_digest
@@ -63,12 +63,9 @@ class IdentifierInUseError(DomainError):
 
 
 def client_keys(settings: Settings) -> ClientKeys:
-    master = settings.master_key_bytes()
+    master = master_key(settings)
     if settings.database_url:
-        if master is None:
-            raise ValueError("distributed mode needs KOTOUTUS_MASTER_KEY (base64 of 32 bytes)")
         return PostgresClientKeys(master, settings.database_url, settings.schema_for("intake_keys"))
-    master = master or master_key_from_file(settings.data_dir / "master.key")
     return SQLiteClientKeys(master, settings.data_dir / "intake-keys.sqlite")
 
 
@@ -251,6 +248,11 @@ class IntakeApplication(ServiceApplication):
                 continue
             return survivor
         raise ConcurrentUpdateError(f"merge {duplicate_id} into {client_id}")
+
+    def assign_worker(self, client_id: UUID, *, provenance: Provenance, worker: str) -> Client:
+        return self.update(
+            client_id, Client, lambda c: c.assign_worker(provenance=provenance, worker=worker)
+        )
 
     def close_client(self, client_id: UUID, *, provenance: Provenance, reason: str) -> Client:
         return self.update(

@@ -78,6 +78,7 @@ class Client(Aggregate):
         self.incoming: dict[str, PersonalDetails | None] = {}  # what each conflict proposes
         self.duplicate_of: UUID | None = None
         self.closed_reason: str | None = None
+        self.worker: str | None = None
         self.erased = False
 
     @classmethod
@@ -391,6 +392,16 @@ class Client(Aggregate):
         self.duplicate_of = of_client_id
 
     # --- end of the relationship ---
+
+    def assign_worker(self, *, provenance: Provenance, worker: str) -> None:
+        """Names the caseworker who handles the client; naming the same one again is no news."""
+        self._require_active()
+        if worker != self.worker:
+            self._worker_assigned(client_id=self.client_id, provenance=provenance, worker=worker)
+
+    @event("WorkerAssigned")
+    def _worker_assigned(self, *, client_id: UUID, provenance: Provenance, worker: str) -> None:
+        self.worker = worker
 
     def close(self, *, provenance: Provenance, reason: str) -> None:
         self._require_active()

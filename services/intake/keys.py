@@ -21,13 +21,12 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from shared.clock import utc_now
+from shared.crypto import derive
 from shared.errors import DomainError
 
 NONCE_BYTES = 12
@@ -40,22 +39,6 @@ class PersonErasedError(DomainError):
         "sv": "Personens uppgifter har raderats",
         "en": "The person's data has been erased",
     }
-
-
-def derive(master_key: bytes, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
-        master_key
-    )
-
-
-def master_key_from_file(path: Path) -> bytes:
-    """Embedded mode's master key: made once, readable by the owner only."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(AESGCM.generate_key(bit_length=256))
-    return path.read_bytes()
 
 
 class ClientKeys(ABC):

@@ -20,6 +20,7 @@ SERVICE = Service(
             "Client.ResponsibilityTransferred": contracts.ResponsibilityTransferred,
             "Client.FactsChanged": contracts.ClientFactsChanged,
             "Client.DetailsCorrected": contracts.ClientDetailsCorrected,
+            "Client.WorkerAssigned": contracts.WorkerAssigned,
             "Client.Merged": contracts.ClientsMerged,
             "Client.Closed": contracts.ClientClosed,
             "Client.Erased": contracts.ClientErased,

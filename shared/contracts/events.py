@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.assessment import (
     Findings,
@@ -32,10 +32,43 @@ class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+PERSONAL: dict[str, Any] = {"x-personal": True}
+"""Marks a field that holds personal data: it is null once the client is erased, consumers
+must forget it on ``ClientErased``, and the auditors' replay leaves it out."""
+
+
+class PersonName(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    given_names: str | None = None
+    family_name: str | None = None
+
+
+class _Named(_Data):
+    """Carries the client's name, taken from the stored event's sealed personal details (so
+    it is null for a client whose key was destroyed): staff lists need a name to be usable."""
+
+    name: PersonName | None = Field(default=None, json_schema_extra=PERSONAL)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_personal(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and data.get("personal") is not None:
+            personal = data["personal"]
+            fields = personal if isinstance(personal, dict) else vars(personal)
+            data = {
+                **data,
+                "name": PersonName(
+                    given_names=fields.get("given_names"), family_name=fields.get("family_name")
+                ),
+            }
+        return data
+
+
 # --- intake ---
 
 
-class ClientRegisteredData(_Data):
+class ClientRegisteredData(_Named):
     client_id: UUID
     relationship_started_on: date = Field(
         description="Start of the client relationship: the day statutory periods count from."
@@ -116,7 +149,7 @@ class ClientFactsChanged(PublicEvent):
     data: ClientFactsChangedData
 
 
-class ClientDetailsCorrectedData(_Data):
+class ClientDetailsCorrectedData(_Named):
     client_id: UUID
     reason: str
 
@@ -127,6 +160,19 @@ class ClientDetailsCorrected(PublicEvent):
     EVENT_TYPE = "ClientDetailsCorrected"
     event_type: Literal["ClientDetailsCorrected"] = "ClientDetailsCorrected"
     data: ClientDetailsCorrectedData
+
+
+class WorkerAssignedData(_Data):
+    client_id: UUID
+    worker: str = Field(description="The staff id of the caseworker who handles the client.")
+
+
+class WorkerAssigned(PublicEvent):
+    """A caseworker was named for the client (caseload lists are per worker)."""
+
+    EVENT_TYPE = "WorkerAssigned"
+    event_type: Literal["WorkerAssigned"] = "WorkerAssigned"
+    data: WorkerAssignedData
 
 
 class ClientsMergedData(_Data):
@@ -504,6 +550,7 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         ResponsibilityTransferred,
         ClientFactsChanged,
         ClientDetailsCorrected,
+        WorkerAssigned,
         ClientsMerged,
         ClientClosed,
         ClientErased,

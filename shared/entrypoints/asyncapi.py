@@ -14,6 +14,7 @@ from shared.entrypoints.registry import SERVICES
 from shared.messaging.consumer import register_consumers
 from shared.messaging.relay import register_publishers
 from shared.messaging.topology import Topology
+from shared.readside.feed import register_read_side
 from shared.settings import Settings
 
 DESCRIPTION = """\
@@ -39,6 +40,7 @@ def application() -> FastStream:
     for service in SERVICES.values():
         register_publishers(broker, topology, service)
         register_consumers(broker, topology, service, None, Settings.model_construct())
+    register_read_side(broker, topology, None, Settings.model_construct())
     return FastStream(
         broker,
         specification=AsyncAPI(title="Kotoutus events", version="1", description=DESCRIPTION),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import httpx
@@ -13,6 +16,10 @@ import typer
 import uvicorn
 
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.eventstore import ServiceApplication
+    from shared.service import Service
 
 app = typer.Typer(help="Kotoutus: the event-sourced backbone of municipal integration services.")
 contracts_app = typer.Typer(help="The AsyncAPI document of the public events.")
@@ -54,23 +61,29 @@ def run(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="intake, assessment, plans or notifications")],
+    service: Annotated[
+        str, typer.Argument(help="intake, assessment, plans, notifications or readside")
+    ],
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Run one service (distributed mode: needs KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL)."""
-    from shared.entrypoints.distributed import ServiceProcess
+    from shared.entrypoints.distributed import ReadSideProcess, ServiceProcess
     from shared.entrypoints.registry import SERVICES
+    from shared.messaging.topology import READ_SIDE
 
-    if service not in SERVICES:
-        raise typer.BadParameter(f"choose one of {', '.join(SERVICES)}", param_hint="SERVICE")
+    if service not in (*SERVICES, READ_SIDE):
+        choices = ", ".join((*SERVICES, READ_SIDE))
+        raise typer.BadParameter(f"choose one of {choices}", param_hint="SERVICE")
     settings = Settings()
     if not settings.distributed:
         typer.echo(
             "Set KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL for distributed mode.", err=True
         )
         raise typer.Exit(2)
-    process = ServiceProcess(settings, service)
+    process = (
+        ReadSideProcess(settings) if service == READ_SIDE else ServiceProcess(settings, service)
+    )
     uvicorn.run(
         process.api(),
         host=host or settings.host,
@@ -251,24 +264,65 @@ def audit_replay(
     """Print the public history across all services as NDJSON, as known at --as-of."""
     from datetime import datetime
 
-    from shared.entrypoints.registry import SERVICES
-    from shared.eventstore import store_env
     from shared.replay import replay
 
-    settings = Settings()
     moment = datetime.fromisoformat(as_of) if as_of else None
     if moment is not None and moment.tzinfo is None:
         raise typer.BadParameter("give the instant with its time zone", param_hint="--as-of")
+    with _histories(Settings()) as nodes:
+        for event in replay(nodes, as_of=moment, client_id=client):
+            typer.echo(event.model_dump_json())
+
+
+@contextlib.contextmanager
+def _histories(settings: Settings) -> Iterator[dict[str, tuple[Service, ServiceApplication]]]:
+    """Every service's store, opened to read its history (either mode)."""
+    from shared.entrypoints.registry import SERVICES
+    from shared.eventstore import store_env
+
     nodes = {
         name: (service, service.application(settings, store_env(settings, name)))
         for name, service in SERVICES.items()
     }
     try:
-        for event in replay(nodes, as_of=moment, client_id=client):
-            typer.echo(event.model_dump_json())
+        yield nodes
     finally:
         for _, application in nodes.values():
             application.close()
+
+
+projections_app = typer.Typer(help="The read side's projections (caseload, timeline, names).")
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="timeline, names, caseload (default: all)")
+    ] = None,
+) -> None:
+    """Drop the projections and build them again from every service's history."""
+    from shared.crypto import master_key
+    from shared.readside.database import engine_for
+    from shared.readside.names import NameSeal
+    from shared.readside.projector import Projector
+    from shared.readside.tables import PROJECTIONS
+    from shared.replay import replay
+
+    chosen = names or list(PROJECTIONS)
+    unknown = set(chosen) - set(PROJECTIONS)
+    if unknown:
+        raise typer.BadParameter(f"choose from {', '.join(PROJECTIONS)}", param_hint="NAMES")
+    settings = Settings()
+    projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
+    with _histories(settings) as nodes:
+        total = sum(app.recorder.max_notification_id() or 0 for _, app in nodes.values())
+        with typer.progressbar(length=total, label="events", file=sys.stderr) as bar:
+            # Names are personal: the rebuild reads them from the sealed events, so a person
+            # erased meanwhile stays erased.
+            projector.rebuild(replay(nodes, personal=True), chosen, progress=bar.update)
+    projector.engine.dispose()
+    typer.echo(f"rebuilt {', '.join(chosen)}")
 
 
 ConsumerArgument = Annotated[

@@ -11,12 +11,17 @@ from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
 from shared.audit import ChainKeeper
+from shared.crypto import master_key
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.consumer import register_consumers
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
+from shared.readside.database import engine_for
+from shared.readside.feed import register_read_side
+from shared.readside.names import NameSeal
+from shared.readside.projector import Projector
 from shared.service import Service
 from shared.settings import Settings
 
@@ -84,4 +89,40 @@ class ServiceProcess:
             {self.service.name: self.app},
             lifespan=lifespan,
             title=f"Kotoutus {self.service.name}",
+        )
+
+
+class ReadSideProcess:
+    """The read side: its projections fed from RabbitMQ, and the staff's read routes."""
+
+    def __init__(self, settings: Settings, services: Mapping[str, Service] = SERVICES) -> None:
+        if not settings.distributed:
+            raise ValueError("distributed mode needs KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL")
+        assert settings.amqp_url
+        self.settings = settings
+        self.services = services
+        self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
+        self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+        self.broker = RabbitBroker(settings.amqp_url, logger=None)
+        register_read_side(self.broker, self.topology, self.projector, settings)
+
+    def api(self) -> FastAPI:
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.broker.connect()
+            await self.topology.declare(self.broker, self.services.values())
+            await self.broker.start()
+            try:
+                yield
+            finally:
+                await self.broker.stop()
+                self.projector.engine.dispose()
+
+        return create_api(
+            self.settings,
+            {},
+            {},
+            lifespan=lifespan,
+            title="Kotoutus read side",
+            projector=self.projector,
         )

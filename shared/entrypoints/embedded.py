@@ -10,11 +10,15 @@ from fastapi import FastAPI
 
 from shared.audit import ChainKeeper
 from shared.contracts import CONTRACTS, parse_event
+from shared.crypto import master_key
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication, store_env
 from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.inprocess import InProcessDelivery, Node
+from shared.readside.database import engine_for
+from shared.readside.names import NameSeal
+from shared.readside.projector import Projector
 from shared.service import Service
 from shared.settings import Settings
 
@@ -30,8 +34,12 @@ class EmbeddedSystem:
             for name, service in services.items()
         }
         self.dead_letters = SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite")
+        self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
         self.delivery = InProcessDelivery(
-            self.nodes, self.dead_letters, idle_seconds=settings.relay_idle_seconds
+            self.nodes,
+            self.dead_letters,
+            idle_seconds=settings.relay_idle_seconds,
+            projector=self.projector,
         )
 
     @property
@@ -59,6 +67,7 @@ class EmbeddedSystem:
             self.services,
             {name: node.app for name, node in self.nodes.items()},
             lifespan=lifespan,
+            projector=self.projector,
         )
 
     def deliver_all(self) -> None:
@@ -85,3 +94,4 @@ class EmbeddedSystem:
     def close(self) -> None:
         for node in self.nodes.values():
             node.app.close()
+        self.projector.engine.dispose()

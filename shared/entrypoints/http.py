@@ -13,6 +13,8 @@ from pydantic import AwareDatetime
 
 from shared.api import CallerDep, install_error_handlers
 from shared.eventstore import ServiceApplication
+from shared.readside.api import router as read_side_routes
+from shared.readside.projector import Projector
 from shared.replay import replay
 from shared.service import Service
 from shared.settings import Settings
@@ -26,6 +28,7 @@ def create_api(
     applications: Mapping[str, ServiceApplication],
     lifespan: Lifespan | None = None,
     title: str = "Kotoutus staff API",
+    projector: Projector | None = None,
 ) -> FastAPI:
     api = FastAPI(
         title=title,
@@ -42,6 +45,9 @@ def create_api(
     for service in services.values():
         if service.routes is not None:
             api.include_router(service.routes)
+    if projector is not None:
+        api.state.projector = projector
+        api.include_router(read_side_routes)
 
     @api.get(
         "/audit/replay",

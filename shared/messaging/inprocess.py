@@ -13,7 +13,9 @@ from shared.contracts import CONTRACTS, parse_event
 from shared.eventstore import ServiceApplication
 from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.errors import is_permanent, reason
+from shared.messaging.topology import READ_SIDE
 from shared.messaging.wakeup import Wakeup
+from shared.readside.projector import Projector
 from shared.service import Service
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,10 @@ class InProcessDelivery:
         dead_letters: SQLiteDeadLetters,
         batch_size: int = 200,
         idle_seconds: float = 0.05,
+        projector: Projector | None = None,
     ) -> None:
         self.nodes = nodes
+        self.projector = projector
         self.dead_letters = dead_letters
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
@@ -53,7 +57,30 @@ class InProcessDelivery:
         read = 0
         for down, up in self.links:
             read += self._deliver(self.nodes[down], self.nodes[up])
+        if self.projector is not None:
+            for producer in self.nodes.values():
+                read += self._project(self.projector, producer)
         return read
+
+    def _project(self, projector: Projector, producer: Node) -> int:
+        """The read side takes every public event, in each source's order."""
+        link = (READ_SIDE, producer.service.name)
+        position = self._cursors.get(link)
+        if position is None:
+            position = projector.position(producer.service.name)
+        notifications = producer.app.recorder.select_notifications(
+            start=position + 1, limit=self.batch_size
+        )
+        publishes = producer.service.publishes
+        for notification in notifications:
+            if publishes.event_type_of(notification.topic):
+                domain_event = producer.app.mapper.to_domain_event(notification)
+                public = publishes.to_public(notification.id, domain_event)
+                if public is not None:
+                    # Through JSON, as over the broker: the same contract checks apply.
+                    projector.apply(parse_event(public.model_dump_json(), CONTRACTS))
+            self._cursors[link] = notification.id
+        return len(notifications)
 
     def _deliver(self, consumer: Node, producer: Node) -> int:
         link = (consumer.service.name, producer.service.name)

@@ -15,6 +15,8 @@ from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExcha
 
 from shared.service import Service
 
+READ_SIDE = "readside"  # the read side's consumer name (its queue: <prefix>.readside)
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -79,6 +81,10 @@ class Topology:
             await dead_letter_queue.bind(dead_letters, routing_key=name)
             return queue
 
+        # The read side takes every public event; declared by every process so that nothing
+        # is published before its queue exists.
+        read_side = await consumer(READ_SIDE)
+        await read_side.bind(events, routing_key="#")
         for service in services:
             if service.policies:
                 queue = await consumer(service.name)

@@ -1,0 +1,151 @@
+"""Staff routes of the read side: the caseload, a client's timeline, follow-up statistics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from shared.api import CallerDep
+from shared.clock import utc_now
+from shared.law.rulebook import RuleRef
+from shared.readside import queries, statistics
+from shared.readside.projector import Projector
+from shared.values import Actor
+
+router = APIRouter(tags=["read side"])
+
+
+def projector(request: Request) -> Projector:
+    found = request.app.state.projector
+    assert isinstance(found, Projector)
+    return found
+
+
+ReadSideDep = Annotated[Projector, Depends(projector)]
+
+
+class CaseloadItem(BaseModel):
+    client_id: UUID
+    given_names: str | None = Field(description="null once the person is erased")
+    family_name: str | None
+    status: str
+    organisation: str | None
+    worker: str | None
+    group: str | None
+    in_scope: bool | None
+    mother_tongue: str | None
+    interpreter_language: str | None
+    needs_interpreter: bool
+    relationship_started_on: date | None
+    assessment_state: str
+    assessment_due: date | None
+    plan_state: str
+    plan_preparation_due: date | None
+    enrolment_due: date | None
+    next_review: date | None
+    open_referrals: int
+    assessment_overdue: bool
+    enrolment_overdue: bool
+    review_overdue: bool
+    overdue: bool
+    next_deadline: date | None
+    next_deadline_kind: str | None
+    last_event_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> CaseloadItem:
+        return cls.model_validate({**row, "group": row["client_group"]})
+
+
+class CaseloadPage(BaseModel):
+    items: list[CaseloadItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
+
+
+class TimelineEntry(BaseModel):
+    occurred_at: datetime = Field(description="When it happened (business time)")
+    recorded_at: datetime = Field(description="When the system learnt it")
+    source: str
+    event_type: str
+    actor: Actor
+    organisation: str
+    record_source: str | None
+    legal_basis: tuple[RuleRef, ...]
+    reason: str | None = Field(description="Why, where the event gives a reason")
+    data: dict[str, Any]
+
+
+@router.get("/caseload", summary="Clients in care, filtered and sorted, one page at a time")
+def get_caseload(
+    caller: CallerDep,
+    read: ReadSideDep,
+    where: Annotated[queries.CaseloadFilter, Query()],
+    sort: queries.SortKey = queries.SortKey.NEXT_DEADLINE,
+    order: Literal["asc", "desc"] = "asc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> CaseloadPage:
+    try:
+        rows, next_cursor = queries.caseload_page(
+            read.engine, read.seal, where, sort, order == "desc", limit, cursor
+        )
+    except queries.InvalidCursorError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    return CaseloadPage(items=[CaseloadItem.of(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/clients/{client_id}/timeline",
+    summary="Everything the services recorded about a client, in order: who, what, when, why",
+)
+def get_timeline(client_id: UUID, caller: CallerDep, read: ReadSideDep) -> list[TimelineEntry]:
+    entries = queries.timeline(read.engine, client_id)
+    if not entries:
+        raise HTTPException(status_code=404, detail=f"no events of client {client_id}")
+    return [
+        TimelineEntry(
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            source=event.source,
+            event_type=event.event_type,
+            actor=event.actor,
+            organisation=event.organisation,
+            record_source=event.record_source,
+            legal_basis=event.legal_basis,
+            reason=getattr(event.data, "reason", None),
+            data=event.data.model_dump(mode="json"),
+        )
+        for event in entries
+    ]
+
+
+@router.get(
+    "/statistics",
+    summary="Follow-up figures of the integration programme for a year, by month (JSON or CSV)",
+    response_model=statistics.Report,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_statistics(
+    caller: CallerDep,
+    read: ReadSideDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response | statistics.Report:
+    chosen = year or utc_now().year
+    report = statistics.report(
+        chosen,
+        queries.events_of_types(read.engine, set(statistics.COUNTED)),
+        queries.caseload_counts(read.engine),
+    )
+    if format == "csv":
+        return PlainTextResponse(
+            report.csv(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="kotoutus-{chosen}.csv"'},
+        )
+    return report
