@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint asyncapi bench install clean
+.PHONY: run test lint contracts asyncapi bench install clean
 
 install: $(STAMP)
 
@@ -24,8 +24,10 @@ test: $(STAMP)  ## Lint, type-check, contract check, then the whole test suite.
 	$(BIN)/kotoutus contracts check
 	$(BIN)/pytest
 
-asyncapi: $(STAMP)  ## Regenerate the committed AsyncAPI document from the code.
+contracts: $(STAMP)  ## Regenerate the committed AsyncAPI and OpenAPI documents from the code.
 	$(BIN)/kotoutus contracts write
+
+asyncapi: contracts
 
 bench: $(STAMP)
 	$(BIN)/python bench/thread_bench.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from shared.service import Service
 
 app = typer.Typer(help="Kotoutus: the event-sourced backbone of municipal integration services.")
-contracts_app = typer.Typer(help="The AsyncAPI document of the public events.")
+contracts_app = typer.Typer(help="The committed contracts: AsyncAPI (events), OpenAPI (staff API).")
 clients_app = typer.Typer(help="Staff commands over the API (embedded default URL).")
 app.add_typer(contracts_app, name="contracts")
 dead_letters_app = typer.Typer(help="Messages that could not be handled, with their reasons.")
@@ -30,6 +30,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(dead_letters_app, name="dead-letters")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
+OPENAPI_PATH = Path("docs/openapi.json")
 DEFAULT_API = "http://127.0.0.1:8000"
 
 ApiOption = Annotated[str, typer.Option(envvar="KOTOUTUS_API", help="Staff API base URL.")]
@@ -93,25 +94,33 @@ def serve(
     )
 
 
-@contracts_app.command("write")
-def contracts_write(path: Path = ASYNCAPI_PATH) -> None:
-    """Regenerate the committed AsyncAPI document from the code."""
-    from shared.entrypoints.asyncapi import render
+def _documents() -> dict[Path, Callable[[], str]]:
+    from shared.entrypoints import asyncapi, openapi
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(), encoding="utf-8")
-    typer.echo(f"wrote {path}")
+    return {ASYNCAPI_PATH: asyncapi.render, OPENAPI_PATH: openapi.render}
+
+
+@contracts_app.command("write")
+def contracts_write() -> None:
+    """Regenerate the committed AsyncAPI (events) and OpenAPI (staff API) documents."""
+    for path, render in _documents().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(), encoding="utf-8")
+        typer.echo(f"wrote {path}")
 
 
 @contracts_app.command("check")
-def contracts_check(path: Path = ASYNCAPI_PATH) -> None:
-    """Fail if the committed AsyncAPI document differs from what the code generates."""
-    from shared.entrypoints.asyncapi import render
-
-    if not path.exists() or path.read_text(encoding="utf-8") != render():
-        typer.echo(f"{path} is out of date: run `make asyncapi` and commit it.", err=True)
+def contracts_check() -> None:
+    """Fail if a committed contract document differs from what the code generates."""
+    stale = False
+    for path, render in _documents().items():
+        if not path.exists() or path.read_text(encoding="utf-8") != render():
+            typer.echo(f"{path} is out of date: run `make contracts` and commit it.", err=True)
+            stale = True
+        else:
+            typer.echo(f"{path} matches the code")
+    if stale:
         raise typer.Exit(1)
-    typer.echo(f"{path} matches the code")
 
 
 def _call(method: str, url: str, actor: str, body: dict[str, Any] | None = None) -> None:

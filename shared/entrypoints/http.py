@@ -29,7 +29,10 @@ def create_api(
     lifespan: Lifespan | None = None,
     title: str = "Kotoutus staff API",
     projector: Projector | None = None,
+    read_routes: bool | None = None,
 ) -> FastAPI:
+    """The routes of ``services``, and the read side's when this process hosts it (it does
+    when given its ``projector``; ``read_routes`` forces them for documentation)."""
     api = FastAPI(
         title=title,
         version="0.1.0",
@@ -45,8 +48,8 @@ def create_api(
     for service in services.values():
         if service.routes is not None:
             api.include_router(service.routes)
-    if projector is not None:
-        api.state.projector = projector
+    api.state.projector = projector
+    if read_routes or (read_routes is None and projector is not None):
         api.include_router(read_side_routes)
 
     @api.get(
