@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -13,6 +14,17 @@ def email_message_id(message: OutgoingMessage, domain: str) -> str:
     """The ``Message-ID`` of a message: a pure function of its id, so a resend after a crash
     carries the same Message-ID and mail clients and archives show it once."""
     return f"<{message.message_id}@{domain}>"
+
+
+# CPython's header folding drops the space where it splits a long non-Latin subject into two
+# RFC 2047 encoded words ("2025: التقييم" arrives as "2025:التقييم"). Headers are therefore not
+# folded below the RFC 5322 hard limit of 998; mail clients decode the longer encoded word.
+_WIRE = policy.SMTP.clone(max_line_length=998)
+
+
+def to_bytes(mail: EmailMessage) -> bytes:
+    """The message as it goes on the wire and into ``.eml`` files: CRLF, 7-bit headers."""
+    return mail.as_bytes(policy=_WIRE)
 
 
 def build_email(message: OutgoingMessage, *, from_address: str, sent_at: datetime) -> EmailMessage:

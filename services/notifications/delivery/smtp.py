@@ -17,7 +17,7 @@ from services.notifications.delivery.message import (
     OutgoingMessage,
     classify_smtp_code,
 )
-from services.notifications.delivery.mime import build_email
+from services.notifications.delivery.mime import build_email, to_bytes
 from shared.clock import Clock, utc_now
 
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -63,7 +63,7 @@ class SmtpChannel:
         mail = build_email(message, from_address=s.from_address, sent_at=self._clock())
         try:
             _, response = await aiosmtplib.send(
-                mail,
+                to_bytes(mail),
                 sender=s.from_address,
                 recipients=[message.recipient],
                 hostname=s.host,
@@ -119,7 +119,7 @@ class EmlFolderChannel:
         mail = build_email(message, from_address=self._from_address, sent_at=self._clock())
         path = self.path_of(message)
         try:
-            written = await asyncio.to_thread(write_once, path, bytes(mail))
+            written = await asyncio.to_thread(write_once, path, to_bytes(mail))
         except OSError as error:
             # A full disk or a missing permission passes; the message is not at fault.
             return DeliveryResult.transient(message, f"{type(error).__name__}: {error}")
