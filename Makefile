@@ -31,6 +31,7 @@ asyncapi: contracts
 
 bench: $(STAMP)
 	$(BIN)/python bench/thread_bench.py
+	$(BIN)/python bench/readside_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

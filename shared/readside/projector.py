@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import groupby
 from typing import Any
 from uuid import UUID
 
@@ -83,37 +84,60 @@ class Projector:
                 connection.execute(delete(events))
             if "names" in chosen:
                 connection.execute(delete(client_names))
+            rows: list[dict[str, Any]] = []
             for event in history:
                 for client_id in concerned_clients(event):
                     if "timeline" in chosen:
-                        self._store_event(connection, client_id, event)
+                        rows.append(self._event_row(client_id, event))
                     if "names" in chosen:
                         self._note_name(connection, client_id, event)
+                if len(rows) >= BATCH:
+                    connection.execute(insert(events), rows)
+                    rows = []
                 progress(1)
+            if rows:
+                connection.execute(insert(events), rows)
             if "caseload" in chosen:
                 connection.execute(delete(caseload))
-                clients = connection.execute(select(events.c.client_id).distinct()).scalars()
-                for client_id in list(clients):
-                    self._refold(connection, UUID(client_id))
+                self._fold_everyone(connection)
+
+    def _fold_everyone(self, connection: Connection) -> None:
+        """Every client's caseload row from the stored timeline, in batches."""
+        stored = connection.execute(
+            select(events.c.client_id, events.c.body).order_by(events.c.client_id)
+        )
+        rows: list[dict[str, Any]] = []
+        for client_id, group in groupby(stored, key=lambda row: row.client_id):
+            row = fold(UUID(client_id), (parse_event(r.body, CONTRACTS) for r in group))
+            if row is not None:
+                rows.append(row.columns())
+            if len(rows) >= BATCH:
+                connection.execute(insert(caseload), rows)
+                rows = []
+        if rows:
+            connection.execute(insert(caseload), rows)
 
     # --- each projection ---
 
     def _store_event(self, connection: Connection, client_id: UUID, event: PublicEvent) -> None:
-        kept = without_personal(event)
         connection.execute(
-            self._insert_ignoring_duplicates(events).values(
-                message_id=str(event.message_id),
-                client_id=str(client_id),
-                source=event.source,
-                position=event.position,
-                event_type=event.event_type,
-                occurred_at=event.occurred_at,
-                recorded_at=event.recorded_at,
-                actor=event.actor.id,
-                organisation=event.organisation,
-                body=kept.model_dump_json(),
-            )
+            self._insert_ignoring_duplicates(events).values(**self._event_row(client_id, event))
         )
+
+    @staticmethod
+    def _event_row(client_id: UUID, event: PublicEvent) -> dict[str, Any]:
+        return {
+            "message_id": str(event.message_id),
+            "client_id": str(client_id),
+            "source": event.source,
+            "position": event.position,
+            "event_type": event.event_type,
+            "occurred_at": event.occurred_at,
+            "recorded_at": event.recorded_at,
+            "actor": event.actor.id,
+            "organisation": event.organisation,
+            "body": without_personal(event).model_dump_json(),
+        }
 
     def _note_name(self, connection: Connection, client_id: UUID, event: PublicEvent) -> None:
         data: Any = event.data
@@ -197,5 +221,6 @@ class Projector:
         return sqlite_insert(table).on_conflict_do_nothing()
 
 
+BATCH = 1000  # rows per multi-row insert when rebuilding
 NAMING = frozenset({"ClientRegistered", "ClientDetailsCorrected"})
 PROJECTION_TABLES = ("events", "client_names", "name_keys", "caseload")
