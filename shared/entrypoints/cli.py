@@ -52,7 +52,9 @@ def run(
     system = EmbeddedSystem(settings)
     typer.echo(
         f"Kotoutus (embedded) — data in {settings.data_dir.resolve()}\n"
-        f"API docs: http://{settings.host}:{settings.port}/docs"
+        f"API docs: http://{settings.host}:{settings.port}/docs\n"
+        "A token to call it: kotoutus token issue --role caseworker "
+        f"--organisation municipality:{settings.municipality_code} --subject <you>"
     )
     uvicorn.run(system.api(), host=settings.host, port=settings.port, log_level="info")
 

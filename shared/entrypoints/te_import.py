@@ -65,6 +65,7 @@ class ImportedClient(_Record):
 
 class TeExport(_Record):
     source: str = Field(examples=["urn:fi:te-office:lappi:uras"])
+    # The acting organisation is the import token's; this names whose export it is.
     organisation: str = Field(default="te_office:lappi")
     clients: tuple[ImportedClient, ...]
 
