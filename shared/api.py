@@ -79,7 +79,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         headers = {}
         if isinstance(error, NotAuthenticatedError):
-            headers["WWW-Authenticate"] = 'Bearer realm="kotoutus", error="invalid_token"'
+            # RFC 6750 §3: an error code only when a token was given (and refused).
+            challenge = 'Bearer realm="kotoutus"'
+            headers["WWW-Authenticate"] = challenge + (
+                ', error="invalid_token"' * bool(error.detail)
+            )
         return JSONResponse(status_code=error.status, content=body.model_dump(), headers=headers)
 
     @app.exception_handler(ValidationError)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from tests.support import (
     INTERVIEW,
     SUPERVISOR,
     TOKEN_KEY,
+    ServiceProcesses,
     bearer,
     eventually,
 )
@@ -438,3 +440,21 @@ def test_tokens_of_an_oidc_issuer_are_verified_against_its_published_keys(
                 assert NAME not in response.text
     finally:
         system.close()
+
+
+@pytest.mark.distributed
+def test_service_processes_log_reads_to_postgres(processes: ServiceProcesses) -> None:
+    processes.start("intake")
+    url = processes.url("intake")
+    created = httpx.post(f"{url}/clients", json=REGISTRATION, headers=ACTOR, timeout=30)
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+    headers = {**ACTOR, "X-Purpose": "checking the address"}
+    assert httpx.get(f"{url}/clients/{client_id}", headers=headers, timeout=10).is_success
+    rows = httpx.get(
+        f"{url}/audit/access-log", params={"client_id": client_id}, headers=AUDITOR, timeout=10
+    ).json()
+    assert [(r["actor"], r["what"], r["purpose"], r["outcome"]) for r in rows] == [
+        ("anna.virtanen", "GET /clients/{client_id}", "checking the address", 200)
+    ]
+    assert rows[0]["source"] == "127.0.0.1"

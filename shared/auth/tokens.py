@@ -32,6 +32,8 @@ from shared.settings import Settings
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 LOCAL_ISSUER = "urn:kotoutus:local"
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+# Clocks of the issuer and of this host differ a little; more than this is not a skew.
+LEEWAY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def _decode(token: str, key: Any, settings: Settings, issuer: str) -> dict[str, 
             algorithms=ALGORITHMS,
             audience=settings.oidc_audience,
             issuer=issuer,
+            leeway=LEEWAY_SECONDS,
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.PyJWTError as error:
