@@ -9,9 +9,13 @@ from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
+from shared.auth.access import check_token
 from shared.auth.caller import Caller
 from shared.auth.errors import AccessError, NotAuthenticatedError
 from shared.contracts.envelope import ContractError
@@ -67,6 +71,16 @@ def install_error_handlers(app: FastAPI) -> None:
             messages={language: error.message(language) for language in LANGUAGES},
         )
         return JSONResponse(status_code=status, content=body.model_dump())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        # FastAPI parses a JSON body before any dependency runs: without this, a caller with
+        # no valid token would learn from a 422 what the route expects. (/health takes no input.)
+        try:
+            await run_in_threadpool(check_token, request)
+        except AccessError as refusal:
+            return await refused(request, refusal)
+        return await request_validation_exception_handler(request, error)
 
     @app.exception_handler(AccessError)
     async def refused(request: Request, error: AccessError) -> JSONResponse:

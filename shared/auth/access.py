@@ -69,6 +69,16 @@ def authenticated(
     return caller
 
 
+def check_token(request: Request) -> None:
+    """Refuses a request without a valid bearer token (for answers given before the
+    dependencies run, e.g. a body that is not JSON: those too must not skip the 401)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise NotAuthenticatedError()
+    verifier: TokenVerifier = request.app.state.tokens
+    verifier.verify(credentials.strip())
+
+
 def require(permission: Permission) -> Callable[[Caller], Caller]:
     """A route anyone with ``permission`` may call."""
 
