@@ -34,6 +34,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.notifications.application import NotificationsApplication
+from shared.auth.tokens import LocalIssuer
 from shared.eventstore import store_env
 from shared.settings import Settings
 from tests.support import ServiceProcesses, delete_broker_names
@@ -127,7 +128,7 @@ def registration(day: str | None = None) -> dict[str, object]:
 
 
 async def post_all(
-    url: str, bodies: list[dict[str, object]], concurrency: int
+    url: str, bodies: list[dict[str, object]], concurrency: int, headers: dict[str, str]
 ) -> dict[UUID, float]:
     sent: dict[UUID, float] = {}
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
@@ -141,15 +142,16 @@ async def post_all(
             response = await client.post(f"{url}/clients", json=body)
             response.raise_for_status()
 
-    headers = {"X-Actor": "bench:caller"}
     async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         await asyncio.gather(*(caller(client) for _ in range(concurrency)))
     return sent
 
 
-async def post_steady(url: str, count: int, rate: float) -> dict[UUID, float]:
+async def post_steady(
+    url: str, count: int, rate: float, headers: dict[str, str]
+) -> dict[UUID, float]:
     sent: dict[UUID, float] = {}
-    async with httpx.AsyncClient(headers={"X-Actor": "bench:caller"}, timeout=60) as client:
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
         tasks = []
         start = time.perf_counter()
         for i in range(count):
@@ -191,13 +193,19 @@ def main() -> None:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    work = Path(tempfile.mkdtemp(prefix="kotoutus-bench-"))
     settings = Settings(
         database_url=database_url,
         amqp_url=AMQP,
         amqp_prefix=f"bench-{uuid4().hex[:8]}",
         master_key=base64.b64encode(os.urandom(32)).decode(),
+        token_signing_key=work / "token-signing-key.pem",  # the local issuer, as in the tests
     )
-    processes = ServiceProcesses(settings, Path(tempfile.mkdtemp(prefix="kotoutus-bench-")))
+    token = LocalIssuer(settings).issue(
+        subject="bench:caller", roles=["caseworker"], organisation="municipality:320"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    processes = ServiceProcesses(settings, work)
     try:
         insert_rate = asyncio.run(ceiling_asyncpg(database_url, args.rows))
         publish_one = asyncio.run(ceiling_aio_pika(args.messages // 5, 1))
@@ -212,12 +220,12 @@ def main() -> None:
         for service in ("intake", "assessment", "plans", "notifications"):
             processes.wait_ready(service)
         intake = processes.url("intake")
-        asyncio.run(post_all(intake, [registration() for _ in range(20)], 4))  # warm-up
+        asyncio.run(post_all(intake, [registration() for _ in range(20)], 4, headers))  # warm-up
         wait_for(settings, set(), 1)
 
         bodies = [registration() for _ in range(args.registrations)]
         started = time.time()
-        sent = asyncio.run(post_all(intake, bodies, args.concurrency))
+        sent = asyncio.run(post_all(intake, bodies, args.concurrency, headers))
         posted = time.time()
         arrived = wait_for(settings, set(sent), timeout=600)
         finished = max(arrived[c] for c in sent).timestamp()
@@ -230,7 +238,7 @@ def main() -> None:
         print(f"  ratio to asyncpg 1-row transactions    {thread_rate / insert_rate:9.3f}")
         print(f"  ratio to aio-pika confirmed publishes  {thread_rate / publish_many:9.3f}")
 
-        sent = asyncio.run(post_steady(intake, args.steady, args.rate))
+        sent = asyncio.run(post_steady(intake, args.steady, args.rate, headers))
         arrived = wait_for(settings, set(sent), timeout=600)
         latencies = [(arrived[c].timestamp() - t) * 1000 for c, t in sent.items()]
         print(f"kotoutus, distributed: latency at {args.rate:.0f}/s, {len(sent)} registrations")

@@ -1,22 +1,29 @@
-"""HTTP plumbing shared by the services' routes: who is calling, and errors people can read."""
+"""HTTP plumbing shared by the services' routes: their applications, and errors people can read.
+
+Who is calling and what they may do is ``shared.auth``; ``Caller`` is re-exported here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
-from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
-from shared.clock import utc_now
+from shared.auth.access import check_token
+from shared.auth.caller import Caller
+from shared.auth.errors import AccessError, NotAuthenticatedError
 from shared.contracts.envelope import ContractError
 from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
 from shared.eventstore import ServiceApplication
 from shared.law.rulebook import NoRuleInForceError
-from shared.settings import Settings
-from shared.values import Actor, ActorKind, Provenance
+
+__all__ = ["BusinessTime", "Caller", "Problem", "application", "install_error_handlers"]
 
 T = TypeVar("T", bound=ServiceApplication)
 LANGUAGES = ("fi", "sv", "en")
@@ -31,49 +38,6 @@ def application(service: str, kind: type[T]) -> Callable[[Request], T]:
         return app
 
     return dependency
-
-
-class Caller(BaseModel):
-    actor: Actor
-    organisation: str
-    record_source: str | None = None
-
-    def provenance(self, occurred_at: AwareDatetime | None = None) -> Provenance:
-        return Provenance(
-            actor=self.actor,
-            organisation=self.organisation,
-            occurred_at=occurred_at or utc_now(),
-            source=self.record_source,
-        )
-
-
-def caller(
-    request: Request,
-    x_actor: Annotated[
-        str,
-        Header(
-            min_length=1,
-            max_length=200,
-            description="Who acts, e.g. caseworker:anna.virtanen (bearer tokens replace this).",
-        ),
-    ],
-    x_organisation: Annotated[
-        str | None, Header(max_length=200, description="Acting organisation id.")
-    ] = None,
-    x_record_source: Annotated[
-        str | None,
-        Header(max_length=300, description="Imports: the system and record id it came from."),
-    ] = None,
-) -> Caller:
-    settings: Settings = request.app.state.settings
-    return Caller(
-        actor=Actor(id=x_actor, kind=ActorKind.USER),
-        organisation=x_organisation or f"municipality:{settings.municipality_code}",
-        record_source=x_record_source,
-    )
-
-
-CallerDep = Annotated[Caller, Depends(caller)]
 
 
 class BusinessTime(BaseModel):
@@ -107,6 +71,34 @@ def install_error_handlers(app: FastAPI) -> None:
             messages={language: error.message(language) for language in LANGUAGES},
         )
         return JSONResponse(status_code=status, content=body.model_dump())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        # FastAPI parses a JSON body before any dependency runs: without this, a caller with
+        # no valid token would learn from a 422 what the route expects. (/health takes no input.)
+        try:
+            await run_in_threadpool(check_token, request)
+        except AccessError as refusal:
+            return await refused(request, refusal)
+        return await request_validation_exception_handler(request, error)
+
+    @app.exception_handler(AccessError)
+    async def refused(request: Request, error: AccessError) -> JSONResponse:
+        # 401 asks for a token (RFC 6750); 403 refuses this caller. Neither says anything about
+        # the client asked for, not even whether it exists elsewhere.
+        body = Problem(
+            code=error.code,
+            message=error.message(_language(request)),
+            messages={language: error.message(language) for language in LANGUAGES},
+        )
+        headers = {}
+        if isinstance(error, NotAuthenticatedError):
+            # RFC 6750 §3: an error code only when a token was given (and refused).
+            challenge = 'Bearer realm="kotoutus"'
+            headers["WWW-Authenticate"] = challenge + (
+                ', error="invalid_token"' * bool(error.detail)
+            )
+        return JSONResponse(status_code=error.status, content=body.model_dump(), headers=headers)
 
     @app.exception_handler(ValidationError)
     async def invalid_state(request: Request, error: ValidationError) -> JSONResponse:

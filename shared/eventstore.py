@@ -242,5 +242,13 @@ class ServiceApplication(Application[UUID]):
         record_id = LatestResponsibility.create_id(client_id)
         return self.load(record_id, LatestResponsibility) if record_id in self.repository else None
 
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        """Who answers for ``client_id`` now, as this service knows it (None: not known here).
+
+        Access checks ask this; each service answers from its own records. The base answer is
+        the latest transfer this service heard of; services override it with their cases."""
+        latest = self.latest_responsibility(client_id)
+        return str(latest.organisation) if latest is not None else None
+
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined]

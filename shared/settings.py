@@ -75,6 +75,30 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    # --- staff authentication (see shared/auth) ---
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "Issuer of staff tokens (an OpenID Connect provider). Unset: tokens of the local "
+            "issuer, made with `kotoutus token issue` (for trying it out and for tests)."
+        ),
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="The issuer's signing keys; found from its discovery document if unset.",
+    )
+    oidc_audience: str = Field(default="kotoutus", description="The `aud` tokens must carry.")
+    oidc_roles_claim: str = Field(default="roles", description="Claim that lists the roles.")
+    oidc_organisation_claim: str = Field(
+        default="organisation", description="Claim that names the caller's organisation."
+    )
+    token_signing_key: Path | None = Field(
+        default=None,
+        description=(
+            "Local issuer: its Ed25519 private key (PEM). Default data_dir/token-signing-key.pem, "
+            "made on first use."
+        ),
+    )
 
     @property
     def distributed(self) -> bool:
@@ -101,6 +125,10 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ValueError("KOTOUTUS_MASTER_KEY must be the base64 of 32 bytes")
         return key
+
+    @property
+    def token_signing_key_path(self) -> Path:
+        return self.token_signing_key or self.data_dir / "token-signing-key.pem"
 
     def schema_for(self, service: str) -> str:
         return f"{self.schema_prefix}{service}"

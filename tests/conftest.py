@@ -16,7 +16,10 @@ from psycopg import sql
 
 from shared.entrypoints.embedded import EmbeddedSystem
 from shared.settings import Settings
-from tests.support import ServiceProcesses, delete_broker_names
+from tests.support import TOKEN_KEY, ServiceProcesses, delete_broker_names
+
+# Every Settings of the session verifies the tokens tests.support makes (see TOKEN_KEY).
+os.environ["KOTOUTUS_TOKEN_SIGNING_KEY"] = str(TOKEN_KEY)
 
 PG_ADMIN_URL = os.environ.get(
     "KOTOUTUS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,7 +29,9 @@ AMQP_URL = os.environ.get("KOTOUTUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.
 
 @pytest.fixture
 def embedded_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=None, amqp_url=None)
+    return Settings(
+        data_dir=tmp_path / "data", database_url=None, amqp_url=None, token_signing_key=TOKEN_KEY
+    )
 
 
 @pytest.fixture
@@ -58,6 +63,7 @@ def distributed_settings(pg_database: str) -> Iterator[Settings]:
         amqp_prefix=f"kt-test-{tag}",
         schema_prefix=f"t{tag}_",
         delivery_limit=3,
+        token_signing_key=TOKEN_KEY,
         master_key=base64.b64encode(os.urandom(32)).decode(),
     )
     yield settings

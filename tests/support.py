@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from uuid import UUID
 import aio_pika
 import httpx
 
+from shared.auth.tokens import LocalIssuer
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
 from shared.entrypoints.registry import SERVICES
@@ -27,7 +29,31 @@ from shared.settings import Settings
 from shared.values import Actor, ActorKind
 
 T = TypeVar("T")
-ACTOR = {"X-Actor": "caseworker:anna.virtanen"}
+MUNICIPALITY = "municipality:320"
+# One local-issuer key for the whole session: conftest points every Settings at it (and
+# env_for the service processes), so a token made here is good in embedded and distributed tests.
+TOKEN_KEY = Path(tempfile.mkdtemp(prefix="kotoutus-test-")) / "token-signing-key.pem"
+
+
+def token_for(
+    settings: Settings, role: str, organisation: str = MUNICIPALITY, subject: str = "anna.virtanen"
+) -> str:
+    """A token of ``settings``'s local issuer for ``subject`` in ``role`` of ``organisation``."""
+    return LocalIssuer(settings).issue(subject=subject, roles=[role], organisation=organisation)
+
+
+def bearer(
+    role: str = "caseworker", organisation: str = MUNICIPALITY, subject: str = "anna.virtanen"
+) -> dict[str, str]:
+    """Headers of a caller with a token of the session's test key."""
+    settings = Settings(token_signing_key=TOKEN_KEY)
+    return {"Authorization": f"Bearer {token_for(settings, role, organisation, subject)}"}
+
+
+ACTOR = bearer()  # a caseworker of the default municipality
+SUPERVISOR = bearer("supervisor", subject="sanna.lahtinen")
+AUDITOR = bearer("auditor", "valvira", subject="aino.auditor")
+INTEGRATION = bearer("integration", subject="integration:dvv")
 INTERVIEW = {
     "interviewer": "official:maria.korhonen",
     "interviewer_is_official": True,
@@ -65,6 +91,7 @@ def env_for(settings: Settings) -> dict[str, str]:
             "KOTOUTUS_AMQP_PREFIX": settings.amqp_prefix,
             "KOTOUTUS_SCHEMA_PREFIX": settings.schema_prefix,
             "KOTOUTUS_DELIVERY_LIMIT": str(settings.delivery_limit),
+            "KOTOUTUS_TOKEN_SIGNING_KEY": str(settings.token_signing_key_path),
             "KOTOUTUS_MASTER_KEY": settings.master_key.get_secret_value()
             if settings.master_key
             else "",

@@ -58,7 +58,7 @@ def test_the_law_of_the_day_decides_who_gets_an_assessment(api: TestClient) -> N
     response = api.post(
         f"/clients/{asks}/assessment",
         json={"opened_by": "contact_notice", "received_on": "2025-03-03"},
-        headers={**ACTOR, "X-Organisation": "municipality:320"},
+        headers=ACTOR,
     )
     assert response.status_code == 201, response.text
     assert response.json()["deadline"]["rule"]["law"] == "681/2023"

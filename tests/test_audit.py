@@ -109,7 +109,7 @@ def test_replay_as_of_an_instant_across_services(embedded_settings: Settings) ->
     from fastapi.testclient import TestClient
 
     from shared.entrypoints.embedded import EmbeddedSystem
-    from tests.support import ACTOR, eventually
+    from tests.support import ACTOR, AUDITOR, eventually
 
     system = EmbeddedSystem(embedded_settings)
     with TestClient(system.api()) as api:
@@ -125,7 +125,7 @@ def test_replay_as_of_an_instant_across_services(embedded_settings: Settings) ->
         other = api.post("/clients", json=body, headers=ACTOR).json()["client_id"]
 
         def replayed(**params: str) -> list[dict[str, object]]:
-            response = api.get("/audit/replay", params=params, headers=ACTOR)
+            response = api.get("/audit/replay", params=params, headers=AUDITOR)
             return [json.loads(line) for line in response.text.splitlines()]
 
         eventually(

@@ -170,7 +170,7 @@ def test_the_thread_through_four_processes(
             assert event.legal_basis, event.event_type
     by_type = {parse_event(m.body, CONTRACTS).event_type: m for m in taken}
     started_event = parse_event(by_type["AssessmentStarted"].body, CONTRACTS)
-    assert started_event.actor == Actor(id="caseworker:anna.virtanen", kind=ActorKind.USER)
+    assert started_event.actor == Actor(id="anna.virtanen", kind=ActorKind.USER)
 
 
 def test_relay_killed_after_publishing_republishes_and_the_effect_happens_once(

@@ -30,7 +30,7 @@ from shared.errors import DomainError
 from shared.service import Service
 from shared.settings import Settings
 from shared.values import Provenance
-from tests.support import ACTOR, INTERVIEW, eventually, free_port
+from tests.support import ACTOR, INTERVIEW, bearer, eventually, free_port, token_for
 
 IN_AN_ASSESSMENT_GROUP = ClientFacts(
     home_municipality="320",
@@ -56,8 +56,10 @@ def client(embedded: EmbeddedSystem) -> Iterator[TestClient]:
         yield test_client
 
 
-def reminders(client: TestClient, client_id: str) -> dict[str, dict[str, Any]]:
-    response = client.get(f"/clients/{client_id}/reminders", headers=ACTOR)
+def reminders(
+    client: TestClient, client_id: str, headers: dict[str, str] = ACTOR
+) -> dict[str, dict[str, Any]]:
+    response = client.get(f"/clients/{client_id}/reminders", headers=headers)
     return {r["deadline_kind"]: r for r in response.json()} if response.status_code == 200 else {}
 
 
@@ -67,26 +69,27 @@ def test_the_thread_in_one_process(client: TestClient) -> None:
     # A jobseeker whose client relationship started in 2024: the TE office answers.
     assert registered.json()["responsible_organisation"] == "te_office:lappi"
     client_id = registered.json()["client_id"]
+    te = bearer(organisation="te_office:lappi", subject="tea.laine")  # whose client it now is
 
-    due = eventually(lambda: reminders(client, client_id).get("assessment-start"), what="due")
+    due = eventually(lambda: reminders(client, client_id, te).get("assessment-start"), what="due")
     # 24 Oct + 2 months = Christmas Eve → the next working day after Christmas.
     assert (due["due"], due["state"]) == ("2024-12-27", "scheduled")
-    assessment = client.get(f"/clients/{client_id}/assessment", headers=ACTOR).json()
+    assessment = client.get(f"/clients/{client_id}/assessment", headers=te).json()
     assert assessment["deadline"]["nominal"] == "2024-12-24"
     assert assessment["deadline"]["rolled_by"]["law"] == "150/1930"
 
     base = f"/clients/{client_id}/assessment"
     start = {"started_on": "2024-11-04", "interview": INTERVIEW}
-    assert client.post(f"{base}/start", json=start, headers=ACTOR).is_success
+    assert client.post(f"{base}/start", json=start, headers=te).is_success
     done = client.post(
         f"{base}/complete",
         json={"completed_on": "2024-11-08", "plan_needed": True, "reason": "literacy training"},
-        headers=ACTOR,
+        headers=te,
     )
     assert done.is_success, done.text
 
     def plan_due() -> dict[str, Any] | None:
-        found = reminders(client, client_id)
+        found = reminders(client, client_id, te)
         cancelled = found.get("assessment-start", {}).get("state") == "cancelled"
         return found.get("plan-preparation") if cancelled else None
 
@@ -184,9 +187,11 @@ def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
 
 
 def test_errors_say_what_is_wrong_in_the_callers_language(client: TestClient) -> None:
-    missing_actor = client.post("/clients", json=REGISTRATION)
-    assert missing_actor.status_code == 422
-    assert missing_actor.json()["detail"][0]["loc"] == ["header", "x-actor"]
+    anonymous = client.post("/clients", json=REGISTRATION, headers={"Accept-Language": "sv"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    assert anonymous.json()["code"] == "not_authenticated"
+    assert anonymous.json()["message"].startswith("Logga in")
 
     somali = {**REGISTRATION, "facts": {**REGISTRATION["facts"], "mother_tongue": "Somali"}}
     bad = client.post("/clients", json=somali, headers=ACTOR)
@@ -231,8 +236,8 @@ def test_the_cli_registers_a_client_through_the_api(embedded: EmbeddedSystem) ->
                 "Kovalenko",
                 "--relationship-started-on",
                 "2025-02-03",
-                "--actor",
-                "caseworker:anna",
+                "--token",
+                token_for(embedded.settings, "caseworker"),
                 "--api",
                 api,
             ],

@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.entrypoints.embedded import EmbeddedSystem
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, AUDITOR, INTERVIEW, SUPERVISOR, bearer, eventually
+
+TE = bearer(organisation="te_office:lappi", subject="tea.laine")  # a TE office caseworker
 
 PERMIT = {"type": "A", "ground_section": "87", "first_permit_on": "2024-06-01"}
 
@@ -34,7 +36,7 @@ def register(api: TestClient, started: str, **facts: Any) -> str:
 
 def responsible(api: TestClient, client_id: str, on: str) -> dict[str, Any]:
     response = api.get(
-        f"/clients/{client_id}/assessment/responsibility", params={"on": on}, headers=ACTOR
+        f"/clients/{client_id}/assessment/responsibility", params={"on": on}, headers=AUDITOR
     )
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -46,27 +48,27 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
     other = register(api, "2024-11-01", non_temporary_social_assistance=True)
     for client_id in (jobseeker, overdue, other):
         eventually(
-            lambda c=client_id: api.get(f"/clients/{c}/assessment", headers=ACTOR).is_success,
+            lambda c=client_id: api.get(f"/clients/{c}/assessment", headers=AUDITOR).is_success,
             what="assessments opened",
         )
     eventually(
-        lambda: api.get(f"/clients/{overdue}/assessment", headers=ACTOR).json()["overdue_on"],
+        lambda: api.get(f"/clients/{overdue}/assessment", headers=AUDITOR).json()["overdue_on"],
         what="the overdue timer",
     )
 
-    dry = api.post("/handover/2025", json={"dry_run": True}, headers=ACTOR).json()
+    dry = api.post("/handover/2025", json={"dry_run": True}, headers=SUPERVISOR).json()
     assert dry["dry_run"] is True
     assert {i["client_id"] for i in dry["transferred"]} == {jobseeker, overdue}
     assert {i["to_organisation"] for i in dry["transferred"]} == {"employment_authority:320"}
     # The dry run changed nothing.
-    assert api.get(f"/clients/{jobseeker}", headers=ACTOR).json()["responsible_organisation"] == (
+    assert api.get(f"/clients/{jobseeker}", headers=AUDITOR).json()["responsible_organisation"] == (
         "te_office:lappi"
     )
 
-    real = api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR).json()
+    real = api.post("/handover/2025", json={"dry_run": False}, headers=SUPERVISOR).json()
     assert real["transferred"] == dry["transferred"]
     assert any("380/2023" in basis for basis in real["legal_basis"])
-    again = api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR).json()
+    again = api.post("/handover/2025", json={"dry_run": False}, headers=SUPERVISOR).json()
     assert again["count"] == 0
 
     for client_id in (jobseeker, overdue):
@@ -83,7 +85,7 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
         assert {r["law"] for r in after["legal_basis"]} == {"380/2023", "681/2023"}
         # The deadline keeps the law it was computed under.
         assert after["deadline"]["rule"]["law"] == "1386/2010"
-    view = api.get(f"/clients/{overdue}/assessment", headers=ACTOR).json()
+    view = api.get(f"/clients/{overdue}/assessment", headers=AUDITOR).json()
     assert view["overdue_on"] == "2024-11-05"
     assert responsible(api, other, "2025-01-02")["organisation"] == "municipality:320"
 
@@ -91,23 +93,23 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
 def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> None:
     client_id = register(api, "2024-09-02", registered_jobseeker=True)
     base = f"/clients/{client_id}/assessment"
-    eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
+    eventually(lambda: api.get(base, headers=AUDITOR).is_success, what="assessment")
     start = {"started_on": "2024-09-10", "interview": INTERVIEW}
-    assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
+    assert api.post(f"{base}/start", json=start, headers=TE).is_success
     done = {"completed_on": "2024-09-20", "plan_needed": True, "reason": "work and language"}
-    assert api.post(f"{base}/complete", json=done, headers=ACTOR).is_success
+    assert api.post(f"{base}/complete", json=done, headers=TE).is_success
     plan = f"/clients/{client_id}/plan"
-    eventually(lambda: api.get(plan, headers=ACTOR).is_success, what="plan")
-    assert api.get(plan, headers=ACTOR).json()["responsible_organisation"] == "te_office:lappi"
-    api.post("/handover/2025", json={"dry_run": False}, headers=ACTOR)
+    eventually(lambda: api.get(plan, headers=AUDITOR).is_success, what="plan")
+    assert api.get(plan, headers=AUDITOR).json()["responsible_organisation"] == "te_office:lappi"
+    api.post("/handover/2025", json={"dry_run": False}, headers=SUPERVISOR)
 
     def moved() -> bool:
-        organisation = api.get(plan, headers=ACTOR).json()["responsible_organisation"]
+        organisation = api.get(plan, headers=AUDITOR).json()["responsible_organisation"]
         return bool(organisation == "employment_authority:320")
 
     eventually(moved, what="the plan to follow the client")
     # The preparation deadline keeps the law it was set under.
-    assert api.get(plan, headers=ACTOR).json()["deadline"]["rule"]["law"] == "1386/2010"
+    assert api.get(plan, headers=AUDITOR).json()["deadline"]["rule"]["law"] == "1386/2010"
 
 
 def test_a_transfer_handled_before_the_case_exists_is_followed(

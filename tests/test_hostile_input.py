@@ -20,7 +20,7 @@ from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.topology import Topology
 from shared.settings import Settings
-from tests.support import ACTOR, Broker, ServiceProcesses, eventually, queue_depth
+from tests.support import ACTOR, INTEGRATION, Broker, ServiceProcesses, eventually, queue_depth
 
 JSON = st.recursive(
     st.none()
@@ -120,7 +120,7 @@ def test_the_staff_door_never_answers_5xx(api: TestClient, body: Any) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=ANY_BODY.map(json.dumps) | st.binary(max_size=64))
 def test_the_inbound_http_door_never_answers_5xx(api: TestClient, body: str | bytes) -> None:
-    response = api.post("/inbound", content=body, headers=ACTOR)
+    response = api.post("/inbound", content=body, headers=INTEGRATION)
     assert response.status_code in {202, 409, 422}, response.text
 
 

@@ -19,7 +19,7 @@ from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, exampl
 from shared.entrypoints.embedded import EmbeddedSystem
 from shared.identity import validate_identity_code
 from shared.law import rulebook
-from tests.support import ACTOR
+from tests.support import ACTOR, INTEGRATION, bearer
 
 CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
@@ -228,17 +228,19 @@ def test_a_status_change_decides_again_and_records_the_transfer(
     assert transferred["data"]["from_organisation"] == "municipality:320"
     assert transferred["data"]["to_organisation"] == "employment_authority:320"
     assert transferred["legal_basis"][0]["law"] == "681/2023"
+    # The client is now the employment authority's: the municipality's caseworker is refused.
+    now_theirs = {"changes": {"registered_jobseeker": True}, "effective_on": "2025-03-04"}
+    refused = api.post(f"/clients/{client_id}/facts", json=now_theirs, headers=ACTOR)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "client_of_another_organisation"
+    theirs = bearer(organisation="employment_authority:320", subject="eero.koski")
     # The same facts again change nothing.
-    again = api.post(
-        f"/clients/{client_id}/facts",
-        json={"changes": {"registered_jobseeker": True}, "effective_on": "2025-03-04"},
-        headers=ACTOR,
-    )
+    again = api.post(f"/clients/{client_id}/facts", json=now_theirs, headers=theirs)
     assert again.json()["version"] == changed.json()["version"]
     bad = api.post(
         f"/clients/{client_id}/facts",
         json={"changes": {"mother_tongue": "klingon"}, "effective_on": "2025-03-04"},
-        headers=ACTOR,
+        headers=theirs,
     )
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "changes", "mother_tongue"]
@@ -264,15 +266,18 @@ def inbound(model: type[Any], message_id: str | None = None, **data: Any) -> dic
 
 def test_inbound_facts_register_update_and_are_applied_once(api: TestClient) -> None:
     first = inbound(HomeMunicipalityRegistered, message_id="dvv-1")
-    assert api.post("/inbound", json=first, headers=ACTOR).json() == {"outcome": "registered"}
-    assert api.post("/inbound", json=first, headers=ACTOR).json() == {"outcome": "duplicate"}
+    assert api.post("/inbound", json=first, headers=INTEGRATION).json() == {"outcome": "registered"}
+    assert api.post("/inbound", json=first, headers=INTEGRATION).json() == {"outcome": "duplicate"}
     code = {"kind": "identity_code", "value": "131052-308T"}
     client_id = api.post("/clients/lookup", json=code, headers=ACTOR).json()["client_id"]
     assert client_id
 
     jobseeker = inbound(INBOUND["fi.employment.jobseeker-registration-started.v1"])
-    assert api.post("/inbound", json=jobseeker, headers=ACTOR).json() == {"outcome": "updated"}
-    client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
+    assert api.post("/inbound", json=jobseeker, headers=INTEGRATION).json() == {
+        "outcome": "updated"
+    }
+    theirs = bearer(organisation="employment_authority:320")
+    client = api.get(f"/clients/{client_id}", headers=theirs).json()
     assert client["facts"]["registered_jobseeker"] is True
     assert client["facts"]["home_municipality"] == "320"
     assert client["responsible_organisation"] == "employment_authority:320"
@@ -284,7 +289,9 @@ def test_facts_that_disagree_raise_a_conflict_that_staff_resolve(api: TestClient
         HomeMunicipalityRegistered,
         person={"identity_code": "131052-308T", "family_name": "Kovalenko-Smith"},
     )
-    assert api.post("/inbound", json=disagreeing, headers=ACTOR).json() == {"outcome": "conflict"}
+    assert api.post("/inbound", json=disagreeing, headers=INTEGRATION).json() == {
+        "outcome": "conflict"
+    }
     client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
     assert client["personal"]["family_name"] == "Kovalenko"  # not overwritten
     assert client["facts"]["home_municipality"] == "320"  # what agreed was applied
@@ -307,7 +314,7 @@ def test_identifiers_that_name_two_clients_change_neither(api: TestClient) -> No
         HomeMunicipalityRegistered,
         person={"identity_code": "131052-308T", "migri_customer_number": "7654321"},
     )
-    assert api.post("/inbound", json=both, headers=ACTOR).json() == {"outcome": "conflict"}
+    assert api.post("/inbound", json=both, headers=INTEGRATION).json() == {"outcome": "conflict"}
     for client_id in (one, two):
         client = api.get(f"/clients/{client_id}", headers=ACTOR).json()
         assert list(client["open_conflicts"].values()) == ["identifiers"]
@@ -316,16 +323,19 @@ def test_identifiers_that_name_two_clients_change_neither(api: TestClient) -> No
 
 def test_inbound_messages_that_cannot_be_accepted_say_why(api: TestClient) -> None:
     died = inbound(INBOUND["fi.dvv.died.v1"], person={"foreign_id": "X-1"})
-    unknown = api.post("/inbound", json=died, headers=ACTOR)
+    unknown = api.post("/inbound", json=died, headers=INTEGRATION)
     assert unknown.status_code == 409
     assert unknown.json()["code"] == "unknown_person"
     nameless = inbound(HomeMunicipalityRegistered, person={"given_names": "Olena"})
-    refused = api.post("/inbound", json=nameless, headers=ACTOR)
+    refused = api.post("/inbound", json=nameless, headers=INTEGRATION)
     assert refused.status_code == 422
     assert "data.person" in refused.json()["message"]
     assert "needs an identifier" in refused.json()["message"]
     wrong_type = {**inbound(HomeMunicipalityRegistered), "type": "fi.dvv.unknown.v9"}
-    assert "unknown type" in api.post("/inbound", json=wrong_type, headers=ACTOR).json()["message"]
+    assert (
+        "unknown type"
+        in api.post("/inbound", json=wrong_type, headers=INTEGRATION).json()["message"]
+    )
 
 
 def test_erasure_leaves_statistics_and_a_tombstone(
@@ -345,7 +355,7 @@ def test_erasure_leaves_statistics_and_a_tombstone(
     lookup = {"kind": "identity_code", "value": "131052-308T"}
     assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json()["client_id"] is None
     erasure = _public_events(embedded, client_id)["ClientErased"]
-    assert erasure["actor"]["id"] == ACTOR["X-Actor"]
+    assert erasure["actor"] == {"id": "anna.virtanen", "kind": "user"}
     assert erasure["data"]["legal_ground"].startswith("GDPR 17(1)(a)")
     # Every stored event of the client, the first included, now reads without the person.
     intake = embedded.nodes["intake"].app
@@ -388,7 +398,7 @@ def test_a_correction_that_contradicts_the_identity_code_is_refused(api: TestCli
     assert "identity code and the birth date" in response.json()["detail"][0]["msg"]
     assert "1952" not in json.dumps(response.json())  # personal input is not echoed
     address = inbound(INBOUND["fi.dvv.address-changed.v1"])
-    assert api.post("/inbound", json=address, headers=ACTOR).json() == {"outcome": "updated"}
+    assert api.post("/inbound", json=address, headers=INTEGRATION).json() == {"outcome": "updated"}
     contact = api.get(f"/clients/{client_id}", headers=ACTOR).json()["personal"]["contact"]
     assert contact == {"phone": None, "email": None, "address": "Kauppakatu 1 A 2, 98100 Kemijärvi"}
 
@@ -445,7 +455,7 @@ def test_an_address_change_keeps_the_phone_and_email(api: TestClient) -> None:
     contact = {"phone": "+358 40 123 4567", "email": "omar@example.fi"}
     client_id = register(api, identity_code="131052-308T", contact=contact)["client_id"]
     address = inbound(INBOUND["fi.dvv.address-changed.v1"])
-    assert api.post("/inbound", json=address, headers=ACTOR).json() == {"outcome": "updated"}
+    assert api.post("/inbound", json=address, headers=INTEGRATION).json() == {"outcome": "updated"}
     kept = api.get(f"/clients/{client_id}", headers=ACTOR).json()["personal"]["contact"]
     assert kept["phone"] == "+358 40 123 4567" and kept["email"] == "omar@example.fi"
     assert kept["address"].startswith("Kauppakatu 1")

@@ -11,7 +11,17 @@ import pytest
 
 from shared.entrypoints.registry import SERVICES
 from shared.settings import Settings
-from tests.support import ACTOR, INTERVIEW, ServiceProcesses, eventually
+from tests.support import (
+    ACTOR,
+    AUDITOR,
+    INTERVIEW,
+    SUPERVISOR,
+    ServiceProcesses,
+    bearer,
+    eventually,
+)
+
+TE = bearer(organisation="te_office:lappi", subject="tea.laine")  # a TE office caseworker
 
 pytestmark = pytest.mark.distributed
 PERMIT = {"type": "A", "ground_section": "87", "first_permit_on": "2024-01-15"}
@@ -40,7 +50,7 @@ def test_clients_walk_across_the_2025_boundary(
         return str(ok(httpx.post(f"{intake}/clients", json=body, headers=ACTOR))["client_id"])
 
     def case(client_id: str) -> Any:
-        response = httpx.get(f"{assessment}/clients/{client_id}/assessment", headers=ACTOR)
+        response = httpx.get(f"{assessment}/clients/{client_id}/assessment", headers=AUDITOR)
         return response.json() if response.is_success else None
 
     jobseeker = register("2024-04-02", registered_jobseeker=True)
@@ -56,28 +66,30 @@ def test_clients_walk_across_the_2025_boundary(
         httpx.post(
             f"{base}/start",
             json={"started_on": "2024-04-20", "interview": INTERVIEW},
-            headers=ACTOR,
+            headers=TE,
         )
     )
     done = {"completed_on": "2024-05-06", "plan_needed": True, "reason": "work"}
-    ok(httpx.post(f"{base}/complete", json=done, headers=ACTOR))
+    ok(httpx.post(f"{base}/complete", json=done, headers=TE))
     plan = f"{plans}/clients/{jobseeker}/plan"
-    eventually(lambda: httpx.get(plan, headers=ACTOR).is_success, what="plan preparation due")
+    eventually(lambda: httpx.get(plan, headers=TE).is_success, what="plan preparation due")
     agree = {
         "agreed_on": "2024-05-20",
         "period": {"starts_on": "2024-05-20", "ends_on": "2025-05-19"},
         "measures": [{"kind": "finnish_study", "target_level": "A2.2"}],
         "job_seeking_obligation": True,
     }
-    assert ok(httpx.post(f"{plan}/agree", json=agree, headers=ACTOR))["agreed_on"] == "2024-05-20"
+    assert ok(httpx.post(f"{plan}/agree", json=agree, headers=TE))["agreed_on"] == "2024-05-20"
 
     # 1 Jan 2025: the handover, first as a dry run.
-    dry = ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": True}, headers=ACTOR))
-    real = ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": False}, headers=ACTOR))
+    dry = ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": True}, headers=SUPERVISOR))
+    real = ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": False}, headers=SUPERVISOR))
     assert real["transferred"] == dry["transferred"]
     assert {i["client_id"] for i in real["transferred"]} == {jobseeker, overdue}
     assert (
-        ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": False}, headers=ACTOR))["count"]
+        ok(httpx.post(f"{intake}/handover/2025", json={"dry_run": False}, headers=SUPERVISOR))[
+            "count"
+        ]
         == 0
     )
 
@@ -86,7 +98,7 @@ def test_clients_walk_across_the_2025_boundary(
             httpx.get(
                 f"{assessment}/clients/{client_id}/assessment/responsibility",
                 params={"on": on},
-                headers=ACTOR,
+                headers=AUDITOR,
             )
         )
 
@@ -102,7 +114,7 @@ def test_clients_walk_across_the_2025_boundary(
     assert responsible(other, "2025-01-02")["organisation"] == "municipality:320"
     eventually(
         lambda: (
-            httpx.get(plan, headers=ACTOR).json()["responsible_organisation"]
+            httpx.get(plan, headers=AUDITOR).json()["responsible_organisation"]
             == "employment_authority:320"
         ),
         what="the plan to follow the client",
@@ -110,5 +122,7 @@ def test_clients_walk_across_the_2025_boundary(
 
     # In 2025, the old-law plan is extended within the old law's five years.
     extend = {"ends_on": "2026-05-19", "reason": "A2.2 not yet reached"}
-    extended = ok(httpx.post(f"{plan}/extend", json=extend, headers=ACTOR))
+    # Now the employment authority's client, and its caseworker's to extend.
+    theirs = bearer(organisation="employment_authority:320", subject="eero.koski")
+    extended = ok(httpx.post(f"{plan}/extend", json=extend, headers=theirs))
     assert extended["period"]["ends_on"] == "2026-05-19"

@@ -25,7 +25,7 @@ from shared.readside.projector import Projector
 from shared.readside.tables import caseload, client_names, events, name_keys
 from shared.replay import replay
 from shared.settings import Settings
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, AUDITOR, INTERVIEW, SUPERVISOR, eventually
 
 
 @pytest.fixture
@@ -166,7 +166,10 @@ def test_caseload_filters_sorts_and_pages(client: TestClient) -> None:
     assert listed(language="u") == []  # a language is matched whole
     assert listed(status="closed") == [ids["farid"]]
     assert set(listed(organisation="municipality:320")) == set(ids.values())
-    assert listed(organisation="te_office:lappi") == []
+    other = client.get("/caseload", params={"organisation": "te_office:lappi"}, headers=ACTOR)
+    assert other.status_code == 403  # a caseworker lists their own organisation's clients
+    everyone = client.get("/caseload", params={"organisation": "te_office:lappi"}, headers=AUDITOR)
+    assert everyone.json()["items"] == []
     assert set(listed(overdue=True)) == {ids["farid"], ids["amina"]}
     assert listed(overdue=False) == [ids["olena"]]
     assert listed(assessment_state="started") == [ids["olena"]]
@@ -216,7 +219,7 @@ def test_timeline_tells_who_what_when_why_in_order(client: TestClient) -> None:
     assert recorded == sorted(recorded)
     closed = next(entry for entry in entries if entry["event_type"] == "ClientClosed")
     assert closed["reason"] == "moved to Rovaniemi"
-    assert closed["actor"]["id"] == ACTOR["X-Actor"]
+    assert closed["actor"]["id"] == "anna.virtanen"
     assert closed["organisation"] == "municipality:320"
     eligibility = next(e for e in entries if e["event_type"] == "EligibilityDetermined")
     assert eligibility["legal_basis"], "a rule decided it: the timeline cites it"
@@ -230,7 +233,7 @@ def test_timeline_tells_who_what_when_why_in_order(client: TestClient) -> None:
 
 def test_statistics_count_the_programme_by_month_and_year(client: TestClient) -> None:
     scenario(client)
-    report = client.get("/statistics", params={"year": 2025}, headers=ACTOR).json()
+    report = client.get("/statistics", params={"year": 2025}, headers=SUPERVISOR).json()
     figures = {(f["period"], f["measure"], f["dimension"]): f["value"] for f in report["figures"]}
     assert figures[("2025", "assessments_started", "within_deadline")] == 1
     assert figures[("2025", "assessments_started", "late_or_unknown")] == 1
@@ -243,7 +246,7 @@ def test_statistics_count_the_programme_by_month_and_year(client: TestClient) ->
     assert figures[("now", "clients", "social_assistance/active")] == 2
     assert figures[("now", "clients", "social_assistance/closed")] == 1
 
-    as_csv = client.get("/statistics", params={"year": 2025, "format": "csv"}, headers=ACTOR)
+    as_csv = client.get("/statistics", params={"year": 2025, "format": "csv"}, headers=SUPERVISOR)
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert len(rows) == len(report["figures"])
@@ -253,7 +256,7 @@ def test_statistics_count_the_programme_by_month_and_year(client: TestClient) ->
         "dimension": "person",
         "value": "1",
     } in rows
-    empty = client.get("/statistics", params={"year": 2023}, headers=ACTOR).json()
+    empty = client.get("/statistics", params={"year": 2023}, headers=SUPERVISOR).json()
     assert all(f["period"] == "now" for f in empty["figures"])
 
 

@@ -18,7 +18,10 @@ from services.assessment.model import (
     ReferralOutcome,
     ReferralService,
 )
-from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.api import BusinessTime, Caller, Problem, application
+from shared.auth.access import client_access
+from shared.auth.errors import OtherOrganisationError
+from shared.auth.roles import Permission
 from shared.clock import HELSINKI
 from shared.errors import NotFoundError
 from shared.law.deadlines import Deadline
@@ -29,6 +32,14 @@ Assessment = Annotated[
     AssessmentApplication, Depends(application("assessment", AssessmentApplication))
 ]
 ERRORS: dict[int | str, dict[str, object]] = {404: {"model": Problem}, 409: {"model": Problem}}
+# What each route may be called by (shared.auth.roles has the table of who has what).
+ReadCase = Annotated[Caller, Depends(client_access("assessment", Permission.READ_CASE))]
+ReadClient = Annotated[Caller, Depends(client_access("assessment", Permission.READ_CLIENT))]
+OpenCase = Annotated[
+    Caller, Depends(client_access("assessment", Permission.RECORD_CASE, opens=True))
+]
+RecordCase = Annotated[Caller, Depends(client_access("assessment", Permission.RECORD_CASE))]
+ChangeCase = Annotated[Caller, Depends(client_access("assessment", Permission.CHANGE_CLIENT))]
 
 
 class AssessmentView(BaseModel):
@@ -115,7 +126,7 @@ class CompleteAssessment(BusinessTime):
 
 
 @router.get("", responses=ERRORS, summary="A client's initial assessment")
-def get_assessment(client_id: UUID, caller: CallerDep, app: Assessment) -> AssessmentView:
+def get_assessment(client_id: UUID, caller: ReadCase, app: Assessment) -> AssessmentView:
     return AssessmentView.of(app.assessment_of(client_id))
 
 
@@ -131,7 +142,7 @@ class ResponsibilityView(BaseModel):
 )
 def responsibility(
     client_id: UUID,
-    caller: CallerDep,
+    caller: ReadClient,
     app: Assessment,
     on: Annotated[date | None, Query(description="End of this day, in Finland")] = None,
     at: Annotated[AwareDatetime | None, Query(description="Or this exact moment")] = None,
@@ -151,8 +162,12 @@ def responsibility(
 
 @router.post("", status_code=201, responses=ERRORS, summary="Open one on request or notice")
 def request_assessment(
-    client_id: UUID, body: RequestAssessment, caller: CallerDep, app: Assessment
+    client_id: UUID, body: RequestAssessment, caller: OpenCase, app: Assessment
 ) -> AssessmentView:
+    # Only roles that reach every organisation may open a case for another one.
+    named = body.responsible_organisation
+    if named not in (None, caller.organisation) and not caller.may(Permission.ANY_ORGANISATION):
+        raise OtherOrganisationError()
     assessment = app.request(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -165,7 +180,7 @@ def request_assessment(
 
 @router.post("/start", responses=ERRORS, summary="Record the initial interview")
 def start_assessment(
-    client_id: UUID, body: StartAssessment, caller: CallerDep, app: Assessment
+    client_id: UUID, body: StartAssessment, caller: RecordCase, app: Assessment
 ) -> AssessmentView:
     assessment = app.start(
         client_id,
@@ -178,7 +193,7 @@ def start_assessment(
 
 @router.post("/findings", responses=ERRORS, summary="Record what the assessment found")
 def record_findings(
-    client_id: UUID, body: RecordFindings, caller: CallerDep, app: Assessment
+    client_id: UUID, body: RecordFindings, caller: ChangeCase, app: Assessment
 ) -> AssessmentView:
     assessment = app.record_findings(
         client_id, provenance=caller.provenance(body.occurred_at), findings=body.findings
@@ -188,7 +203,7 @@ def record_findings(
 
 @router.post("/waive", responses=ERRORS, summary="Waive it as obviously unnecessary")
 def waive(
-    client_id: UUID, body: WaiveAssessment, caller: CallerDep, app: Assessment
+    client_id: UUID, body: WaiveAssessment, caller: ChangeCase, app: Assessment
 ) -> AssessmentView:
     assessment = app.waive(
         client_id,
@@ -201,7 +216,7 @@ def waive(
 
 @router.post("/referrals", responses=ERRORS, summary="Refer the client to a service")
 def refer(
-    client_id: UUID, body: MakeReferral, caller: CallerDep, app: Assessment
+    client_id: UUID, body: MakeReferral, caller: ChangeCase, app: Assessment
 ) -> AssessmentView:
     assessment = app.refer(
         client_id,
@@ -218,7 +233,7 @@ def referral_outcome(
     client_id: UUID,
     referral_id: str,
     body: RecordReferralOutcome,
-    caller: CallerDep,
+    caller: ChangeCase,
     app: Assessment,
 ) -> AssessmentView:
     assessment = app.record_referral_outcome(
@@ -233,7 +248,7 @@ def referral_outcome(
 
 @router.post("/complete", responses=ERRORS, summary="Complete it and decide the plan need")
 def complete_assessment(
-    client_id: UUID, body: CompleteAssessment, caller: CallerDep, app: Assessment
+    client_id: UUID, body: CompleteAssessment, caller: RecordCase, app: Assessment
 ) -> AssessmentView:
     assessment = app.complete(
         client_id,

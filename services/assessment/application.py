@@ -159,6 +159,11 @@ class AssessmentApplication(ServiceApplication):
     def assessment_of(self, client_id: UUID) -> InitialAssessment:
         return self.load(InitialAssessment.create_id(client_id), InitialAssessment)
 
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        if InitialAssessment.create_id(client_id) in self.repository:
+            return self.assessment_of(client_id).responsible_organisation
+        return super().responsible_organisation(client_id)
+
     def _change(
         self, client_id: UUID, change: Callable[[InitialAssessment], None]
     ) -> InitialAssessment:

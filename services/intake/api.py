@@ -15,13 +15,22 @@ from services.intake.application import IntakeApplication
 from services.intake.domain import Client
 from services.intake.handover import HandoverReport
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
-from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.api import BusinessTime, Caller, Problem, application
+from shared.auth.access import client_access, may_see, require
+from shared.auth.errors import OtherOrganisationError
+from shared.auth.roles import Permission
 from shared.clock import HELSINKI, utc_now
 from shared.identity import IdentifierKind
 
 router = APIRouter(prefix="/clients", tags=["intake"])
 Intake = Annotated[IntakeApplication, Depends(application("intake", IntakeApplication))]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
+# What each route may be called by (shared.auth.roles has the table of who has what).
+ReadClient = Annotated[Caller, Depends(client_access("intake", Permission.READ_CLIENT))]
+ChangeClient = Annotated[Caller, Depends(client_access("intake", Permission.CHANGE_CLIENT))]
+Registrar = Annotated[Caller, Depends(require(Permission.REGISTER_CLIENT))]
+InboundSender = Annotated[Caller, Depends(require(Permission.RECEIVE_INBOUND))]
+HandoverRunner = Annotated[Caller, Depends(require(Permission.RUN_HANDOVER))]
 
 
 class RegisterClient(BusinessTime):
@@ -133,7 +142,7 @@ class LookupResult(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=ERRORS, summary="Register")
-def register_client(body: RegisterClient, caller: CallerDep, intake: Intake) -> ClientView:
+def register_client(body: RegisterClient, caller: Registrar, intake: Intake) -> ClientView:
     client = intake.register_client(
         client_id=body.client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -146,17 +155,24 @@ def register_client(body: RegisterClient, caller: CallerDep, intake: Intake) -> 
 
 
 @router.post("/lookup", summary="Find a client by an identifier (kept out of URLs and logs)")
-def lookup(body: Lookup, caller: CallerDep, intake: Intake) -> LookupResult:
-    return LookupResult(client_id=intake.find(body.kind, body.value))
+def lookup(body: Lookup, caller: Registrar, intake: Intake, request: Request) -> LookupResult:
+    found = intake.find(body.kind, body.value)
+    # A caseworker learns only of the clients their organisation answers for.
+    if not may_see(request, "intake", caller, found):
+        found = None
+    request.state.access_client_id = found  # the access log names whom the lookup revealed
+    return LookupResult(client_id=found)
 
 
 @router.get("/{client_id}", responses=ERRORS, summary="A client's details")
-def get_client(client_id: UUID, caller: CallerDep, intake: Intake) -> ClientView:
+def get_client(client_id: UUID, caller: ReadClient, intake: Intake) -> ClientView:
     return ClientView.of(intake.client(client_id))
 
 
 @router.post("/{client_id}/corrections", responses=ERRORS, summary="Correct personal details")
-def correct(client_id: UUID, body: CorrectDetails, caller: CallerDep, intake: Intake) -> ClientView:
+def correct(
+    client_id: UUID, body: CorrectDetails, caller: ChangeClient, intake: Intake
+) -> ClientView:
     client = intake.correct_details(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -168,7 +184,7 @@ def correct(client_id: UUID, body: CorrectDetails, caller: CallerDep, intake: In
 
 @router.post("/{client_id}/facts", responses=ERRORS, summary="Change status facts")
 def change_facts(
-    client_id: UUID, body: ChangeFacts, caller: CallerDep, intake: Intake
+    client_id: UUID, body: ChangeFacts, caller: ChangeClient, intake: Intake
 ) -> ClientView:
     try:
         client = intake.change_facts(
@@ -189,7 +205,7 @@ def change_facts(
     "/{client_id}/conflicts/{conflict_id}/resolve", responses=ERRORS, summary="Resolve a conflict"
 )
 def resolve_conflict(
-    client_id: UUID, conflict_id: str, body: ResolveConflict, caller: CallerDep, intake: Intake
+    client_id: UUID, conflict_id: str, body: ResolveConflict, caller: ChangeClient, intake: Intake
 ) -> ClientView:
     client = intake.resolve_conflict(
         client_id,
@@ -202,7 +218,14 @@ def resolve_conflict(
 
 
 @router.post("/{client_id}/merge", responses=ERRORS, summary="Merge a duplicate into this client")
-def merge(client_id: UUID, body: MergeDuplicate, caller: CallerDep, intake: Intake) -> ClientView:
+def merge(
+    client_id: UUID, body: MergeDuplicate, caller: ChangeClient, intake: Intake, request: Request
+) -> ClientView:
+    # The duplicate's data joins this client's: it must be the caller's organisation's too.
+    if intake.responsible_organisation(body.duplicate_id) is not None and not may_see(
+        request, "intake", caller, body.duplicate_id
+    ):
+        raise OtherOrganisationError()
     client = intake.merge(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -214,7 +237,7 @@ def merge(client_id: UUID, body: MergeDuplicate, caller: CallerDep, intake: Inta
 
 @router.post("/{client_id}/worker", responses=ERRORS, summary="Name the client's caseworker")
 def assign_worker(
-    client_id: UUID, body: AssignWorker, caller: CallerDep, intake: Intake
+    client_id: UUID, body: AssignWorker, caller: ChangeClient, intake: Intake
 ) -> ClientView:
     client = intake.assign_worker(
         client_id, provenance=caller.provenance(body.occurred_at), worker=body.worker
@@ -223,7 +246,7 @@ def assign_worker(
 
 
 @router.post("/{client_id}/close", responses=ERRORS, summary="End the client relationship")
-def close(client_id: UUID, body: CloseClient, caller: CallerDep, intake: Intake) -> ClientView:
+def close(client_id: UUID, body: CloseClient, caller: ChangeClient, intake: Intake) -> ClientView:
     client = intake.close_client(
         client_id, provenance=caller.provenance(body.occurred_at), reason=body.reason
     )
@@ -231,7 +254,7 @@ def close(client_id: UUID, body: CloseClient, caller: CallerDep, intake: Intake)
 
 
 @router.post("/{client_id}/erase", responses=ERRORS, summary="Erase the person (crypto-shredding)")
-def erase(client_id: UUID, body: EraseClient, caller: CallerDep, intake: Intake) -> ClientView:
+def erase(client_id: UUID, body: EraseClient, caller: ChangeClient, intake: Intake) -> ClientView:
     client = intake.erase(
         client_id, provenance=caller.provenance(body.occurred_at), legal_ground=body.legal_ground
     )
@@ -251,7 +274,7 @@ class Received(BaseModel):
     responses={422: {"model": Problem}},
     summary="Take a message of another municipal system (CloudEvents 1.0, structured JSON)",
 )
-async def receive(request: Request, caller: CallerDep, intake: Intake) -> Received:
+async def receive(request: Request, caller: InboundSender, intake: Intake) -> Received:
     outcome = await run_in_threadpool(intake.receive, await request.body())
     return Received(outcome=outcome)
 
@@ -264,7 +287,7 @@ handover_router = APIRouter(tags=["intake"])
 
 
 @handover_router.post("/handover/2025", summary="Hand the TE office's clients over (1 Jan 2025)")
-def handover(body: RunHandover, caller: CallerDep, intake: Intake) -> HandoverReport:
+def handover(body: RunHandover, caller: HandoverRunner, intake: Intake) -> HandoverReport:
     # Business time of every transfer: the moment the TE offices ceased, in Finland.
     when = datetime(2025, 1, 1, tzinfo=HELSINKI)
     return intake.handover(provenance=caller.provenance(when), dry_run=body.dry_run)

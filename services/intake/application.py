@@ -22,7 +22,7 @@ from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from services.intake.sealing import PersonalDataMapper
 from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
 from shared.crypto import master_key
-from shared.errors import ConcurrentUpdateError, DomainError
+from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
 from shared.eventstore import MAX_ATTEMPTS, ServiceApplication, pydantic_transcoding
 from shared.identity import IdentifierKind, lookup_digest
 from shared.law.rulebook import RuleBook
@@ -161,6 +161,12 @@ class IntakeApplication(ServiceApplication):
 
     def client(self, client_id: UUID) -> Client:
         return self.load(client_id, Client)
+
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        try:
+            return self.client(client_id).responsible_organisation
+        except NotFoundError:
+            return None
 
     def correct_details(
         self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str

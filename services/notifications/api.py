@@ -11,7 +11,9 @@ from pydantic import BaseModel
 
 from services.notifications.application import NotificationsApplication
 from services.notifications.domain import ReminderState
-from shared.api import CallerDep, Problem, application
+from shared.api import Caller, Problem, application
+from shared.auth.access import client_access
+from shared.auth.roles import Permission
 
 router = APIRouter(prefix="/clients/{client_id}/reminders", tags=["notifications"])
 Notifications = Annotated[
@@ -29,8 +31,11 @@ class ReminderView(BaseModel):
     reason: str | None
 
 
+ReadClient = Annotated[Caller, Depends(client_access("notifications", Permission.READ_CLIENT))]
+
+
 @router.get("", responses={404: {"model": Problem}}, summary="A client's reminders")
-def get_reminders(client_id: UUID, caller: CallerDep, app: Notifications) -> list[ReminderView]:
+def get_reminders(client_id: UUID, caller: ReadClient, app: Notifications) -> list[ReminderView]:
     book = app.reminders_of(client_id)
     return [
         ReminderView(

@@ -37,6 +37,12 @@ class NotificationsApplication(ServiceApplication):
         except NotFoundError:
             raise NotFoundError(f"reminders of client {client_id}") from None
 
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        book_id = ClientReminders.create_id(client_id)
+        if book_id not in self.repository:
+            return None
+        return self.load(book_id, ClientReminders).responsible_organisation
+
     def _book(self, client_id: UUID, provenance: Provenance) -> ClientReminders:
         book_id = ClientReminders.create_id(client_id)
         if book_id in self.repository:

@@ -45,6 +45,8 @@ class ClientReminders(Aggregate):
     def __init__(self, *, client_id: UUID, provenance: Provenance) -> None:
         self.client_id = client_id
         self.reminders: dict[str, Reminder] = {}
+        # Who answers for the client, as the latest scheduled deadline said (access checks).
+        self.responsible_organisation = provenance.organisation
 
     def schedule(
         self,
@@ -81,6 +83,7 @@ class ClientReminders(Aggregate):
         remind_on: date,
         responsible_organisation: str,
     ) -> None:
+        self.responsible_organisation = responsible_organisation
         self.reminders[reminder_key] = Reminder(
             key=reminder_key,
             state=ReminderState.SCHEDULED,

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 
 from services.plans.application import PlansApplication
 from services.plans.domain import IntegrationPlan
-from shared.api import BusinessTime, CallerDep, Problem, application
+from shared.api import BusinessTime, Caller, Problem, application
+from shared.auth.access import client_access
+from shared.auth.roles import Permission
 from shared.contracts.plans import (
     Goal,
     Measure,
@@ -25,6 +27,10 @@ from shared.law.deadlines import Deadline
 router = APIRouter(prefix="/clients/{client_id}/plan", tags=["plans"])
 Plans = Annotated[PlansApplication, Depends(application("plans", PlansApplication))]
 ERRORS: dict[int | str, dict[str, object]] = {404: {"model": Problem}, 409: {"model": Problem}}
+# What each route may be called by (shared.auth.roles has the table of who has what).
+ReadCase = Annotated[Caller, Depends(client_access("plans", Permission.READ_CASE))]
+RecordCase = Annotated[Caller, Depends(client_access("plans", Permission.RECORD_CASE))]
+ChangeCase = Annotated[Caller, Depends(client_access("plans", Permission.CHANGE_CLIENT))]
 
 
 class PlanView(BaseModel):
@@ -66,12 +72,12 @@ class DraftPlan(BusinessTime):
 
 
 @router.get("", responses=ERRORS, summary="A client's integration plan")
-def get_plan(client_id: UUID, caller: CallerDep, app: Plans) -> PlanView:
+def get_plan(client_id: UUID, caller: ReadCase, app: Plans) -> PlanView:
     return PlanView.of(app.plan_of(client_id))
 
 
 @router.post("/draft", responses=ERRORS, summary="Record that preparation of the plan started")
-def draft_plan(client_id: UUID, body: DraftPlan, caller: CallerDep, app: Plans) -> PlanView:
+def draft_plan(client_id: UUID, body: DraftPlan, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.draft(
         client_id, provenance=caller.provenance(body.occurred_at), drafted_on=body.drafted_on
     )
@@ -107,7 +113,7 @@ class End(BusinessTime):
 
 
 @router.post("/agree", responses=ERRORS, summary="Agree the plan with the client")
-def agree(client_id: UUID, body: AgreePlan, caller: CallerDep, app: Plans) -> PlanView:
+def agree(client_id: UUID, body: AgreePlan, caller: RecordCase, app: Plans) -> PlanView:
     plan = app.agree(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -122,7 +128,7 @@ def agree(client_id: UUID, body: AgreePlan, caller: CallerDep, app: Plans) -> Pl
 
 
 @router.post("/enrol", responses=ERRORS, summary="Record enrolment in a service")
-def enrol(client_id: UUID, body: Enrol, caller: CallerDep, app: Plans) -> PlanView:
+def enrol(client_id: UUID, body: Enrol, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.enrol(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -133,7 +139,7 @@ def enrol(client_id: UUID, body: Enrol, caller: CallerDep, app: Plans) -> PlanVi
 
 
 @router.post("/review", responses=ERRORS, summary="Record the yearly review")
-def review(client_id: UUID, body: Review, caller: CallerDep, app: Plans) -> PlanView:
+def review(client_id: UUID, body: Review, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.review(
         client_id, provenance=caller.provenance(body.occurred_at), reviewed_on=body.reviewed_on
     )
@@ -141,7 +147,7 @@ def review(client_id: UUID, body: Review, caller: CallerDep, app: Plans) -> Plan
 
 
 @router.post("/extend", responses=ERRORS, summary="Extend the plan within the law's limits")
-def extend(client_id: UUID, body: Extend, caller: CallerDep, app: Plans) -> PlanView:
+def extend(client_id: UUID, body: Extend, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.extend(
         client_id,
         provenance=caller.provenance(body.occurred_at),
@@ -152,7 +158,7 @@ def extend(client_id: UUID, body: Extend, caller: CallerDep, app: Plans) -> Plan
 
 
 @router.post("/end", responses=ERRORS, summary="End the plan, with the reason")
-def end(client_id: UUID, body: End, caller: CallerDep, app: Plans) -> PlanView:
+def end(client_id: UUID, body: End, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.end(
         client_id,
         provenance=caller.provenance(body.occurred_at),

@@ -190,6 +190,11 @@ class PlansApplication(ServiceApplication):
     def plan_of(self, client_id: UUID) -> IntegrationPlan:
         return self.load(IntegrationPlan.create_id(client_id), IntegrationPlan)
 
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        if IntegrationPlan.create_id(client_id) in self.repository:
+            return self.plan_of(client_id).responsible_organisation
+        return super().responsible_organisation(client_id)
+
     def draft(
         self, client_id: UUID, *, provenance: Provenance, drafted_on: date
     ) -> IntegrationPlan:

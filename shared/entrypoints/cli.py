@@ -26,16 +26,21 @@ contracts_app = typer.Typer(help="The committed contracts: AsyncAPI (events), Op
 clients_app = typer.Typer(help="Staff commands over the API (embedded default URL).")
 app.add_typer(contracts_app, name="contracts")
 dead_letters_app = typer.Typer(help="Messages that could not be handled, with their reasons.")
+token_app = typer.Typer(help="Staff tokens of the local issuer (when no OIDC issuer is set).")
 app.add_typer(clients_app, name="clients")
 app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(token_app, name="token")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
 OPENAPI_PATH = Path("docs/openapi.json")
 DEFAULT_API = "http://127.0.0.1:8000"
 
 ApiOption = Annotated[str, typer.Option(envvar="KOTOUTUS_API", help="Staff API base URL.")]
-ActorOption = Annotated[
-    str, typer.Option(envvar="KOTOUTUS_ACTOR", help="Who acts, e.g. caseworker:anna.virtanen.")
+TokenOption = Annotated[
+    str,
+    typer.Option(
+        envvar="KOTOUTUS_TOKEN", help="Your bearer token (`kotoutus token issue` makes one)."
+    ),
 ]
 
 
@@ -55,7 +60,9 @@ def run(
     system = EmbeddedSystem(settings)
     typer.echo(
         f"Kotoutus (embedded) — data in {settings.data_dir.resolve()}\n"
-        f"API docs: http://{settings.host}:{settings.port}/docs"
+        f"API docs: http://{settings.host}:{settings.port}/docs\n"
+        "A token to call it: kotoutus token issue --role caseworker "
+        f"--organisation municipality:{settings.municipality_code} --subject <you>"
     )
     uvicorn.run(system.api(), host=settings.host, port=settings.port, log_level="info")
 
@@ -123,8 +130,34 @@ def contracts_check() -> None:
         raise typer.Exit(1)
 
 
-def _call(method: str, url: str, actor: str, body: dict[str, Any] | None = None) -> None:
-    response = httpx.request(method, url, json=body, headers={"X-Actor": actor}, timeout=30)
+@token_app.command("issue")
+def token_issue(
+    role: Annotated[str, typer.Option(help="caseworker, supervisor, auditor or integration")],
+    organisation: Annotated[str, typer.Option(help="e.g. municipality:320")],
+    subject: Annotated[str, typer.Option(help="Who, e.g. anna.virtanen")],
+    hours: Annotated[float, typer.Option(min=0.01, max=24 * 31, help="Valid for this long.")] = 8,
+) -> None:
+    """Print a token of the local issuer (its key is in the data folder)."""
+    from datetime import timedelta
+
+    from shared.auth.roles import Role
+    from shared.auth.tokens import LocalIssuer
+
+    settings = Settings()
+    if settings.oidc_issuer:
+        typer.echo(f"Tokens come from {settings.oidc_issuer} in this deployment.", err=True)
+        raise typer.Exit(2)
+    if role not in {r.value for r in Role}:
+        raise typer.BadParameter(f"choose one of {', '.join(Role)}", param_hint="--role")
+    token = LocalIssuer(settings).issue(
+        subject=subject, roles=[role], organisation=organisation, lifetime=timedelta(hours=hours)
+    )
+    typer.echo(token)
+
+
+def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.request(method, url, json=body, headers=headers, timeout=30)
     typer.echo(json.dumps(response.json(), indent=2, ensure_ascii=False))
     if response.is_error:
         raise typer.Exit(1)
@@ -135,7 +168,7 @@ def register(
     given_names: Annotated[str, typer.Option()],
     family_name: Annotated[str, typer.Option()],
     relationship_started_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-    actor: ActorOption,
+    token: TokenOption,
     jobseeker: Annotated[bool, typer.Option(help="Registered jobseeker?")] = False,
     mother_tongue: Annotated[str | None, typer.Option()] = None,
     api: ApiOption = DEFAULT_API,
@@ -146,7 +179,7 @@ def register(
         "personal": {"given_names": given_names, "family_name": family_name},
         "facts": {"registered_jobseeker": jobseeker, "mother_tongue": mother_tongue},
     }
-    _call("POST", f"{api}/clients", actor, body)
+    _call("POST", f"{api}/clients", token, body)
 
 
 @clients_app.command("start-assessment")
@@ -154,7 +187,8 @@ def start_assessment(
     client_id: UUID,
     started_on: str,
     language: Annotated[str, typer.Option(help="Language of the interview (ISO 639).")],
-    actor: ActorOption,
+    interviewer: Annotated[str, typer.Option(help="Who interviewed, e.g. anna.virtanen.")],
+    token: TokenOption,
     interpreter_language: Annotated[
         str | None, typer.Option(help="A professional interpreter's language, if one is used.")
     ] = None,
@@ -167,13 +201,13 @@ def start_assessment(
     body = {
         "started_on": started_on,
         "interview": {
-            "interviewer": actor,
+            "interviewer": interviewer,
             "interviewer_is_official": True,
             "language": language,
             "interpreter": interpreter,
         },
     }
-    _call("POST", f"{api}/clients/{client_id}/assessment/start", actor, body)
+    _call("POST", f"{api}/clients/{client_id}/assessment/start", token, body)
 
 
 @clients_app.command("complete-assessment")
@@ -181,36 +215,40 @@ def complete_assessment(
     client_id: UUID,
     completed_on: str,
     reason: Annotated[str, typer.Option(help="Why a plan is (not) needed.")],
-    actor: ActorOption,
+    token: TokenOption,
     plan_needed: Annotated[bool, typer.Option("--plan-needed/--no-plan-needed")] = True,
     api: ApiOption = DEFAULT_API,
 ) -> None:
     """Complete a client's initial assessment and decide whether a plan is needed."""
     body = {"completed_on": completed_on, "plan_needed": plan_needed, "reason": reason}
-    _call("POST", f"{api}/clients/{client_id}/assessment/complete", actor, body)
+    _call("POST", f"{api}/clients/{client_id}/assessment/complete", token, body)
 
 
 @clients_app.command("reminders")
-def reminders(client_id: UUID, actor: ActorOption, api: ApiOption = DEFAULT_API) -> None:
+def reminders(client_id: UUID, token: TokenOption, api: ApiOption = DEFAULT_API) -> None:
     """List a client's reminders."""
-    _call("GET", f"{api}/clients/{client_id}/reminders", actor)
+    _call("GET", f"{api}/clients/{client_id}/reminders", token)
 
 
 @app.command()
 def handover(
-    actor: ActorOption,
+    token: TokenOption,
     apply: Annotated[
         bool, typer.Option("--apply", help="Carry it out (without: a dry run that only reports).")
     ] = False,
     api: ApiOption = DEFAULT_API,
 ) -> None:
     """Hand the TE office's integration clients over as on 1 Jan 2025 (idempotent)."""
-    _call("POST", f"{api}/handover/2025", actor, {"dry_run": not apply})
+    _call("POST", f"{api}/handover/2025", token, {"dry_run": not apply})
 
 
 @app.command("import-te")
 def import_te(
     export_file: Annotated[Path, typer.Argument(help="The TE office's JSON export.")],
+    token: Annotated[
+        str,
+        typer.Option(envvar="KOTOUTUS_TOKEN", help="A token of the integration role."),
+    ],
     api: ApiOption = DEFAULT_API,
     assessment_api: Annotated[str | None, typer.Option(help="Distributed: assessment URL.")] = None,
     plans_api: Annotated[str | None, typer.Option(help="Distributed: plans URL.")] = None,
@@ -223,6 +261,7 @@ def import_te(
         report = import_export(
             export,
             http,
+            token=token,
             intake=api,
             assessment=assessment_api or api,
             plans=plans_api or api,

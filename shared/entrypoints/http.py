@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from shared.api import CallerDep, install_error_handlers
+from shared.api import Caller, install_error_handlers
+from shared.auth.access import require
+from shared.auth.access_log import AccessEntry, AccessLog
+from shared.auth.access_recording import AccessRecording
+from shared.auth.roles import Permission
+from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
 from shared.readside.api import router as read_side_routes
 from shared.readside.projector import Projector
@@ -20,6 +26,7 @@ from shared.service import Service
 from shared.settings import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Auditor = Annotated[Caller, Depends(require(Permission.AUDIT))]
 
 
 def create_api(
@@ -33,17 +40,35 @@ def create_api(
 ) -> FastAPI:
     """The routes of ``services``, and the read side's when this process hosts it (it does
     when given its ``projector``; ``read_routes`` forces them for documentation)."""
+    access_log = AccessLog.for_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def running(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            access_log.close()
+
     api = FastAPI(
         title=title,
         version="0.1.0",
         description=(
-            "Commands and reads for caseworkers. Every command names its actor in `X-Actor`; "
-            "errors come with texts in Finnish, Swedish and English."
+            "Commands and reads for staff. Every call but `/health` carries a bearer token "
+            "(`Authorization: Bearer …`; locally `kotoutus token issue`) whose subject, role and "
+            "organisation decide what it may do; every read of a client's data is written to the "
+            "access log. Errors come with texts in Finnish, Swedish and English."
         ),
-        lifespan=lifespan,
+        lifespan=running,
     )
     api.state.settings = settings
     api.state.applications = dict(applications)
+    api.state.tokens = token_verifier(settings)
+    api.state.access_log = access_log
+    api.add_middleware(AccessRecording, log=access_log)
     install_error_handlers(api)
     for service in services.values():
         if service.routes is not None:
@@ -59,7 +84,7 @@ def create_api(
         response_class=StreamingResponse,
     )
     def audit_replay(
-        caller: CallerDep,
+        caller: Auditor,
         as_of: Annotated[AwareDatetime | None, Query(description="What was known then")] = None,
         client_id: Annotated[UUID | None, Query()] = None,
     ) -> StreamingResponse:
@@ -69,6 +94,23 @@ def create_api(
             for event in replay(nodes, as_of=as_of, client_id=client_id)
         )
         return StreamingResponse(lines, media_type="application/x-ndjson")
+
+    @api.get(
+        "/audit/access-log",
+        tags=["audit"],
+        summary="Who read which client's data, when, why and with what outcome (oldest first)",
+    )
+    def audit_access_log(
+        caller: Auditor,
+        request: Request,
+        client_id: Annotated[UUID | None, Query()] = None,
+        actor: Annotated[str | None, Query(max_length=200)] = None,
+        since: Annotated[AwareDatetime | None, Query()] = None,
+        until: Annotated[AwareDatetime | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> list[AccessEntry]:
+        log: AccessLog = request.app.state.access_log
+        return log.query(client_id=client_id, actor=actor, since=since, until=until, limit=limit)
 
     @api.get("/health", tags=["system"], summary="Liveness and the services hosted here")
     def health() -> dict[str, object]:

@@ -4,6 +4,8 @@ embedded mode serves them (each distributed process serves its own part)."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
@@ -11,5 +13,10 @@ from shared.settings import Settings
 
 
 def render() -> str:
-    api = create_api(Settings.model_construct(), SERVICES, {}, read_routes=True)
-    return json.dumps(api.openapi(), indent=2, ensure_ascii=False) + "\n"
+    # Building the app opens an access log and a token key: keep them out of the way.
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings.model_construct(data_dir=Path(scratch))
+        api = create_api(settings, SERVICES, {}, read_routes=True)
+        document = api.openapi()
+        api.state.access_log.close()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

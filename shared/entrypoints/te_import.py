@@ -1,8 +1,10 @@
 """Import of the TE office's integration records (its JSON export) through the staff API.
 
-Each record becomes the same events staff would have caused, with the original author, the TE
-office as the acting organisation, the original dates as business time, and the record's
-origin (``X-Record-Source``: the export's source and the record id) in every event. Running an
+Each record becomes the same events staff would have caused, with the original author
+(``X-On-Behalf-Of``), the organisation of the import's token (the TE office's) as the acting
+organisation, the original dates as business time, and the record's origin
+(``X-Record-Source``: the export's source and the record id) in every event. Only a token of the
+integration role may name another author. Running an
 import again changes nothing: client ids follow from the record ids, and steps already taken
 are skipped."""
 
@@ -63,6 +65,7 @@ class ImportedClient(_Record):
 
 class TeExport(_Record):
     source: str = Field(examples=["urn:fi:te-office:lappi:uras"])
+    # The acting organisation is the import token's; this names whose export it is.
     organisation: str = Field(default="te_office:lappi")
     clients: tuple[ImportedClient, ...]
 
@@ -80,15 +83,15 @@ class Caller:
     """Calls the staff API as the record's original author, saying where the record is from."""
 
     http: httpx.Client
-    organisation: str
+    token: str
     origin: str
 
     def __call__(
         self, method: str, url: str, author: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
         headers = {
-            "X-Actor": author,
-            "X-Organisation": self.organisation,
+            "Authorization": f"Bearer {self.token}",
+            "X-On-Behalf-Of": author,
             "X-Record-Source": self.origin,
         }
         return self.http.request(method, url, json=body, headers=headers)
@@ -102,6 +105,7 @@ def import_export(
     export: TeExport,
     http: httpx.Client,
     *,
+    token: str,
     intake: str = "",
     assessment: str = "",
     plans: str = "",
@@ -112,7 +116,7 @@ def import_export(
     for record in export.clients:
         report.clients += 1
         client_id = client_id_of(export, record)
-        call = Caller(http, export.organisation, f"{export.source}#{record.record_id}")
+        call = Caller(http, token, f"{export.source}#{record.record_id}")
         registered = call(
             "POST",
             f"{intake}/clients",

@@ -10,7 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from shared.api import CallerDep
+from shared.api import Caller
+from shared.auth.access import client_access_by, require
+from shared.auth.errors import OtherOrganisationError
+from shared.auth.roles import Permission
 from shared.clock import utc_now
 from shared.law.rulebook import RuleRef
 from shared.readside import queries, statistics
@@ -27,6 +30,9 @@ def projector(request: Request) -> Projector:
 
 
 ReadSideDep = Annotated[Projector, Depends(projector)]
+ReadClients = Annotated[Caller, Depends(require(Permission.READ_CLIENT))]
+ReadClient = Annotated[Caller, Depends(client_access_by(projector, Permission.READ_CLIENT))]
+ReadStatistics = Annotated[Caller, Depends(require(Permission.READ_STATISTICS))]
 
 
 class CaseloadItem(BaseModel):
@@ -82,7 +88,8 @@ class TimelineEntry(BaseModel):
 
 @router.get("/caseload", summary="Clients in care, filtered and sorted, one page at a time")
 def get_caseload(
-    caller: CallerDep,
+    request: Request,
+    caller: ReadClients,
     read: ReadSideDep,
     where: Annotated[queries.CaseloadFilter, Query()],
     sort: queries.SortKey = queries.SortKey.NEXT_DEADLINE,
@@ -90,12 +97,19 @@ def get_caseload(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> CaseloadPage:
+    if not caller.may(Permission.ANY_ORGANISATION):
+        # Staff see the clients their own organisation answers for, and no others.
+        if where.organisation not in (None, caller.organisation):
+            raise OtherOrganisationError()
+        where = where.model_copy(update={"organisation": caller.organisation})
     try:
         rows, next_cursor = queries.caseload_page(
             read.engine, read.seal, where, sort, order == "desc", limit, cursor
         )
     except queries.InvalidCursorError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
+    # The access log gets a row for each client whose data this page discloses.
+    request.state.access_client_ids = [row["client_id"] for row in rows]
     return CaseloadPage(items=[CaseloadItem.of(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -103,7 +117,7 @@ def get_caseload(
     "/clients/{client_id}/timeline",
     summary="Everything the services recorded about a client, in order: who, what, when, why",
 )
-def get_timeline(client_id: UUID, caller: CallerDep, read: ReadSideDep) -> list[TimelineEntry]:
+def get_timeline(client_id: UUID, caller: ReadClient, read: ReadSideDep) -> list[TimelineEntry]:
     entries = queries.timeline(read.engine, client_id)
     if not entries:
         raise HTTPException(status_code=404, detail=f"no events of client {client_id}")
@@ -131,7 +145,7 @@ def get_timeline(client_id: UUID, caller: CallerDep, read: ReadSideDep) -> list[
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_statistics(
-    caller: CallerDep,
+    caller: ReadStatistics,
     read: ReadSideDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Literal["json", "csv"] = "json",

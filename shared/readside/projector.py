@@ -41,6 +41,14 @@ class Projector:
             ).scalar()
         return int(found or 0)
 
+    def responsible_organisation(self, client_id: UUID) -> str | None:
+        """Who answers for the client, as the caseload knows it (access checks ask this)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(caseload.c.organisation).where(caseload.c.client_id == str(client_id))
+            ).scalar()
+        return None if found is None else str(found)
+
     def apply(self, event: PublicEvent) -> bool:
         """Applies ``event`` to every projection in one transaction with its inbox row.
         Returns False for an event applied before."""

@@ -1,0 +1,1 @@
+"""Who may call the staff API: bearer tokens, roles, organisation scoping, and the access log."""

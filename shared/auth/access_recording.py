@@ -1,0 +1,110 @@
+"""Writes one access-log row for every request to a route that reads a client's data.
+
+An ASGI middleware rather than a dependency: it sees the matched route and the final status,
+refusals (401/403/404) included. The row is stored when the status is sent and before any of
+the body is, so no client data leaves without its row."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth.access_log import AccessEntry, AccessLog
+from shared.auth.caller import Caller
+from shared.clock import utc_now
+
+# Reads that are not under /clients/{client_id} but still disclose clients' data.
+CLIENT_READS = frozenset(
+    {
+        "POST /clients/lookup",
+        "GET /audit/replay",
+        "GET /audit/access-log",
+        "GET /caseload",
+    }
+)
+
+
+def reads_client_data(method: str, path: str) -> bool:
+    return (method == "GET" and path.startswith("/clients/{client_id}")) or (
+        f"{method} {path}" in CLIENT_READS
+    )
+
+
+def _client_ids(scope: Scope, state: dict[str, Any]) -> list[str | None]:
+    """The clients a read disclosed: one row each; a single None for a read of none."""
+    if "client_id" in scope.get("path_params", {}):
+        return [str(scope["path_params"]["client_id"])[:100]]
+    if state.get("access_client_ids"):  # e.g. the clients on a page of the caseload
+        return [str(client_id)[:100] for client_id in state["access_client_ids"]]
+    if state.get("access_client_id") is not None:  # e.g. the client a lookup found
+        return [str(state["access_client_id"])]
+    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("client_id")
+    return [found[0][:100] if found else None]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class AccessRecording:
+    def __init__(self, app: ASGIApp, log: AccessLog) -> None:
+        self.app = app
+        self.log = log
+
+    def _entries(self, scope: Scope, status: int) -> list[AccessEntry]:
+        route = scope.get("route")
+        if not isinstance(route, APIRoute) or not reads_client_data(scope["method"], route.path):
+            return []
+        state: dict[str, Any] = scope.get("state") or {}
+        caller = state.get("caller")
+        purpose = _header(scope, b"x-purpose")
+        client = scope.get("client")
+        at = utc_now()
+        return [
+            AccessEntry(
+                at=at,
+                actor=caller.actor.id if isinstance(caller, Caller) else None,
+                role=caller.role.value if isinstance(caller, Caller) else None,
+                organisation=caller.organisation if isinstance(caller, Caller) else None,
+                client_id=client_id,
+                what=f"{scope['method']} {route.path}",
+                purpose=purpose[:500] if purpose else None,
+                source=str(client[0])[:100] if client else None,
+                outcome=status,
+            )
+            for client_id in _client_ids(scope, state)
+        ]
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        entries = self._entries(scope, status)
+        if entries:
+            # The store is synchronous (SQLAlchemy Core): keep it off the event loop.
+            await anyio.to_thread.run_sync(self.log.append, *entries)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        recorded = False
+
+        async def recording(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                await self._record(scope, int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording)
+        except Exception:
+            if not recorded:  # the server answers 500 after us
+                recorded = True
+                await self._record(scope, 500)
+            raise
