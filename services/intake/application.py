@@ -124,8 +124,12 @@ class IntakeApplication(ServiceApplication):
                     taken.append(digest)
             yield
         except BaseException:
-            for digest in taken:
-                self.keys.release(digest, client_id)
+            # Not if the client was saved after all: the same message handled twice at once
+            # derives the same client id, and the twin that lost must not take the winner's
+            # lookups away with it.
+            if client_id not in self.repository:
+                for digest in taken:
+                    self.keys.release(digest, client_id)
             raise
 
     # --- commands ---
