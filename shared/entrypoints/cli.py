@@ -15,6 +15,7 @@ import httpx
 import typer
 import uvicorn
 
+from services.notifications import cli as notifications_cli
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ app.add_typer(contracts_app, name="contracts")
 dead_letters_app = typer.Typer(help="Messages that could not be handled, with their reasons.")
 app.add_typer(clients_app, name="clients")
 app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(notifications_cli.app, name="notifications")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
 OPENAPI_PATH = Path("docs/openapi.json")
