@@ -428,3 +428,148 @@ async def test_an_smtp_attempt_interrupted_by_a_crash_fails_rather_than_resends(
     after = outbox.app.outbox_of(client_id).messages[message.message_id]
     assert (after.state, after.reason) == (MessageState.FAILED, INTERRUPTED)
     assert smtp.inbox.received == []
+
+
+async def test_an_interrupted_webhook_is_sent_again_under_the_same_idempotency_key(
+    embedded_settings: Settings,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
+    delivery = DeliverySettings(
+        directory=write_directory(tmp_path / "directory.toml", receiver.url),
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, datetime.now(UTC))
+    try:
+        client_id = uuid4()
+        transfer = contracts.ResponsibilityTransferredData(
+            client_id=client_id,
+            from_organisation="municipality:320",
+            to_organisation="adult_education_institute",
+            reason="moved to the partner's programme",
+        )
+        made.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
+        outbox = made.app.outbox_of(client_id)
+        [message] = outbox.messages.values()
+        # A process sent it and died before recording the result.
+        attempt = made.app.begin_attempt(outbox.id, message.message_id)
+        assert attempt is not None and attempt.outgoing is not None
+        assert (await made.dispatcher.channels.send(attempt.outgoing)).delivered
+        restarted = Dispatcher(made.app)
+        assert await restarted.tick() == 1
+        after = made.app.outbox_of(client_id).messages[message.message_id]
+        assert (after.state, after.total_attempts) == (MessageState.SENT, 2)
+        keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+        assert keys == {message.message_id}  # the partner sees one notice, twice at most
+        body = json.loads(receiver.requests[-1]["body"])
+        assert body["type"] == "responsibility_notice"
+    finally:
+        made.app.close()
+
+
+async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_address(
+    outbox: Outbox,
+) -> None:
+    from services.notifications.delivery.templates import Appointment, AppointmentPurpose
+    from services.notifications.keys import KeyErasedError
+    from shared.values import Provenance
+
+    client_id = uuid4()
+    outbox.clock.now = datetime(2025, 3, 10, 22, 30, tzinfo=HELSINKI)
+    letter = Appointment(
+        client_name="Amina Hassan",
+        purpose=AppointmentPurpose.INITIAL_ASSESSMENT,
+        starts_at=datetime(2025, 3, 17, 10, 0, tzinfo=HELSINKI),
+        place="Vapaudenkatu 8",
+        organisation="Kemijärven kaupunki",
+        contact_name="Anna Virtanen",
+    )
+    provenance = Provenance.system("test", "municipality:320", outbox.clock.now)
+    message = outbox.app.schedule_appointment(
+        client_id,
+        provenance,
+        appointment=letter,
+        languages=["so"],
+        email="amina@example.org",
+        phone=None,
+        not_before=None,
+    )
+    assert message.send_at == datetime(2025, 3, 11, 8, 0, tzinfo=HELSINKI)  # not at night
+    assert message.language == "so"
+    stored = [n.state for n in outbox.app.recorder.select_notifications(1, 100)]
+    assert not any(b"amina@example.org" in state for state in stored)
+    assert not any(b"Amina" in state for state in stored)
+    # Asked again (a retried request): the same letter, not a second one.
+    again = outbox.app.schedule_appointment(
+        client_id,
+        provenance,
+        appointment=letter,
+        languages=["so"],
+        email="amina@example.org",
+        phone=None,
+        not_before=None,
+    )
+    assert again.message_id == message.message_id
+    assert len(outbox.app.outbox_of(client_id).messages) == 1
+
+    outbox.publish(
+        contracts.ClientErased,
+        contracts.ClientErasedData.model_validate(
+            {"client_id": client_id, "legal_ground": "GDPR 17"}
+        ),
+        source="intake",
+    )
+    assert message.sealed is not None
+    with pytest.raises(KeyErasedError):
+        outbox.app.keys.open(client_id, message.sealed)
+    erased = outbox.app.outbox_of(client_id).messages[message.message_id]
+    assert erased.state is MessageState.CANCELLED
+    assert await outbox.tick(datetime(2025, 3, 11, 9, 0, tzinfo=HELSINKI)) == 0
+
+
+def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(
+    embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shared.entrypoints.embedded import EmbeddedSystem
+    from tests.support import ACTOR, eventually
+
+    monkeypatch.setenv("KOTOUTUS_CLIENT_HOURS_START", "00:00:00")
+    monkeypatch.setenv("KOTOUTUS_CLIENT_HOURS_END", "23:59:59")
+    monkeypatch.setenv("KOTOUTUS_DISPATCH_POLL_SECONDS", "0.1")
+    system = EmbeddedSystem(embedded_settings)
+    client_id = str(uuid4())
+    body = {
+        "starts_at": "2030-03-17T10:00:00+02:00",
+        "place": "Vapaudenkatu 8",
+        "purpose": "guidance",
+        "client_name": "Amina Hassan",
+        "languages": ["ar"],
+        "contact_name": "Anna Virtanen",
+        "phone": "+358 40 123 4567",
+    }
+    try:
+        with TestClient(system.api()) as api:
+            posted = api.post(f"/clients/{client_id}/appointments", json=body, headers=ACTOR)
+            assert posted.status_code == 202, posted.text
+            letter = posted.json()
+            assert (letter["channel"], letter["recipient"]) == ("sms", "client")
+            sms = embedded_settings.data_dir / "outbox" / "sms" / f"{letter['message_id']}.txt"
+            eventually(sms.exists, timeout=10, what="the SMS file")
+            assert "+358401234567" in sms.read_text(encoding="utf-8")
+
+            def sent_on_timeline() -> list[dict[str, Any]]:
+                response = api.get(f"/clients/{client_id}/timeline", headers=ACTOR)
+                entries = response.json() if response.status_code == 200 else []
+                return [e for e in entries if e["event_type"] == "NotificationSent"]
+
+            [entry] = eventually(sent_on_timeline, timeout=10, what="NotificationSent")
+            assert entry["data"]["kind"] == "appointment_letter"
+            assert entry["data"]["channel"] == "sms"
+            assert entry["data"]["recipient"] == "client"
+            assert api.get("/notifications/failed", headers=ACTOR).json() == []
+    finally:
+        system.close()
