@@ -294,6 +294,15 @@ async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
     assert "Aikaa on 3 päivää" in text
     assert f"https://kotoutus.example/clients/{client_id}" in text
 
+    # A caseworker is named: the due day's reminder goes to her instead of the inbox.
+    worker = contracts.WorkerAssignedData(client_id=client_id, worker="caseworker:anna.virtanen")
+    outbox.publish(contracts.WorkerAssigned, worker, source="intake")
+    assert await outbox.tick(datetime(2025, 3, 13, 8, 0, tzinfo=HELSINKI)) == 1
+    recipients, mail = smtp.inbox.received[-1]
+    assert recipients == ["anna.virtanen@kemijarvi.example"]
+    assert "Hei Anna Virtanen" in body_of(mail)
+    assert "määräaika on tänään" in body_of(mail)
+
     # The deadline passes without enrolment (Friday, 09:30): the supervisor is alerted.
     outbox.clock.now = datetime(2025, 3, 14, 9, 30, tzinfo=HELSINKI)
     outbox.publish(contracts.EnrolmentOverdue, enrolment_due(client_id, plan_id, due))
@@ -304,7 +313,11 @@ async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
     assert alert["Content-Language"] == "fi"
 
     sent = outbox.public("NotificationSent")
-    assert {e.data.kind for e in sent} >= {"deadline_reminder", "overdue_alert"}  # type: ignore[attr-defined]
+    assert [e.data.recipient for e in sent] == [  # type: ignore[attr-defined]
+        "inbox:municipality:320",
+        "caseworker:anna.virtanen",
+        "supervisor:municipality:320",
+    ]
     for e in sent:
         assert e.data.client_id == client_id  # type: ignore[attr-defined]
         assert "@" not in e.data.recipient  # type: ignore[attr-defined]

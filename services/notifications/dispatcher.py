@@ -93,7 +93,7 @@ class Dispatcher:
                     reason=f"{type(error).__name__}: {error}",
                 )
         failpoint(SENT_BEFORE_RECORD)
-        await asyncio.to_thread(self.app.record_attempt, outbox_id, result)
+        await asyncio.to_thread(self.app.record_attempt, outbox_id, result, attempt.recipient)
         return result
 
     async def tick(self) -> int:

@@ -188,12 +188,17 @@ class ClientOutbox(Aggregate):
         reason: str,
         max_attempts: int,
         retry_at: datetime,
+        recipient: str | None = None,
     ) -> None:
         """The outcome of the attempt in flight. A transient failure is retried at
-        ``retry_at`` while attempts are left, then the message fails."""
+        ``retry_at`` while attempts are left, then the message fails. ``recipient`` is who it
+        was addressed to when sent, if not the scheduled reference (a reminder to an
+        organisation's inbox goes to the client's caseworker once one is named)."""
         current = self.messages[message_id]
         if current.state is not MessageState.SENDING:
             return  # recorded already (a concurrent recovery); the first word stands
+        if recipient is not None:
+            current = replace(current, recipient=recipient)
         if delivered:
             self._sent(
                 client_id=self.client_id,
@@ -321,7 +326,11 @@ class ClientOutbox(Aggregate):
     ) -> None:
         current = self.messages[message_id]
         self.messages[message_id] = replace(
-            current, state=MessageState.SENT, reason=None, sent_at=provenance.occurred_at
+            current,
+            state=MessageState.SENT,
+            recipient=recipient,
+            reason=None,
+            sent_at=provenance.occurred_at,
         )
 
     @event("AttemptFailed")

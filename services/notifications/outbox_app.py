@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ from shared.settings import Settings
 from shared.values import OrganisationKind, Provenance
 
 REMINDER = "reminder"
+log = logging.getLogger(__name__)
 
 
 class NotFailedError(DomainError):
@@ -90,6 +92,7 @@ class Attempt:
     message_id: str
     outgoing: OutgoingMessage | None
     problem: str | None = None
+    recipient: str | None = None  # as addressed now, when not the scheduled reference
 
 
 class OutboxApplication(NotificationsApplication):
@@ -391,12 +394,33 @@ class OutboxApplication(NotificationsApplication):
         if not go:
             return None
         message = outbox.messages[message_id]
+        recipient = self._addressee(outbox, message)
         try:
-            return Attempt(message_id, self._outgoing(outbox.client_id, message, now))
+            outgoing = self._outgoing(outbox.client_id, message, recipient, now)
         except (MissingEntryError, KeyErasedError) as error:
-            return Attempt(message_id, None, str(error))
+            return Attempt(message_id, None, str(error), recipient)
+        except Exception as error:
+            # A message that cannot be rendered fails with the reason (staff see it), rather
+            # than being tried again and again.
+            log.exception("cannot render %s", message_id)
+            return Attempt(message_id, None, f"{type(error).__name__}: {error}", recipient)
+        return Attempt(message_id, outgoing, None, recipient)
 
-    def record_attempt(self, outbox_id: UUID, result: DeliveryResult) -> None:
+    def _addressee(self, outbox: ClientOutbox, message: Message) -> str:
+        """A reminder scheduled for the organisation's inbox goes to the client's caseworker
+        once ``WorkerAssigned`` named one the directory knows."""
+        if (
+            message.recipient.startswith("inbox:")
+            and outbox.worker is not None
+            and self.directory is not None
+            and outbox.worker in self.directory.workers
+        ):
+            return outbox.worker
+        return message.recipient
+
+    def record_attempt(
+        self, outbox_id: UUID, result: DeliveryResult, recipient: str | None = None
+    ) -> None:
         now = self.clock()
         policy = self.delivery.retry_policy
 
@@ -411,11 +435,14 @@ class OutboxApplication(NotificationsApplication):
                 reason=result.reason,
                 max_attempts=policy.max_attempts,
                 retry_at=now + timedelta(seconds=delay),
+                recipient=recipient,
             )
 
         self.update(outbox_id, ClientOutbox, decide)
 
-    def _outgoing(self, client_id: UUID, message: Message, now: datetime) -> OutgoingMessage:
+    def _outgoing(
+        self, client_id: UUID, message: Message, recipient: str, now: datetime
+    ) -> OutgoingMessage:
         kind = MessageKind(message.kind)
         facts = message.facts
         official = self.delivery.official_language
@@ -462,7 +489,7 @@ class OutboxApplication(NotificationsApplication):
             )
         # Staff.
         organisation = directory.organisation(facts["organisation"])
-        name, address = directory.address(message.recipient)
+        name, address = directory.address(recipient)
         staff_context: dict[str, Any] = {
             "deadline_kind": facts["deadline_kind"],
             "due": date.fromisoformat(facts["due"]),
