@@ -586,3 +586,32 @@ def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(
             assert api.get("/notifications/failed", headers=ACTOR).json() == []
     finally:
         system.close()
+
+
+async def test_daily_digest_instead_of_single_reminders(
+    embedded_settings: Settings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    delivery = DeliverySettings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        directory=write_directory(tmp_path / "directory.toml"),
+        staff_daily_digest=True,
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, MONDAY_7)
+    try:
+        clients = [uuid4(), uuid4()]
+        for client_id, due in zip(clients, (date(2025, 3, 13), date(2025, 3, 10)), strict=True):
+            made.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), due))
+        assert await made.tick(datetime(2025, 3, 10, 8, 0, tzinfo=HELSINKI)) == 2
+        [(recipients, mail)] = smtp.inbox.received  # one mail for both clients' reminders
+        assert recipients == ["kotoutus@kemijarvi.example"]
+        assert mail["Subject"].startswith("Päivän määräajat")
+        text = body_of(mail)
+        assert all(str(client_id) in text for client_id in clients)
+        assert "(tänään)" in text
+        sent = made.public("NotificationSent")
+        assert sorted(e.data.client_id for e in sent) == sorted(clients)  # type: ignore[attr-defined]
+    finally:
+        made.app.close()

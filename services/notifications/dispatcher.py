@@ -25,8 +25,12 @@ from typing import Any
 from uuid import UUID
 
 from services.notifications.delivery.channel import ChannelRouter
-from services.notifications.delivery.message import DeliveryResult, DeliveryStatus
-from services.notifications.outbox_app import OutboxApplication
+from services.notifications.delivery.message import (
+    DeliveryResult,
+    DeliveryStatus,
+    OutgoingMessage,
+)
+from services.notifications.outbox_app import Attempt, OutboxApplication
 from shared.failpoints import failpoint
 from shared.messaging.wakeup import Wakeup
 
@@ -72,37 +76,65 @@ class Dispatcher:
         now = self.app.clock()
         return [key for key, at in sorted(self.pending.items(), key=lambda i: i[1]) if at <= now]
 
-    async def send(self, outbox_id: UUID, message_id: str) -> DeliveryResult | None:
-        attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
-        if attempt is None:
-            return None
+    async def _send(self, outgoing: OutgoingMessage) -> DeliveryResult:
+        try:
+            return await self.channels.send(outgoing)
+        except Exception as error:  # a programming error in a channel: not a delivery
+            log.exception("channel failed on %s", outgoing.message_id)
+            return DeliveryResult(
+                message_id=outgoing.message_id,
+                status=DeliveryStatus.TRANSIENT,
+                reason=f"{type(error).__name__}: {error}",
+            )
+
+    async def _finish(self, outbox_id: UUID, attempt: Attempt) -> None:
         if attempt.outgoing is None:
             result = DeliveryResult(
-                message_id=message_id,
+                message_id=attempt.message_id,
                 status=DeliveryStatus.PERMANENT,
                 reason=attempt.problem or "nothing to send",
             )
         else:
-            try:
-                result = await self.channels.send(attempt.outgoing)
-            except Exception as error:  # a programming error in a channel: not a delivery
-                log.exception("channel failed on %s", message_id)
-                result = DeliveryResult(
-                    message_id=message_id,
-                    status=DeliveryStatus.TRANSIENT,
-                    reason=f"{type(error).__name__}: {error}",
-                )
+            result = await self._send(attempt.outgoing)
         failpoint(SENT_BEFORE_RECORD)
         await asyncio.to_thread(self.app.record_attempt, outbox_id, result, attempt.recipient)
-        return result
+
+    async def _send_digests(self, members: dict[str, list[tuple[UUID, Attempt]]]) -> None:
+        """One email per recipient for the day's reminders that are due together; each
+        reminder records the digest's result (and appears as sent on its client's timeline)."""
+        for recipient, group in members.items():
+            items = [(a.message_id, a.digest_item) for _, a in group if a.digest_item]
+            try:
+                outgoing = await asyncio.to_thread(self.app.digest, recipient, items)
+            except Exception as error:
+                log.exception("cannot render the digest of %s", recipient)
+                result = DeliveryResult(
+                    message_id="digest",
+                    status=DeliveryStatus.PERMANENT,
+                    reason=f"{type(error).__name__}: {error}",
+                )
+            else:
+                result = await self._send(outgoing)
+            failpoint(SENT_BEFORE_RECORD)
+            for outbox_id, attempt in group:
+                own = result.model_copy(update={"message_id": attempt.message_id})
+                await asyncio.to_thread(self.app.record_attempt, outbox_id, own, recipient)
 
     async def tick(self) -> int:
-        """Sends every message due now; returns how many attempts were made."""
+        """Sends every message due now; returns how many messages were attempted."""
         made = 0
+        digests: dict[str, list[tuple[UUID, Attempt]]] = {}
         for outbox_id, message_id in await asyncio.to_thread(self.due):
             self.pending.pop((outbox_id, message_id), None)
-            if await self.send(outbox_id, message_id) is not None:
-                made += 1
+            attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
+            if attempt is None:
+                continue
+            made += 1
+            if attempt.digest_item is not None and attempt.recipient is not None:
+                digests.setdefault(attempt.recipient, []).append((outbox_id, attempt))
+            else:
+                await self._finish(outbox_id, attempt)
+        await self._send_digests(digests)
         return made
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -48,7 +48,9 @@ from services.notifications.delivery.send_window import (
 )
 from services.notifications.delivery.templates import (
     Appointment,
+    DailyDigest,
     DeadlineReminder,
+    DigestItem,
     MessageContext,
     MessageKind,
     OverdueAlert,
@@ -93,6 +95,7 @@ class Attempt:
     outgoing: OutgoingMessage | None
     problem: str | None = None
     recipient: str | None = None  # as addressed now, when not the scheduled reference
+    digest_item: DigestItem | None = None  # goes out in the recipient's daily digest
 
 
 class OutboxApplication(NotificationsApplication):
@@ -175,7 +178,7 @@ class OutboxApplication(NotificationsApplication):
                 else:
                     continue
                 outbox.cancel(provenance=provenance, message_id=message.message_id, reason=reason)
-            if not wanted or self.delivery.staff_daily_digest:
+            if not wanted:
                 continue
             assert reminder.due is not None and reminder.responsible_organisation is not None
             organisation = reminder.responsible_organisation
@@ -199,6 +202,9 @@ class OutboxApplication(NotificationsApplication):
                         "deadline_kind": reminder.deadline_kind,
                         "due": reminder.due.isoformat(),
                         "organisation": organisation,
+                        # Decided when scheduled: the day's reminders of one recipient then
+                        # go out together as one daily digest.
+                        "digest": self.delivery.staff_daily_digest,
                     },
                 )
         return outbox if outbox.pending_events else None
@@ -396,6 +402,14 @@ class OutboxApplication(NotificationsApplication):
         message = outbox.messages[message_id]
         recipient = self._addressee(outbox, message)
         try:
+            if message.facts.get("digest"):
+                return Attempt(
+                    message_id,
+                    None,
+                    None,
+                    recipient,
+                    digest_item=self._digest_item(outbox.client_id, message, recipient),
+                )
             outgoing = self._outgoing(outbox.client_id, message, recipient, now)
         except (MissingEntryError, KeyErasedError) as error:
             return Attempt(message_id, None, str(error), recipient)
@@ -405,6 +419,33 @@ class OutboxApplication(NotificationsApplication):
             log.exception("cannot render %s", message_id)
             return Attempt(message_id, None, f"{type(error).__name__}: {error}", recipient)
         return Attempt(message_id, outgoing, None, recipient)
+
+    def _digest_item(self, client_id: UUID, message: Message, recipient: str) -> DigestItem:
+        if self.directory is None:
+            raise MissingEntryError("no directory is configured (KOTOUTUS_DIRECTORY)")
+        self.directory.address(recipient)  # a missing address fails the item, not the digest
+        return DigestItem(
+            deadline_kind=message.facts["deadline_kind"],
+            due=date.fromisoformat(message.facts["due"]),
+            client_reference=str(client_id),
+            link=self.directory.link(str(client_id)),
+        )
+
+    def digest(self, recipient: str, items: Sequence[tuple[str, DigestItem]]) -> OutgoingMessage:
+        """One email with the day's reminders of ``recipient`` (message id, item pairs); its
+        own id derives from the messages it carries."""
+        assert self.directory is not None
+        name, address = self.directory.address(recipient)
+        day = self.clock().astimezone(HELSINKI).date()
+        ordered = sorted(items, key=lambda pair: (pair[1].due, pair[1].client_reference))
+        context = DailyDigest(
+            recipient_name=name, day=day, items=tuple(item for _, item in ordered)
+        )
+        official = self.delivery.official_language
+        language = choose_language(MessageKind.DAILY_DIGEST, [official], official=official)
+        digest_id = message_id_for("digest", recipient, *sorted(i for i, _ in items))
+        rendered = render(MessageKind.DAILY_DIGEST, language, context)
+        return compose.email(rendered, message_id=digest_id, recipient=address)
 
     def _addressee(self, outbox: ClientOutbox, message: Message) -> str:
         """A reminder scheduled for the organisation's inbox goes to the client's caseworker
