@@ -86,6 +86,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/clients/{client_id}/plan/extend"): CASEWORK,
     ("POST", "/clients/{client_id}/plan/end"): CASEWORK,
     ("GET", "/clients/{client_id}/reminders"): READERS,
+    ("POST", "/clients/{client_id}/appointments"): CASEWORK,
+    ("GET", "/clients/{client_id}/messages"): READERS,
+    ("GET", "/notifications/failed"): {"supervisor"},
+    ("POST", "/notifications/{message_id}/resend"): {"supervisor"},
     # The read side: any organisation's staff list their own caseload (the other
     # caseworker's is empty); the programme's figures are for supervisors and auditors.
     ("GET", "/caseload"): READERS | {"other_caseworker"},
@@ -138,7 +142,9 @@ def test_every_route_against_every_caller(system: tuple[TestClient, str]) -> Non
     }
     assert routes == set(EXPECTED), "a route without an entry in EXPECTED (or a stale entry)"
     for (method, template), allowed in sorted(EXPECTED.items()):
-        path = template.format(client_id=client_id, conflict_id="c1", referral_id="r1")
+        path = template.format(
+            client_id=client_id, conflict_id="c1", referral_id="r1", message_id="m1"
+        )
         for who, headers in CALLERS.items():
             # An empty body: a caller let in gets 422 (or a read), and nothing changes.
             body = {} if method == "POST" else None

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     RUN_HANDOVER = "run_handover"  # organisation-wide: the TE offices' clients in 2025
     AUDIT = "audit"  # whole-history replay and the access log
     READ_STATISTICS = "read_statistics"  # the programme's follow-up figures (no client data)
+    MANAGE_DELIVERY = "manage_delivery"  # messages that could not be delivered: list, resend
     ACT_ON_BEHALF = "act_on_behalf"  # name the original author and record (imports)
     # Not limited to clients the caller's own organisation answers for.
     ANY_ORGANISATION = "any_organisation"
@@ -39,7 +40,8 @@ _CASEWORK = frozenset(
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASEWORKER: _CASEWORK,
-    Role.SUPERVISOR: _CASEWORK | {Permission.RUN_HANDOVER, Permission.READ_STATISTICS},
+    Role.SUPERVISOR: _CASEWORK
+    | {Permission.RUN_HANDOVER, Permission.READ_STATISTICS, Permission.MANAGE_DELIVERY},
     # Auditors read everything and change nothing.
     Role.AUDITOR: frozenset(
         {

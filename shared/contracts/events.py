@@ -424,6 +424,37 @@ class ReminderCancelled(PublicEvent):
     data: ReminderCancelledData
 
 
+class NotificationData(_Data):
+    client_id: UUID
+    message_id: str = Field(description="Stable id derived from the message's cause.")
+    kind: str = Field(description="deadline_reminder, overdue_alert, appointment_letter, …")
+    audience: Literal["staff", "client", "partner"]
+    channel: Literal["email", "webhook", "sms"]
+    recipient: str = Field(
+        description='Who, without personal data: a staff id, "inbox:<org>", '
+        '"supervisor:<org>", "partner:<id>", or "client".'
+    )
+    attempts: int = Field(ge=1)
+    reason: str | None = Field(default=None, description="Why it failed, for a person to read.")
+
+
+class NotificationSent(PublicEvent):
+    """A message went out (the channel accepted it); sent at most once per ``message_id``."""
+
+    EVENT_TYPE = "NotificationSent"
+    event_type: Literal["NotificationSent"] = "NotificationSent"
+    data: NotificationData
+
+
+class NotificationFailed(PublicEvent):
+    """A message could not be delivered (refused, out of attempts, or its outcome is unknown
+    after a crash mid-send); staff may resend it."""
+
+    EVENT_TYPE = "NotificationFailed"
+    event_type: Literal["NotificationFailed"] = "NotificationFailed"
+    data: NotificationData
+
+
 class PlanAgreedData(_Data):
     client_id: UUID
     plan_id: UUID
@@ -576,5 +607,7 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         PlanEnded,
         ReminderScheduled,
         ReminderCancelled,
+        NotificationSent,
+        NotificationFailed,
     )
 }

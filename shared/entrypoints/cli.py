@@ -15,6 +15,7 @@ import httpx
 import typer
 import uvicorn
 
+from services.notifications import cli as notifications_cli
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ token_app = typer.Typer(help="Staff tokens of the local issuer (when no OIDC iss
 app.add_typer(clients_app, name="clients")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(token_app, name="token")
+app.add_typer(notifications_cli.app, name="notifications")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
 OPENAPI_PATH = Path("docs/openapi.json")

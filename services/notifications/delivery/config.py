@@ -64,6 +64,13 @@ class DeliverySettings(BaseSettings):
     client_hours_start: time = time(8)
     client_hours_end: time = time(20)
     official_language: Literal["fi", "sv"] = "fi"
+    directory: Path | None = Field(
+        default=None,
+        description="TOML or JSON file: staff and partner addresses (see notifications.directory).",
+    )
+    dispatch_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the dispatcher looks at the clock and the log."
+    )
 
     @property
     def retry_policy(self) -> RetryPolicy:

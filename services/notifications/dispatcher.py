@@ -1,0 +1,153 @@
+"""The dispatcher: durable "send at" timers, and decide → send → record for each message due.
+
+The timers are the outbox's stored events, as ``shared.timers.DeadlineWatch`` does for
+deadlines: ``MessageScheduled`` and ``ResendRequested`` set one at ``send_at``,
+``AttemptFailed`` at ``retry_at``, ``SendingStarted`` marks an attempt in flight, and a
+message sent, failed or cancelled clears it. On start the dispatcher reads the service's
+whole log (its own database: PostgreSQL or SQLite) and then follows it, so after a restart,
+a crash or a clock jump every message whose time has passed goes out — once, because the
+outbox records ``SendingStarted`` before the channel is called and refuses to start a
+message that is not due.
+
+An attempt found in flight when the log is read is one a previous process did not finish:
+``ClientOutbox.interrupted`` decides (resend where the receiver deduplicates by id, else fail
+so staff decide). One dispatcher runs per deployment: the notifications service is a single
+process, and the outbox's optimistic concurrency keeps a second one from sending twice only
+for messages it has not yet started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from services.notifications.delivery.channel import ChannelRouter
+from services.notifications.delivery.message import (
+    DeliveryResult,
+    DeliveryStatus,
+    OutgoingMessage,
+)
+from services.notifications.outbox_app import Attempt, OutboxApplication
+from shared.failpoints import failpoint
+from shared.messaging.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
+
+# Kills the process after the channel accepted a message and before the result is recorded.
+SENT_BEFORE_RECORD = "notifications-sent-before-record"
+
+_SETS = {"MessageScheduled": "send_at", "ResendRequested": "send_at", "AttemptFailed": "retry_at"}
+_CLEARS = {"MessageSent", "MessageFailed", "MessageCancelled"}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+class Dispatcher:
+    def __init__(self, app: OutboxApplication, channels: ChannelRouter | None = None) -> None:
+        self.app = app
+        self.channels = channels or app.channels()
+        self.pending: dict[tuple[UUID, str], datetime] = {}
+        self.position = 0
+
+    def follow(self) -> None:
+        """Reads what was stored since the last look."""
+        recorder: Any = self.app.recorder
+        while notifications := recorder.select_notifications(self.position + 1, 1000):
+            for notification in notifications:
+                self.position = notification.id
+                name = notification.topic.rsplit(".", 1)[-1]
+                if ":ClientOutbox." not in notification.topic:
+                    continue
+                if name in _SETS or name == "SendingStarted":
+                    event: Any = self.app.mapper.to_domain_event(notification)
+                    key = (UUID(str(notification.originator_id)), str(event.message_id))
+                    at = getattr(event, _SETS[name]) if name in _SETS else _EARLIEST
+                    self.pending[key] = at
+                elif name in _CLEARS:
+                    event = self.app.mapper.to_domain_event(notification)
+                    self.pending.pop(
+                        (UUID(str(notification.originator_id)), event.message_id), None
+                    )
+
+    def due(self) -> list[tuple[UUID, str]]:
+        self.follow()
+        now = self.app.clock()
+        return [key for key, at in sorted(self.pending.items(), key=lambda i: i[1]) if at <= now]
+
+    async def _send(self, outgoing: OutgoingMessage) -> DeliveryResult:
+        try:
+            return await self.channels.send(outgoing)
+        except Exception as error:  # a programming error in a channel: not a delivery
+            log.exception("channel failed on %s", outgoing.message_id)
+            return DeliveryResult(
+                message_id=outgoing.message_id,
+                status=DeliveryStatus.TRANSIENT,
+                reason=f"{type(error).__name__}: {error}",
+            )
+
+    async def _finish(self, outbox_id: UUID, attempt: Attempt) -> None:
+        if attempt.outgoing is None:
+            result = DeliveryResult(
+                message_id=attempt.message_id,
+                status=DeliveryStatus.PERMANENT,
+                reason=attempt.problem or "nothing to send",
+            )
+        else:
+            result = await self._send(attempt.outgoing)
+        failpoint(SENT_BEFORE_RECORD)
+        await asyncio.to_thread(self.app.record_attempt, outbox_id, result, attempt.recipient)
+
+    async def _send_digests(self, members: dict[str, list[tuple[UUID, Attempt]]]) -> None:
+        """One email per recipient for the day's reminders that are due together; each
+        reminder records the digest's result (and appears as sent on its client's timeline)."""
+        for recipient, group in members.items():
+            items = [(a.message_id, a.digest_item) for _, a in group if a.digest_item]
+            try:
+                outgoing = await asyncio.to_thread(self.app.digest, recipient, items)
+            except Exception as error:
+                log.exception("cannot render the digest of %s", recipient)
+                result = DeliveryResult(
+                    message_id="digest",
+                    status=DeliveryStatus.PERMANENT,
+                    reason=f"{type(error).__name__}: {error}",
+                )
+            else:
+                result = await self._send(outgoing)
+            failpoint(SENT_BEFORE_RECORD)
+            for outbox_id, attempt in group:
+                own = result.model_copy(update={"message_id": attempt.message_id})
+                await asyncio.to_thread(self.app.record_attempt, outbox_id, own, recipient)
+
+    async def tick(self) -> int:
+        """Sends every message due now; returns how many messages were attempted."""
+        made = 0
+        digests: dict[str, list[tuple[UUID, Attempt]]] = {}
+        for outbox_id, message_id in await asyncio.to_thread(self.due):
+            self.pending.pop((outbox_id, message_id), None)
+            attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
+            if attempt is None:
+                continue
+            made += 1
+            if attempt.digest_item is not None and attempt.recipient is not None:
+                digests.setdefault(attempt.recipient, []).append((outbox_id, attempt))
+            else:
+                await self._finish(outbox_id, attempt)
+        await self._send_digests(digests)
+        return made
+
+    async def run(self, stop: asyncio.Event) -> None:
+        wakeup = Wakeup(self.app.delivery.dispatch_poll_seconds)
+        wakeup.follow(self.app)
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("notification dispatcher failed; retrying")
+            await wakeup.idle(stop)
+
+
+def dispatcher(app: Any) -> Dispatcher:
+    assert isinstance(app, OutboxApplication)
+    return Dispatcher(app)

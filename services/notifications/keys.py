@@ -1,0 +1,129 @@
+"""Personal details of client messages (the address, the name in the letter), sealed under a
+key per client, as in intake and the read side (crypto-shredding).
+
+The event store keeps only the sealed bytes. The client keys live in a small table of the
+service's own database (PostgreSQL schema or SQLite file), wrapped under a key derived from
+the master key; ``ClientErased`` deletes the client's key, after which the sealed details in
+the stored events can no longer be read by anyone.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteProcessRecorder
+from psycopg import sql
+
+from shared.crypto import derive
+
+NONCE_BYTES = 12
+TABLE = "notification_client_keys"
+
+
+class KeyErasedError(LookupError):
+    """The client's key is gone (the client was erased): the details are unreadable."""
+
+
+class ClientKeys:
+    def __init__(self, recorder: Any, master_key: bytes) -> None:
+        self._recorder = recorder
+        self._wrapping = AESGCM(derive(master_key, "kotoutus notifications client-key wrapping"))
+        self._create()
+
+    # --- storage: the service's own database, through the event store's connection ---
+
+    def _create(self) -> None:
+        if isinstance(self._recorder, PostgresProcessRecorder):
+            statement = sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (client_id text PRIMARY KEY, wrapped bytea)"
+            ).format(sql.Identifier(self._recorder.datastore.schema), sql.Identifier(TABLE))
+            with self._recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(statement)
+        elif isinstance(self._recorder, SQLiteProcessRecorder):
+            with self._recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {TABLE} (client_id text PRIMARY KEY, wrapped blob)"
+                )
+        else:
+            raise TypeError(f"no key table for {type(self._recorder).__name__}")
+
+    def _table(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(
+            sql.Identifier(self._recorder.datastore.schema), sql.Identifier(TABLE)
+        )
+
+    def _read(self, client_id: UUID) -> bytes | None:
+        if isinstance(self._recorder, PostgresProcessRecorder):
+            query = sql.SQL("SELECT wrapped FROM {} WHERE client_id = %s").format(self._table())
+            with self._recorder.datastore.transaction(commit=False) as pg:
+                pg.execute(query, (str(client_id),))
+                row = pg.fetchone()
+        else:
+            with self._recorder.datastore.transaction(commit=False) as lite:
+                lite.execute(f"SELECT wrapped FROM {TABLE} WHERE client_id = ?", (str(client_id),))
+                row = lite.fetchone()
+        if row is None:
+            return None
+        value = row["wrapped"] if isinstance(row, dict) else row[0]
+        return bytes(value)
+
+    def _insert(self, client_id: UUID, wrapped: bytes) -> None:
+        if isinstance(self._recorder, PostgresProcessRecorder):
+            statement = sql.SQL(
+                "INSERT INTO {} (client_id, wrapped) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+            ).format(self._table())
+            with self._recorder.datastore.transaction(commit=True) as pg:
+                pg.execute(statement, (str(client_id), wrapped))
+        else:
+            with self._recorder.datastore.transaction(commit=True) as lite:
+                lite.execute(
+                    f"INSERT OR IGNORE INTO {TABLE} (client_id, wrapped) VALUES (?, ?)",
+                    (str(client_id), wrapped),
+                )
+
+    def forget(self, client_id: UUID) -> None:
+        if isinstance(self._recorder, PostgresProcessRecorder):
+            statement = sql.SQL("DELETE FROM {} WHERE client_id = %s").format(self._table())
+            with self._recorder.datastore.transaction(commit=True) as pg:
+                pg.execute(statement, (str(client_id),))
+        else:
+            with self._recorder.datastore.transaction(commit=True) as lite:
+                lite.execute(f"DELETE FROM {TABLE} WHERE client_id = ?", (str(client_id),))
+
+    # --- sealing ---
+
+    def _key(self, client_id: UUID, *, create: bool) -> AESSIV:
+        wrapped = self._read(client_id)
+        if wrapped is None:
+            if not create:
+                raise KeyErasedError(f"no key for client {client_id}")
+            nonce = os.urandom(NONCE_BYTES)
+            fresh = AESSIV.generate_key(bit_length=512)
+            self._insert(client_id, nonce + self._wrapping.encrypt(nonce, fresh, client_id.bytes))
+            # Read back: a concurrent writer's key wins, and both seal with the same one.
+            wrapped = self._read(client_id)
+            assert wrapped is not None
+        key = self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], client_id.bytes)
+        return AESSIV(key)
+
+    def seal(self, client_id: UUID, details: dict[str, Any]) -> str:
+        plain = json.dumps(details, sort_keys=True, ensure_ascii=False).encode()
+        sealed = self._key(client_id, create=True).encrypt(plain, [client_id.bytes])
+        return base64.b64encode(sealed).decode("ascii")
+
+    def open(self, client_id: UUID, sealed: str) -> dict[str, Any]:
+        try:
+            plain = self._key(client_id, create=False).decrypt(
+                base64.b64decode(sealed), [client_id.bytes]
+            )
+        except InvalidTag:
+            raise KeyErasedError(f"the details of client {client_id} cannot be read") from None
+        details: dict[str, Any] = json.loads(plain)
+        return details

@@ -1,0 +1,388 @@
+"""A client's outbox: every message notifications decided to send about one client, and what
+became of it. Pure: time comes in as an argument; nothing here sends anything.
+
+One stream per client, so the client's notification history (what was sent, to whom, when,
+through which channel, with what result) is one event stream that the read side shows and
+auditors replay.
+
+A message's life::
+
+    scheduled ──▶ sending ──▶ sent
+        ▲  │         │  └───▶ retrying ──▶ sending …   (transient failure, attempts left)
+        │  │         └──────▶ failed                   (permanent, out of attempts, or
+        │  ▼                                            interrupted with the outcome unknown)
+        │ cancelled                    failed ──resend──▶ scheduled
+        └───────────────────────────────────────────────┘
+
+Exactly once: a message's id is derived from its cause (``message_id_for``), so a redelivered
+triggering event schedules nothing new. ``SendingStarted`` is recorded *before* the channel is
+called and the result after it, so a crash in between leaves a message in ``sending``: the
+outcome is unknown, and ``interrupted`` decides what to do (see there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.values import Provenance
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:client-outbox")
+
+INTERRUPTED = "interrupted while sending; delivery unknown"
+
+
+class MessageState(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+PENDING = frozenset({MessageState.SCHEDULED, MessageState.RETRYING})
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    kind: str
+    audience: str
+    channel: str
+    recipient: str  # a non-personal reference: staff id, "inbox:<org>", "partner:<id>", "client"
+    language: str | None  # None: the recipient's language is chosen when sending
+    send_at: datetime
+    cause: str
+    facts: dict[str, Any]
+    sealed: str | None  # personal details (address, name), sealed under the client's key
+    state: MessageState = MessageState.SCHEDULED
+    attempts: int = 0  # attempts in this round (a resend starts a new round)
+    total_attempts: int = 0
+    retry_at: datetime | None = None
+    reason: str | None = None
+    sent_at: datetime | None = None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When the dispatcher should act on it next, if at all."""
+        if self.state is MessageState.SCHEDULED:
+            return self.send_at
+        if self.state is MessageState.RETRYING:
+            return self.retry_at
+        return None
+
+
+class ClientOutbox(Aggregate):
+    @staticmethod
+    def create_id(client_id: UUID, **_: Any) -> UUID:
+        return uuid5(_NAMESPACE, str(client_id))
+
+    @event("Opened")
+    def __init__(self, *, client_id: UUID, provenance: Provenance) -> None:
+        self.client_id = client_id
+        self.messages: dict[str, Message] = {}
+        self.worker: str | None = None
+        # Whose staff first wrote to the client: answers for the client's messages while no
+        # deadline names the responsible organisation (e.g. a letter to a new client).
+        self.opened_by = provenance.organisation
+
+    # --- decisions ---
+
+    def schedule(
+        self,
+        *,
+        provenance: Provenance,
+        message_id: str,
+        kind: str,
+        audience: str,
+        channel: str,
+        recipient: str,
+        language: str | None,
+        send_at: datetime,
+        cause: str,
+        facts: dict[str, Any],
+        sealed: str | None = None,
+    ) -> bool:
+        """Schedules a message once per id; False when the id is known (redelivery)."""
+        if message_id in self.messages:
+            return False
+        self._scheduled(
+            client_id=self.client_id,
+            provenance=provenance,
+            message_id=message_id,
+            kind=kind,
+            audience=audience,
+            channel=channel,
+            recipient=recipient,
+            language=language,
+            send_at=send_at,
+            cause=cause,
+            facts=facts,
+            sealed=sealed,
+        )
+        return True
+
+    def cancel(self, *, provenance: Provenance, message_id: str, reason: str) -> bool:
+        """Cancels a message not yet sent nor failed; a message being sent is not stopped."""
+        current = self.messages.get(message_id)
+        if current is None or current.state not in PENDING:
+            return False
+        self._cancelled(
+            client_id=self.client_id, provenance=provenance, message_id=message_id, reason=reason
+        )
+        return True
+
+    def pending_by_cause(self, prefix: str) -> list[Message]:
+        return [
+            m for m in self.messages.values() if m.cause.startswith(prefix) and m.state in PENDING
+        ]
+
+    def start(self, *, provenance: Provenance, message_id: str, now: datetime) -> bool:
+        """Records an attempt about to be made; False if the message is not due now."""
+        current = self.messages.get(message_id)
+        if current is None or current.due_at is None or current.due_at > now:
+            return False
+        self._sending_started(
+            client_id=self.client_id,
+            provenance=provenance,
+            message_id=message_id,
+            attempt=current.attempts + 1,
+        )
+        return True
+
+    def interrupted(
+        self, *, provenance: Provenance, message_id: str, receiver_deduplicates: bool
+    ) -> bool:
+        """A previous process started an attempt and died before recording its result.
+
+        Decision: when the far end recognises a repeat by the message id (a webhook with
+        ``Idempotency-Key``, an ``.eml`` or SMS file named by the id) the attempt is simply
+        made again: a duplicate is impossible there. Over SMTP the mail server may well have
+        accepted the mail already and a second copy would reach the person, so the message
+        fails with ``INTERRUPTED`` and staff decide whether to resend it. True if decided now.
+        """
+        current = self.messages.get(message_id)
+        if current is None or current.state is not MessageState.SENDING:
+            return False
+        if receiver_deduplicates:
+            self._sending_started(
+                client_id=self.client_id,
+                provenance=provenance,
+                message_id=message_id,
+                attempt=current.attempts + 1,
+            )
+        else:
+            self._record_failed(provenance, current, INTERRUPTED)
+        return True
+
+    def record_result(
+        self,
+        *,
+        provenance: Provenance,
+        message_id: str,
+        delivered: bool,
+        permanent: bool,
+        reason: str,
+        max_attempts: int,
+        retry_at: datetime,
+        recipient: str | None = None,
+    ) -> None:
+        """The outcome of the attempt in flight. A transient failure is retried at
+        ``retry_at`` while attempts are left, then the message fails. ``recipient`` is who it
+        was addressed to when sent, if not the scheduled reference (a reminder to an
+        organisation's inbox goes to the client's caseworker once one is named)."""
+        current = self.messages[message_id]
+        if current.state is not MessageState.SENDING:
+            return  # recorded already (a concurrent recovery); the first word stands
+        if recipient is not None:
+            current = replace(current, recipient=recipient)
+        if delivered:
+            self._sent(
+                client_id=self.client_id,
+                provenance=provenance,
+                message_id=message_id,
+                kind=current.kind,
+                audience=current.audience,
+                channel=current.channel,
+                recipient=current.recipient,
+                attempts=current.attempts,
+                reason=None,
+            )
+        elif permanent or current.attempts >= max_attempts:
+            why = reason if permanent else f"gave up after {current.attempts} attempts: {reason}"
+            self._record_failed(provenance, current, why)
+        else:
+            self._attempt_failed(
+                client_id=self.client_id,
+                provenance=provenance,
+                message_id=message_id,
+                attempt=current.attempts,
+                reason=reason,
+                retry_at=retry_at,
+            )
+
+    def resend(self, *, provenance: Provenance, message_id: str, send_at: datetime) -> bool:
+        """Staff asked to send a failed message again: a new round of attempts."""
+        current = self.messages.get(message_id)
+        if current is None or current.state is not MessageState.FAILED:
+            return False
+        self._resend_requested(
+            client_id=self.client_id,
+            provenance=provenance,
+            message_id=message_id,
+            send_at=send_at,
+        )
+        return True
+
+    def note_worker(self, *, provenance: Provenance, worker: str) -> None:
+        if worker != self.worker:
+            self._worker_noted(client_id=self.client_id, provenance=provenance, worker=worker)
+
+    def forget_personal(self, *, provenance: Provenance) -> None:
+        """The client was erased: nothing more goes out about them."""
+        for message in list(self.messages.values()):
+            self.cancel(provenance=provenance, message_id=message.message_id, reason="erased")
+
+    def _record_failed(self, provenance: Provenance, current: Message, reason: str) -> None:
+        self._failed(
+            client_id=self.client_id,
+            provenance=provenance,
+            message_id=current.message_id,
+            kind=current.kind,
+            audience=current.audience,
+            channel=current.channel,
+            recipient=current.recipient,
+            attempts=max(current.attempts, 1),
+            reason=reason,
+        )
+
+    # --- events ---
+
+    @event("MessageScheduled")
+    def _scheduled(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        message_id: str,
+        kind: str,
+        audience: str,
+        channel: str,
+        recipient: str,
+        language: str | None,
+        send_at: datetime,
+        cause: str,
+        facts: dict[str, Any],
+        sealed: str | None,
+    ) -> None:
+        self.messages[message_id] = Message(
+            message_id=message_id,
+            kind=kind,
+            audience=audience,
+            channel=channel,
+            recipient=recipient,
+            language=language,
+            send_at=send_at,
+            cause=cause,
+            facts=facts,
+            sealed=sealed,
+        )
+
+    @event("MessageCancelled")
+    def _cancelled(
+        self, *, client_id: UUID, provenance: Provenance, message_id: str, reason: str
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(current, state=MessageState.CANCELLED, reason=reason)
+
+    @event("SendingStarted")
+    def _sending_started(
+        self, *, client_id: UUID, provenance: Provenance, message_id: str, attempt: int
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(
+            current,
+            state=MessageState.SENDING,
+            attempts=attempt,
+            total_attempts=current.total_attempts + 1,
+        )
+
+    @event("MessageSent")
+    def _sent(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        message_id: str,
+        kind: str,
+        audience: str,
+        channel: str,
+        recipient: str,
+        attempts: int,
+        reason: str | None,
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(
+            current,
+            state=MessageState.SENT,
+            recipient=recipient,
+            reason=None,
+            sent_at=provenance.occurred_at,
+        )
+
+    @event("AttemptFailed")
+    def _attempt_failed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        message_id: str,
+        attempt: int,
+        reason: str,
+        retry_at: datetime,
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(
+            current, state=MessageState.RETRYING, reason=reason, retry_at=retry_at
+        )
+
+    @event("MessageFailed")
+    def _failed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        message_id: str,
+        kind: str,
+        audience: str,
+        channel: str,
+        recipient: str,
+        attempts: int,
+        reason: str,
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(current, state=MessageState.FAILED, reason=reason)
+
+    @event("ResendRequested")
+    def _resend_requested(
+        self, *, client_id: UUID, provenance: Provenance, message_id: str, send_at: datetime
+    ) -> None:
+        current = self.messages[message_id]
+        self.messages[message_id] = replace(
+            current,
+            state=MessageState.SCHEDULED,
+            attempts=0,
+            send_at=send_at,
+            retry_at=None,
+            reason=None,
+        )
+
+    @event("WorkerNoted")
+    def _worker_noted(self, *, client_id: UUID, provenance: Provenance, worker: str) -> None:
+        self.worker = worker

@@ -1,0 +1,160 @@
+"""Staff routes of the outbox: appointment letters, a client's messages, failed ones, resend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from services.notifications.delivery.templates import Appointment, AppointmentPurpose
+from services.notifications.outbox import ClientOutbox, Message, MessageState
+from services.notifications.outbox_app import OutboxApplication
+from shared.api import Caller, Problem, application
+from shared.auth.access import client_access, may_see, require
+from shared.auth.errors import OtherOrganisationError
+from shared.auth.roles import Permission
+from shared.languages import LanguageCode
+
+router = APIRouter(tags=["notifications"])
+Outbox = Annotated[OutboxApplication, Depends(application("notifications", OutboxApplication))]
+ReadClient = Annotated[Caller, Depends(client_access("notifications", Permission.READ_CLIENT))]
+# A letter may be the first thing notifications hears of a client (no deadline yet).
+WriteToClient = Annotated[
+    Caller, Depends(client_access("notifications", Permission.CHANGE_CLIENT, opens=True))
+]
+ManageDelivery = Annotated[Caller, Depends(require(Permission.MANAGE_DELIVERY))]
+
+
+class MessageView(BaseModel):
+    """A message without personal data: the recipient is a reference, never an address."""
+
+    client_id: UUID
+    message_id: str
+    kind: str
+    audience: str
+    channel: str
+    recipient: str
+    state: MessageState
+    send_at: datetime
+    retry_at: datetime | None
+    attempts: int
+    total_attempts: int
+    reason: str | None
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, outbox: ClientOutbox, message: Message) -> MessageView:
+        return cls(
+            client_id=outbox.client_id,
+            message_id=message.message_id,
+            kind=message.kind,
+            audience=message.audience,
+            channel=message.channel,
+            recipient=message.recipient,
+            state=message.state,
+            send_at=message.send_at,
+            retry_at=message.retry_at,
+            attempts=message.attempts,
+            total_attempts=message.total_attempts,
+            reason=message.reason,
+            sent_at=message.sent_at,
+        )
+
+
+class AppointmentRequest(BaseModel):
+    starts_at: AwareDatetime
+    place: str = Field(min_length=1, max_length=300)
+    purpose: AppointmentPurpose
+    client_name: str = Field(min_length=1, max_length=200, description="As the letter greets.")
+    languages: list[LanguageCode] = Field(
+        default_factory=list, description="The client's languages, best first."
+    )
+    interpreter_language: LanguageCode | None = None
+    contact_name: str = Field(min_length=1, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="The client's address (sealed)."
+    )
+    phone: str | None = Field(default=None, max_length=40, description="E.164 (sealed).")
+    not_before: AwareDatetime | None = Field(
+        default=None, description="Send no earlier than this (still never at night)."
+    )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give the client's email or phone number, one of them")
+        return self
+
+
+@router.post(
+    "/clients/{client_id}/appointments",
+    status_code=202,
+    responses={422: {"model": Problem}},
+    summary="Send a client an appointment letter (once per appointment)",
+)
+def post_appointment(
+    client_id: UUID, body: AppointmentRequest, caller: WriteToClient, app: Outbox
+) -> MessageView:
+    appointment = Appointment(
+        client_name=body.client_name,
+        purpose=body.purpose,
+        starts_at=body.starts_at,
+        place=body.place,
+        organisation=app.directory.organisation_name(caller.organisation)
+        if app.directory
+        else caller.organisation,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        contact_email=body.contact_email,
+        interpreter_language=body.interpreter_language,
+    )
+    message = app.schedule_appointment(
+        client_id,
+        caller.provenance(),
+        appointment=appointment,
+        languages=body.languages,
+        email=body.email,
+        phone=body.phone,
+        not_before=body.not_before,
+    )
+    return MessageView.of(app.outbox_of(client_id), message)
+
+
+@router.get(
+    "/clients/{client_id}/messages",
+    responses={404: {"model": Problem}},
+    summary="A client's messages and what became of them",
+)
+def get_messages(client_id: UUID, caller: ReadClient, app: Outbox) -> list[MessageView]:
+    outbox = app.outbox_of(client_id)
+    return [MessageView.of(outbox, m) for m in outbox.messages.values()]
+
+
+@router.get("/notifications/failed", summary="Messages that could not be delivered")
+def get_failed(request: Request, caller: ManageDelivery, app: Outbox) -> list[MessageView]:
+    return [
+        MessageView.of(outbox, m)
+        for outbox, m in app.failed_messages()
+        if may_see(request, "notifications", caller, outbox.client_id)
+    ]
+
+
+@router.post(
+    "/notifications/{message_id}/resend",
+    responses={404: {"model": Problem}},
+    summary="Send a failed message again",
+)
+def post_resend(
+    request: Request, message_id: str, caller: ManageDelivery, app: Outbox
+) -> MessageView:
+    owner, _ = app.find(message_id)
+    if not may_see(request, "notifications", caller, owner.client_id):
+        raise OtherOrganisationError()
+    message = app.resend(message_id, caller.provenance())
+    outbox, _ = app.find(message_id)
+    return MessageView.of(outbox, message)

@@ -1,0 +1,618 @@
+"""The notifications outbox in one process (SQLite), against real servers: an aiosmtpd SMTP
+server and an HTTP receiver that checks the webhook signature. Time is injected."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from aiosmtpd.controller import Controller
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from services.notifications.delivery.config import DeliverySettings
+from services.notifications.delivery.signing import verify_signature
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.outbox import INTERRUPTED, MessageState
+from services.notifications.outbox_app import OutboxApplication
+from services.notifications.service import SERVICE
+from shared.clock import HELSINKI
+from shared.contracts import PublicEvent
+from shared.contracts import events as contracts
+from shared.contracts.assessment import ReferralService
+from shared.contracts.plans import MeasureKind
+from shared.entrypoints.cli import app as cli
+from shared.eventstore import store_env
+from shared.law.deadlines import Deadline
+from shared.law.rulebook import RuleRef
+from shared.service import message_id
+from shared.settings import Settings
+from shared.values import Actor, ActorKind
+
+SECRET = "partner-secret-9"
+RULE = RuleRef(
+    id="enrolment",
+    law="1386/2010",
+    section="13",
+    valid_from=date(2011, 9, 1),
+    confirmed=True,
+    citation="test",
+)
+# Monday 10 March 2025, 07:00 in Helsinki: before staff hours.
+MONDAY_7 = datetime(2025, 3, 10, 7, 0, tzinfo=HELSINKI)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    inbox: Inbox = field(default_factory=Inbox)
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Receiver:
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            valid = verify_signature(
+                SECRET.encode(),
+                timestamp=self.headers.get("X-Kotoutus-Timestamp", ""),
+                body=body,
+                signature_header=self.headers.get("X-Kotoutus-Signature", ""),
+                now=datetime.now(UTC),
+            )
+            state.requests.append({"headers": dict(self.headers), "body": body, "valid": valid})
+            self.send_response(200 if valid else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/notices"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def write_directory(path: Path, webhook_url: str = "http://127.0.0.1:9/none") -> Path:
+    path.write_text(
+        f"""
+case_link = "https://kotoutus.example/clients/{{client_id}}"
+
+[organisations."municipality:320"]
+name = "Kemijärven kaupunki"
+language = "fi"
+inbox = "kotoutus@kemijarvi.example"
+supervisor = {{ name = "Liisa Lehto", email = "liisa.lehto@kemijarvi.example" }}
+
+[workers."caseworker:anna.virtanen"]
+name = "Anna Virtanen"
+email = "anna.virtanen@kemijarvi.example"
+
+[partners.adult_education_institute]
+name = "Lapin kansanopisto"
+webhook_url = "{webhook_url}"
+secret_env = "KOTOUTUS_TEST_PARTNER_SECRET"
+language = "fi"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Outbox:
+    app: OutboxApplication
+    clock: FakeClock
+    dispatcher: Dispatcher
+    settings: Settings
+    position: int = 0
+
+    def publish(
+        self,
+        contract: type[PublicEvent],
+        data: BaseModel,
+        *,
+        source: str = "plans",
+        aggregate: UUID | None = None,
+        version: int = 1,
+    ) -> PublicEvent:
+        """A public event from upstream, handled as the consumer would (exactly once)."""
+        self.position += 1
+        aggregate = aggregate or uuid4()
+        event = contract(
+            message_id=message_id(source, aggregate, version),
+            event_type=contract.EVENT_TYPE,
+            schema_version=1,
+            source=source,
+            position=self.position,
+            aggregate_id=aggregate,
+            aggregate_version=version,
+            occurred_at=self.clock.now,
+            recorded_at=self.clock.now,
+            actor=Actor(id="system:plans", kind=ActorKind.SYSTEM),
+            organisation="municipality:320",
+            data=data,
+        )
+        self.deliver(event)
+        return event
+
+    def deliver(self, event: PublicEvent) -> bool:
+        return self.app.process(event, SERVICE.policies[event.event_type])
+
+    async def tick(self, at: datetime | None = None) -> int:
+        if at is not None:
+            self.clock.now = at
+        return await self.dispatcher.tick()
+
+    def public(self, event_type: str) -> list[PublicEvent]:
+        found = []
+        for notification in self.app.recorder.select_notifications(1, 10_000):
+            event = SERVICE.publishes.to_public(
+                notification.id, self.app.mapper.to_domain_event(notification)
+            )
+            if event is not None and event.event_type == event_type:
+                found.append(event)
+        return found
+
+
+def make_outbox(settings: Settings, delivery: DeliverySettings, now: datetime) -> Outbox:
+    clock = FakeClock(now)
+    app = OutboxApplication(
+        settings, store_env(settings, "notifications"), delivery=delivery, clock=clock
+    )
+    return Outbox(app, clock, Dispatcher(app), settings)
+
+
+@pytest.fixture
+def outbox(
+    embedded_settings: Settings, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Outbox]:
+    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
+    delivery = DeliverySettings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        directory=write_directory(tmp_path / "directory.toml"),
+        retry_base_seconds=1,
+        retry_cap_seconds=2,
+        retry_max_attempts=3,
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, MONDAY_7)
+    yield made
+    made.app.close()
+
+
+def deadline(due: date) -> Deadline:
+    return Deadline(starts_on=due - timedelta(days=30), nominal=due, due=due, rule=RULE)
+
+
+def enrolment_due(client_id: UUID, plan_id: UUID, due: date) -> contracts.PlanDeadlineData:
+    return contracts.PlanDeadlineData(client_id=client_id, plan_id=plan_id, deadline=deadline(due))
+
+
+def body_of(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
+    outbox: Outbox, smtp: SmtpServer
+) -> None:
+    client_id, plan_id = uuid4(), uuid4()
+    due = date(2025, 3, 13)  # Thursday
+    event = outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, due))
+    # 14 days before has passed already; 3 days before is today (Monday), then the due day.
+    messages = outbox.app.outbox_of(client_id).messages
+    assert sorted(m.send_at.astimezone(HELSINKI) for m in messages.values()) == [
+        datetime(2025, 3, 10, 8, 0, tzinfo=HELSINKI),
+        datetime(2025, 3, 13, 8, 0, tzinfo=HELSINKI),
+    ]
+    # Redelivered, and announced again in a new event: nothing new is decided.
+    assert outbox.deliver(event) is False
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, due))
+    assert len(outbox.app.outbox_of(client_id).messages) == 2
+
+    assert await outbox.tick() == 0  # 07:00: before staff hours
+    assert await outbox.tick(datetime(2025, 3, 10, 8, 1, tzinfo=HELSINKI)) == 1
+    assert await outbox.tick() == 0
+    [(recipients, mail)] = smtp.inbox.received
+    assert recipients == ["kotoutus@kemijarvi.example"]
+    assert mail["Content-Language"] == "fi"
+    assert mail["Subject"].startswith("Muistutus: ")
+    assert str(client_id) in mail["Subject"]
+    text = body_of(mail)
+    assert "Hei Kemijärven kaupunki" in text
+    assert "torstai 13. maaliskuuta 2025" in text
+    assert "Aikaa on 3 päivää" in text
+    assert f"https://kotoutus.example/clients/{client_id}" in text
+
+    # A caseworker is named: the due day's reminder goes to her instead of the inbox.
+    worker = contracts.WorkerAssignedData(client_id=client_id, worker="caseworker:anna.virtanen")
+    outbox.publish(contracts.WorkerAssigned, worker, source="intake")
+    assert await outbox.tick(datetime(2025, 3, 13, 8, 0, tzinfo=HELSINKI)) == 1
+    recipients, mail = smtp.inbox.received[-1]
+    assert recipients == ["anna.virtanen@kemijarvi.example"]
+    assert "Hei Anna Virtanen" in body_of(mail)
+    assert "määräaika on tänään" in body_of(mail)
+
+    # The deadline passes without enrolment (Friday, 09:30): the supervisor is alerted.
+    outbox.clock.now = datetime(2025, 3, 14, 9, 30, tzinfo=HELSINKI)
+    outbox.publish(contracts.EnrolmentOverdue, enrolment_due(client_id, plan_id, due))
+    assert await outbox.tick() >= 1
+    alerts = [m for r, m in smtp.inbox.received if r == ["liisa.lehto@kemijarvi.example"]]
+    [alert] = alerts
+    assert "Hei Liisa Lehto" in body_of(alert) or "Liisa Lehto" in body_of(alert)
+    assert alert["Content-Language"] == "fi"
+
+    sent = outbox.public("NotificationSent")
+    assert [e.data.recipient for e in sent] == [  # type: ignore[attr-defined]
+        "inbox:municipality:320",
+        "caseworker:anna.virtanen",
+        "supervisor:municipality:320",
+    ]
+    for e in sent:
+        assert e.data.client_id == client_id  # type: ignore[attr-defined]
+        assert "@" not in e.data.recipient  # type: ignore[attr-defined]
+
+
+async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outbox) -> None:
+    client_id, plan_id = uuid4(), uuid4()
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, date(2025, 4, 30)))
+    first = dict(outbox.app.outbox_of(client_id).messages)
+    assert len(first) == 3
+    # The deadline moves: the old reminders are cancelled, new ones scheduled.
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, date(2025, 5, 30)))
+    moved = outbox.app.outbox_of(client_id).messages
+    assert all(moved[i].state is MessageState.CANCELLED for i in first)
+    assert {moved[i].reason for i in first} == {"deadline moved to 2025-05-30"}
+    pending = [m for m in moved.values() if m.state is MessageState.SCHEDULED]
+    assert len(pending) == 3
+    # The step is done: every pending reminder is cancelled.
+    enrolled = contracts.PlanEnrolledData(
+        client_id=client_id,
+        plan_id=plan_id,
+        enrolled_on=date(2025, 3, 10),
+        service=MeasureKind("integration_training"),
+    )
+    outbox.publish(contracts.PlanEnrolled, enrolled, aggregate=plan_id, version=2)
+    done = outbox.app.outbox_of(client_id).messages
+    assert all(m.state is MessageState.CANCELLED for m in done.values())
+
+
+async def test_partner_notice_is_a_signed_webhook(
+    embedded_settings: Settings,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
+    delivery = DeliverySettings(
+        directory=write_directory(tmp_path / "directory.toml", receiver.url),
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, datetime.now(UTC))
+    try:
+        client_id = uuid4()
+        referral = contracts.ReferralMadeData(
+            client_id=client_id,
+            assessment_id=uuid4(),
+            referral_id="r-1",
+            service=ReferralService("adult_education_institute"),
+            referred_on=date(2025, 3, 10),
+        )
+        event = made.publish(contracts.ReferralMade, referral, source="assessment")
+        made.deliver(event)
+        assert await made.tick() == 1
+        assert await made.tick() == 0
+        [request] = receiver.requests
+        assert request["valid"]
+        body = json.loads(request["body"])
+        assert body["type"] == "referral_notice"
+        assert body["data"]["partner_name"] == "Lapin kansanopisto"
+        assert request["headers"]["Idempotency-Key"] == body["message_id"]
+        [sent] = made.public("NotificationSent")
+        assert sent.data.channel == "webhook"  # type: ignore[attr-defined]
+        assert sent.data.recipient == "partner:adult_education_institute"  # type: ignore[attr-defined]
+    finally:
+        made.app.close()
+
+
+async def test_retries_then_failed_then_resend_by_cli(
+    outbox: Outbox, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp.stop()
+    client_id = uuid4()
+    outbox.clock.now = datetime(2025, 3, 10, 9, 0, tzinfo=HELSINKI)
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), date(2025, 3, 10)))
+    [message] = outbox.app.outbox_of(client_id).messages.values()
+    for attempt in range(1, 4):
+        assert await outbox.tick() == 1
+        state = outbox.app.outbox_of(client_id).messages[message.message_id]
+        assert state.attempts == attempt
+        outbox.clock.now += timedelta(seconds=3)  # past any retry_at (capped at 2 s)
+    assert state.state is MessageState.FAILED
+    assert state.reason is not None and state.reason.startswith("gave up after 3 attempts")
+    [failed] = outbox.public("NotificationFailed")
+    assert failed.data.attempts == 3  # type: ignore[attr-defined]
+    assert await outbox.tick() == 0
+
+    # Staff list and resend it with the CLI, which opens the store itself.
+    monkeypatch.setenv("KOTOUTUS_DATA_DIR", str(outbox.settings.data_dir))
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["notifications", "failed"])
+    assert listed.exit_code == 0, listed.output
+    assert message.message_id in listed.stdout
+    smtp.start()
+    resent = runner.invoke(
+        cli, ["notifications", "resend", message.message_id, "--actor", "caseworker:anna"]
+    )
+    assert resent.exit_code == 0, resent.output
+    # The CLI reads the real clock: it goes out within the next staff hours from now.
+    again_at = outbox.app.outbox_of(client_id).messages[message.message_id].send_at
+    assert await outbox.tick(again_at) == 1
+    assert len(smtp.inbox.received) == 1
+    assert outbox.app.outbox_of(client_id).messages[message.message_id].state is MessageState.SENT
+    again = runner.invoke(
+        cli, ["notifications", "resend", message.message_id, "--actor", "caseworker:anna"]
+    )
+    assert again.exit_code == 1  # only a failed message can be resent
+
+
+async def test_an_smtp_attempt_interrupted_by_a_crash_fails_rather_than_resends(
+    outbox: Outbox, smtp: SmtpServer
+) -> None:
+    client_id = uuid4()
+    outbox.clock.now = datetime(2025, 3, 10, 9, 0, tzinfo=HELSINKI)
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), date(2025, 3, 10)))
+    [message] = outbox.app.outbox_of(client_id).messages.values()
+    outbox_id = outbox.app.outbox_of(client_id).id
+    # The first process recorded SendingStarted and died (its result never recorded).
+    assert outbox.app.begin_attempt(outbox_id, message.message_id) is not None
+    restarted = Dispatcher(outbox.app)
+    assert await restarted.tick() == 0
+    after = outbox.app.outbox_of(client_id).messages[message.message_id]
+    assert (after.state, after.reason) == (MessageState.FAILED, INTERRUPTED)
+    assert smtp.inbox.received == []
+
+
+async def test_an_interrupted_webhook_is_sent_again_under_the_same_idempotency_key(
+    embedded_settings: Settings,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
+    delivery = DeliverySettings(
+        directory=write_directory(tmp_path / "directory.toml", receiver.url),
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, datetime.now(UTC))
+    try:
+        client_id = uuid4()
+        transfer = contracts.ResponsibilityTransferredData(
+            client_id=client_id,
+            from_organisation="municipality:320",
+            to_organisation="adult_education_institute",
+            reason="moved to the partner's programme",
+        )
+        made.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
+        outbox = made.app.outbox_of(client_id)
+        [message] = outbox.messages.values()
+        # A process sent it and died before recording the result.
+        attempt = made.app.begin_attempt(outbox.id, message.message_id)
+        assert attempt is not None and attempt.outgoing is not None
+        assert (await made.dispatcher.channels.send(attempt.outgoing)).delivered
+        restarted = Dispatcher(made.app)
+        assert await restarted.tick() == 1
+        after = made.app.outbox_of(client_id).messages[message.message_id]
+        assert (after.state, after.total_attempts) == (MessageState.SENT, 2)
+        keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+        assert keys == {message.message_id}  # the partner sees one notice, twice at most
+        body = json.loads(receiver.requests[-1]["body"])
+        assert body["type"] == "responsibility_notice"
+    finally:
+        made.app.close()
+
+
+async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_address(
+    outbox: Outbox,
+) -> None:
+    from services.notifications.delivery.templates import Appointment, AppointmentPurpose
+    from services.notifications.keys import KeyErasedError
+    from shared.values import Provenance
+
+    client_id = uuid4()
+    outbox.clock.now = datetime(2025, 3, 10, 22, 30, tzinfo=HELSINKI)
+    letter = Appointment(
+        client_name="Amina Hassan",
+        purpose=AppointmentPurpose.INITIAL_ASSESSMENT,
+        starts_at=datetime(2025, 3, 17, 10, 0, tzinfo=HELSINKI),
+        place="Vapaudenkatu 8",
+        organisation="Kemijärven kaupunki",
+        contact_name="Anna Virtanen",
+    )
+    provenance = Provenance.system("test", "municipality:320", outbox.clock.now)
+    message = outbox.app.schedule_appointment(
+        client_id,
+        provenance,
+        appointment=letter,
+        languages=["so"],
+        email="amina@example.org",
+        phone=None,
+        not_before=None,
+    )
+    assert message.send_at == datetime(2025, 3, 11, 8, 0, tzinfo=HELSINKI)  # not at night
+    assert message.language == "so"
+    stored = [n.state for n in outbox.app.recorder.select_notifications(1, 100)]
+    assert not any(b"amina@example.org" in state for state in stored)
+    assert not any(b"Amina" in state for state in stored)
+    # Asked again (a retried request): the same letter, not a second one.
+    again = outbox.app.schedule_appointment(
+        client_id,
+        provenance,
+        appointment=letter,
+        languages=["so"],
+        email="amina@example.org",
+        phone=None,
+        not_before=None,
+    )
+    assert again.message_id == message.message_id
+    assert len(outbox.app.outbox_of(client_id).messages) == 1
+
+    outbox.publish(
+        contracts.ClientErased,
+        contracts.ClientErasedData.model_validate(
+            {"client_id": client_id, "legal_ground": "GDPR 17"}
+        ),
+        source="intake",
+    )
+    assert message.sealed is not None
+    with pytest.raises(KeyErasedError):
+        outbox.app.keys.open(client_id, message.sealed)
+    erased = outbox.app.outbox_of(client_id).messages[message.message_id]
+    assert erased.state is MessageState.CANCELLED
+    assert await outbox.tick(datetime(2025, 3, 11, 9, 0, tzinfo=HELSINKI)) == 0
+
+
+def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(
+    embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shared.entrypoints.embedded import EmbeddedSystem
+    from tests.support import ACTOR, AUDITOR, SUPERVISOR, eventually
+
+    monkeypatch.setenv("KOTOUTUS_CLIENT_HOURS_START", "00:00:00")
+    monkeypatch.setenv("KOTOUTUS_CLIENT_HOURS_END", "23:59:59")
+    monkeypatch.setenv("KOTOUTUS_DISPATCH_POLL_SECONDS", "0.1")
+    system = EmbeddedSystem(embedded_settings)
+    client_id = str(uuid4())
+    body = {
+        "starts_at": "2030-03-17T10:00:00+02:00",
+        "place": "Vapaudenkatu 8",
+        "purpose": "guidance",
+        "client_name": "Amina Hassan",
+        "languages": ["ar"],
+        "contact_name": "Anna Virtanen",
+        "phone": "+358 40 123 4567",
+    }
+    try:
+        with TestClient(system.api()) as api:
+            posted = api.post(f"/clients/{client_id}/appointments", json=body, headers=ACTOR)
+            assert posted.status_code == 202, posted.text
+            letter = posted.json()
+            assert (letter["channel"], letter["recipient"]) == ("sms", "client")
+            sms = embedded_settings.data_dir / "outbox" / "sms" / f"{letter['message_id']}.txt"
+            eventually(sms.exists, timeout=10, what="the SMS file")
+            assert "+358401234567" in sms.read_text(encoding="utf-8")
+
+            def sent_on_timeline() -> list[dict[str, Any]]:
+                # An auditor: the read side knows no organisation of this unregistered client.
+                response = api.get(f"/clients/{client_id}/timeline", headers=AUDITOR)
+                entries = response.json() if response.status_code == 200 else []
+                return [e for e in entries if e["event_type"] == "NotificationSent"]
+
+            [entry] = eventually(sent_on_timeline, timeout=10, what="NotificationSent")
+            assert entry["data"]["kind"] == "appointment_letter"
+            assert entry["data"]["channel"] == "sms"
+            assert entry["data"]["recipient"] == "client"
+            assert api.get("/notifications/failed", headers=SUPERVISOR).json() == []
+    finally:
+        system.close()
+
+
+async def test_daily_digest_instead_of_single_reminders(
+    embedded_settings: Settings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    delivery = DeliverySettings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        directory=write_directory(tmp_path / "directory.toml"),
+        staff_daily_digest=True,
+        outbox_dir=tmp_path / "outbox",
+    )
+    made = make_outbox(embedded_settings, delivery, MONDAY_7)
+    try:
+        clients = [uuid4(), uuid4()]
+        for client_id, due in zip(clients, (date(2025, 3, 13), date(2025, 3, 10)), strict=True):
+            made.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), due))
+        assert await made.tick(datetime(2025, 3, 10, 8, 0, tzinfo=HELSINKI)) == 2
+        [(recipients, mail)] = smtp.inbox.received  # one mail for both clients' reminders
+        assert recipients == ["kotoutus@kemijarvi.example"]
+        assert mail["Subject"].startswith("Päivän määräajat")
+        text = body_of(mail)
+        assert all(str(client_id) in text for client_id in clients)
+        assert "(tänään)" in text
+        sent = made.public("NotificationSent")
+        assert sorted(e.data.client_id for e in sent) == sorted(clients)  # type: ignore[attr-defined]
+    finally:
+        made.app.close()
