@@ -89,6 +89,15 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
     assert view["overdue_on"] == "2024-11-05"
     assert responsible(api, other, "2025-01-02")["organisation"] == "municipality:320"
 
+    # The new organisation's staff now read the client everywhere; the TE office's do not.
+    employment = bearer(organisation="employment_authority:320", subject="eero.employment")
+    for path in ("reminders", "timeline", "assessment"):
+        url = f"/clients/{jobseeker}/{path}"
+        eventually(lambda u=url: api.get(u, headers=employment).is_success, what=f"new org {path}")
+        assert api.get(url, headers=TE).status_code == 403, path
+    listed = api.get("/caseload", headers=employment).json()["items"]
+    assert {item["client_id"] for item in listed} == {jobseeker, overdue}
+
 
 def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> None:
     client_id = register(api, "2024-09-02", registered_jobseeker=True)

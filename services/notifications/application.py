@@ -70,6 +70,7 @@ class NotificationsApplication(ServiceApplication):
             # Offsets before the due day and working-day rules come with the delivery work.
             remind_on=due,
             responsible_organisation=organisation,
+            known_at=message.recorded_at,
         )
         return (book,)
 
@@ -88,6 +89,17 @@ class NotificationsApplication(ServiceApplication):
             provenance=provenance,
             reminder_key=reminder_key(deadline_kind, message.aggregate_id, key_suffix),
             reason=reason,
+        )
+        return (book,)
+
+    def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """Staff of the new organisation may read the client's reminders from now on."""
+        assert isinstance(message, contracts.ResponsibilityTransferred)
+        data = message.data
+        provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
+        book = self._book(data.client_id, provenance)
+        book.note_responsibility(
+            provenance=provenance, organisation=data.to_organisation, known_at=message.recorded_at
         )
         return (book,)
 

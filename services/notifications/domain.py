@@ -8,7 +8,7 @@ schedules it once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -45,8 +45,10 @@ class ClientReminders(Aggregate):
     def __init__(self, *, client_id: UUID, provenance: Provenance) -> None:
         self.client_id = client_id
         self.reminders: dict[str, Reminder] = {}
-        # Who answers for the client, as the latest scheduled deadline said (access checks).
+        # Who answers for the client, as the latest news of it said (access checks): a
+        # deadline's organisation or a transfer, whichever its source recorded later.
         self.responsible_organisation = provenance.organisation
+        self.responsible_known_at: datetime | None = None
 
     def schedule(
         self,
@@ -57,6 +59,7 @@ class ClientReminders(Aggregate):
         due: date,
         remind_on: date,
         responsible_organisation: str,
+        known_at: datetime | None = None,
     ) -> None:
         current = self.reminders.get(reminder_key)
         if current is not None and (current.state is ReminderState.CANCELLED or current.due == due):
@@ -69,6 +72,7 @@ class ClientReminders(Aggregate):
             due=due,
             remind_on=remind_on,
             responsible_organisation=responsible_organisation,
+            known_at=known_at,
         )
 
     @event("ReminderScheduled")
@@ -82,8 +86,9 @@ class ClientReminders(Aggregate):
         due: date,
         remind_on: date,
         responsible_organisation: str,
+        known_at: datetime | None = None,  # None in events stored before it was kept
     ) -> None:
-        self.responsible_organisation = responsible_organisation
+        self._learn_responsibility(responsible_organisation, known_at)
         self.reminders[reminder_key] = Reminder(
             key=reminder_key,
             state=ReminderState.SCHEDULED,
@@ -92,6 +97,36 @@ class ClientReminders(Aggregate):
             remind_on=remind_on,
             responsible_organisation=responsible_organisation,
         )
+
+    def note_responsibility(
+        self, *, provenance: Provenance, organisation: str, known_at: datetime
+    ) -> None:
+        """Another organisation answers for the client (``known_at``: when its source recorded
+        it; older news, handled late, changes nothing)."""
+        if organisation == self.responsible_organisation:
+            return
+        if self.responsible_known_at and known_at < self.responsible_known_at:
+            return
+        self._responsibility_noted(
+            client_id=self.client_id,
+            provenance=provenance,
+            organisation=organisation,
+            known_at=known_at,
+        )
+
+    @event("ResponsibilityNoted")
+    def _responsibility_noted(
+        self, *, client_id: UUID, provenance: Provenance, organisation: str, known_at: datetime
+    ) -> None:
+        self._learn_responsibility(organisation, known_at)
+
+    def _learn_responsibility(self, organisation: str, known_at: datetime | None) -> None:
+        if known_at is None:  # an old event: it counts until something dated comes
+            if self.responsible_known_at is None:
+                self.responsible_organisation = organisation
+        elif self.responsible_known_at is None or known_at >= self.responsible_known_at:
+            self.responsible_organisation = organisation
+            self.responsible_known_at = known_at
 
     def cancel(self, *, provenance: Provenance, reminder_key: str, reason: str) -> None:
         current = self.reminders.get(reminder_key)

@@ -302,17 +302,22 @@ class OutboxApplication(NotificationsApplication):
         )
 
     def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """The reminder book learns who answers now; the partner it passed to is told."""
+        book = super().on_responsibility_transferred(message)
         assert isinstance(message, contracts.ResponsibilityTransferred)
         data = message.data
-        return self._partner_notice(
-            message,
-            data.client_id,
-            data.to_organisation,
-            MessageKind.RESPONSIBILITY_NOTICE,
-            from_organisation=data.from_organisation,
-            effective_from=message.occurred_at.astimezone(HELSINKI).date().isoformat(),
-            reason=data.reason,
-        )
+        return [
+            *book,
+            *self._partner_notice(
+                message,
+                data.client_id,
+                data.to_organisation,
+                MessageKind.RESPONSIBILITY_NOTICE,
+                from_organisation=data.from_organisation,
+                effective_from=message.occurred_at.astimezone(HELSINKI).date().isoformat(),
+                reason=data.reason,
+            ),
+        ]
 
     def on_worker_assigned(self, message: PublicEvent) -> Sequence[Aggregate]:
         assert isinstance(message, contracts.WorkerAssigned)
