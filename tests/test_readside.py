@@ -40,6 +40,7 @@ def registration(given_names: str, family_name: str, started: str, language: str
         "personal": {"given_names": given_names, "family_name": family_name},
         "facts": {
             "mother_tongue": language,
+            "service_languages": ["en"],
             "interpreter_language": language,
             "needs_interpreter": True,
             "home_municipality": "320",
@@ -164,6 +165,7 @@ def test_caseload_filters_sorts_and_pages(client: TestClient) -> None:
     assert listed(worker="anna") == [ids["amina"]]
     assert listed(language="uk") == [ids["olena"]]
     assert listed(language="u") == []  # a language is matched whole
+    assert set(listed(language="en")) == set(ids.values())  # a service language counts too
     assert listed(status="closed") == [ids["farid"]]
     assert set(listed(organisation="municipality:320")) == set(ids.values())
     other = client.get("/caseload", params={"organisation": "te_office:lappi"}, headers=ACTOR)

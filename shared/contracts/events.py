@@ -76,7 +76,11 @@ class ClientRegisteredData(_Named):
     registered_jobseeker: bool
     home_municipality: str | None = Field(default=None, description="Statistics Finland code.")
     mother_tongue: str | None = Field(default=None, description="ISO 639-1 (or 639-3) code.")
+    service_languages: tuple[str, ...] = Field(
+        default=(), description="Languages the client can be served in."
+    )
     interpreter_language: str | None = None
+    needs_interpreter: bool = False
     responsible_organisation: str
     age_group: str | None = Field(default=None, description="0-6, 7-17, 18-29, 30-64 or 65+.")
     residence_permit: ResidencePermit | None = None

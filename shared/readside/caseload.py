@@ -43,6 +43,7 @@ class CaseloadRow:
     mother_tongue: str | None = None
     interpreter_language: str | None = None
     service_languages: tuple[str, ...] = ()
+    needs_interpreter: bool = False
     relationship_started_on: date | None = None
     home_municipality: str | None = None
     age_group: str | None = None
@@ -65,7 +66,9 @@ class CaseloadRow:
         del values["service_languages"], values["referrals"]
         languages = {self.mother_tongue, self.interpreter_language, *self.service_languages}
         values["languages"] = "," + ",".join(sorted(lang for lang in languages if lang)) + ","
-        values["needs_interpreter"] = self.interpreter_language is not None
+        values["needs_interpreter"] = (
+            self.needs_interpreter or self.interpreter_language is not None
+        )
         values["open_referrals"] = len(self.referrals)
         values["overdue"] = self.assessment_overdue or self.enrolment_overdue or self.review_overdue
         values["next_deadline_kind"], values["next_deadline"] = self._next_deadline()
@@ -104,7 +107,9 @@ def _apply(row: CaseloadRow, client_id: UUID, event: PublicEvent) -> None:
         case "ClientRegistered":
             row.organisation = data.responsible_organisation
             row.mother_tongue = data.mother_tongue
+            row.service_languages = tuple(data.service_languages)
             row.interpreter_language = data.interpreter_language
+            row.needs_interpreter = data.needs_interpreter
             row.relationship_started_on = data.relationship_started_on
             row.home_municipality = data.home_municipality
             row.age_group = data.age_group
@@ -113,6 +118,7 @@ def _apply(row: CaseloadRow, client_id: UUID, event: PublicEvent) -> None:
             row.mother_tongue = facts.mother_tongue
             row.service_languages = tuple(facts.service_languages)
             row.interpreter_language = facts.interpreter_language
+            row.needs_interpreter = facts.needs_interpreter
             row.home_municipality = facts.home_municipality or row.home_municipality
         case "EligibilityDetermined":
             row.in_scope = data.eligibility.in_scope
