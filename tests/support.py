@@ -103,9 +103,12 @@ def env_for(settings: Settings) -> dict[str, str]:
 class ServiceProcesses:
     """The services as separate OS processes, as in production."""
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.log_dir = log_dir
+        self.extra_env = extra_env or {}  # settings that are not Settings' (e.g. delivery)
         self.ports: dict[str, int] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -114,7 +117,7 @@ class ServiceProcesses:
 
     def start(self, name: str, failpoint: str | None = None, wait: bool = True) -> None:
         port = self.ports.setdefault(name, free_port())
-        env = env_for(self.settings)
+        env = {**env_for(self.settings), **self.extra_env}
         if failpoint:
             env["KOTOUTUS_FAILPOINT"] = failpoint
         log = (self.log_dir / f"{name}.log").open("ab")

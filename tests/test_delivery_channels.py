@@ -4,19 +4,13 @@ ports, started here. The tests assert what arrived, not which calls were made.""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from services.notifications.delivery.message import (
@@ -25,56 +19,23 @@ from services.notifications.delivery.message import (
     OutgoingMessage,
 )
 from services.notifications.delivery.retry import RetryPolicy, deliver_with_retries
-from services.notifications.delivery.signing import verify_signature
 from services.notifications.delivery.sms import SmsFileChannel
 from services.notifications.delivery.smtp import EmlFolderChannel, SmtpChannel, SmtpSettings
 from services.notifications.delivery.webhook import WebhookChannel
+from tests.servers import SmtpInbox, WebhookReceiver, running_receiver, running_smtp
+from tests.support import free_port
 
 FROM = "kotoutus@kemijarvi.example"
 NOW = datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # --- SMTP ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts and refuses the addresses it is told to."""
-
-    received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
+    with running_smtp() as server:
+        yield server.inbox, server.port
 
 
 def smtp_channel(port: int) -> SmtpChannel:
@@ -103,13 +64,13 @@ def letter(message_id: str = "letter-1", recipient: str = "amina@example.org") -
     )
 
 
-async def test_smtp_delivers_text_html_and_attachments(smtp_server: tuple[Inbox, int]) -> None:
+async def test_smtp_delivers_text_html_and_attachments(smtp_server: tuple[SmtpInbox, int]) -> None:
     inbox, port = smtp_server
     result = await smtp_channel(port).send(letter())
     assert result.status is DeliveryStatus.DELIVERED, result.reason
 
-    [(sender, recipients, mail)] = inbox.received
-    assert sender == FROM
+    [(recipients, mail)] = inbox.received
+    assert inbox.senders == [FROM]
     assert recipients == ["amina@example.org"]
     assert mail["To"] == "amina@example.org"
     assert mail["Subject"] == "موعدك في خدمات الاندماج"
@@ -130,18 +91,18 @@ async def test_smtp_delivers_text_html_and_attachments(smtp_server: tuple[Inbox,
     assert attachments["kartta.txt"].get_payload(decode=True) == b"Kirkkokatu 2"
 
 
-async def test_smtp_resend_carries_the_same_message_id(smtp_server: tuple[Inbox, int]) -> None:
+async def test_smtp_resend_carries_the_same_message_id(smtp_server: tuple[SmtpInbox, int]) -> None:
     inbox, port = smtp_server
     channel = smtp_channel(port)
     await channel.send(letter())
     await channel.send(letter())
-    assert [mail["Message-ID"] for _, _, mail in inbox.received] == [
+    assert [mail["Message-ID"] for _, mail in inbox.received] == [
         "<letter-1@kemijarvi.example>"
     ] * 2
 
 
 async def test_smtp_refusals_are_permanent_or_transient_by_code(
-    smtp_server: tuple[Inbox, int],
+    smtp_server: tuple[SmtpInbox, int],
 ) -> None:
     inbox, port = smtp_server
     inbox.refuse["gone@example.org"] = "550 5.1.1 No such user"
@@ -227,47 +188,10 @@ async def test_sms_file_channel(tmp_path: Path) -> None:
 SECRET = "partner-secret-1"
 
 
-@dataclass
-class Receiver:
-    """A partner's endpoint: checks the signature and answers from a script (then 200)."""
-
-    answers: list[int] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            valid = verify_signature(
-                SECRET.encode(),
-                timestamp=self.headers.get("X-Kotoutus-Timestamp", ""),
-                body=body,
-                signature_header=self.headers.get("X-Kotoutus-Signature", ""),
-                now=datetime.now(UTC),
-            )
-            state.requests.append({"headers": dict(self.headers), "body": body, "valid": valid})
-            status = 401 if not valid else (state.answers.pop(0) if state.answers else 200)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/kotoutus/notices"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver(SECRET, "/kotoutus/notices") as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def notice(url: str, message_id: str = "notice-1") -> OutgoingMessage:
@@ -287,7 +211,7 @@ def webhook(url: str, secret: str = SECRET) -> WebhookChannel:
     return WebhookChannel({url: SecretStr(secret)}, timeout_seconds=5)
 
 
-async def test_webhook_is_signed_and_idempotent(receiver: Receiver) -> None:
+async def test_webhook_is_signed_and_idempotent(receiver: WebhookReceiver) -> None:
     message = notice(receiver.url)
     result = await webhook(receiver.url).send(message)
     assert result.delivered, result.reason
@@ -299,13 +223,13 @@ async def test_webhook_is_signed_and_idempotent(receiver: Receiver) -> None:
     assert request["headers"]["X-Kotoutus-Signature"].startswith("sha256=")
 
 
-async def test_webhook_with_the_wrong_secret_is_refused(receiver: Receiver) -> None:
+async def test_webhook_with_the_wrong_secret_is_refused(receiver: WebhookReceiver) -> None:
     result = await webhook(receiver.url, secret="not-the-secret").send(notice(receiver.url))
     assert result.status is DeliveryStatus.PERMANENT
     assert not receiver.requests[0]["valid"]
 
 
-async def test_webhook_retries_server_errors_with_backoff(receiver: Receiver) -> None:
+async def test_webhook_retries_server_errors_with_backoff(receiver: WebhookReceiver) -> None:
     receiver.answers = [500, 503]
     waits: list[float] = []
 
@@ -330,7 +254,7 @@ async def test_webhook_retries_server_errors_with_backoff(receiver: Receiver) ->
     assert all(r["valid"] for r in receiver.requests)
 
 
-async def test_webhook_client_error_is_permanent(receiver: Receiver) -> None:
+async def test_webhook_client_error_is_permanent(receiver: WebhookReceiver) -> None:
     receiver.answers = [400]
     outcome = await deliver_with_retries(
         webhook(receiver.url), notice(receiver.url), RetryPolicy(base_seconds=0.01)
@@ -340,7 +264,7 @@ async def test_webhook_client_error_is_permanent(receiver: Receiver) -> None:
     assert len(receiver.requests) == 1
 
 
-async def test_webhook_too_many_requests_is_transient(receiver: Receiver) -> None:
+async def test_webhook_too_many_requests_is_transient(receiver: WebhookReceiver) -> None:
     receiver.answers = [429, 408]
     first = await webhook(receiver.url).send(notice(receiver.url))
     second = await webhook(receiver.url).send(notice(receiver.url))
@@ -354,7 +278,7 @@ async def test_webhook_connection_refused_is_transient() -> None:
     assert "ConnectError" in result.reason
 
 
-async def test_webhook_without_a_secret_is_not_called(receiver: Receiver) -> None:
+async def test_webhook_without_a_secret_is_not_called(receiver: WebhookReceiver) -> None:
     channel = WebhookChannel({}, timeout_seconds=5)
     result = await channel.send(notice(receiver.url))
     assert result.status is DeliveryStatus.TRANSIENT

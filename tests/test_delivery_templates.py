@@ -5,17 +5,12 @@ letter goes through a real SMTP server intact."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from html import escape
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import BaseModel
 
 from services.notifications.delivery import compose
@@ -41,6 +36,7 @@ from services.notifications.delivery.templates import (
 )
 from shared.clock import HELSINKI
 from shared.contracts.assessment import ReferralService
+from tests.servers import SmtpInbox, running_smtp
 
 # Friday 14 March 2025, 09:30 in Helsinki.
 STARTS = datetime(2025, 3, 14, 9, 30, tzinfo=HELSINKI)
@@ -219,32 +215,13 @@ def test_partner_notice_body_is_stable_json() -> None:
 # --- Through a real SMTP server --------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append(parsed)
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[SmtpInbox, int]]:
+    with running_smtp() as server:
+        yield server.inbox, server.port
 
 
-async def test_arabic_letter_arrives_right_to_left(smtp: tuple[Inbox, int]) -> None:
+async def test_arabic_letter_arrives_right_to_left(smtp: tuple[SmtpInbox, int]) -> None:
     inbox, port = smtp
     rendered = render(MessageKind.APPOINTMENT_LETTER, "ar", APPOINTMENT)
     message = compose.email(
@@ -260,7 +237,7 @@ async def test_arabic_letter_arrives_right_to_left(smtp: tuple[Inbox, int]) -> N
     )
     assert (await channel.send(message)).delivered
 
-    [mail] = inbox.received
+    [(_, mail)] = inbox.received
     assert mail["To"] == "amina@example.org"
     assert mail["Subject"] == rendered.subject
     assert mail["Subject"].startswith("دعوة إلى موعد")

@@ -4,8 +4,6 @@ and a restart across a message's due time."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -29,10 +27,8 @@ from tests.support import (
     AUDITOR,
     SUPERVISOR,
     ServiceProcesses,
-    env_for,
     events_broker,
     eventually,
-    free_port,
 )
 from tests.test_notification_outbox import (
     SECRET,
@@ -47,33 +43,10 @@ pytestmark = pytest.mark.distributed
 __all__ = ["receiver", "smtp"]  # fixtures, shared with the embedded tests
 
 
-class NotificationProcesses(ServiceProcesses):
-    """As ``ServiceProcesses``, with the notification settings in the environment."""
-
-    def __init__(self, settings: Settings, log_dir: Path, extra: dict[str, str]) -> None:
-        super().__init__(settings, log_dir)
-        self.extra = extra
-
-    def start(self, name: str, failpoint: str | None = None, wait: bool = True) -> None:
-        port = self.ports.setdefault(name, free_port())
-        env = {**env_for(self.settings), **self.extra}
-        if failpoint:
-            env["KOTOUTUS_FAILPOINT"] = failpoint
-        log = (self.log_dir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "shared.entrypoints.cli", "serve", name, "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        if wait:
-            self.wait_ready(name)
-
-
 @pytest.fixture
 def notifications(
     distributed_settings: Settings, tmp_path: Path, smtp: SmtpServer, receiver: Receiver
-) -> Iterator[NotificationProcesses]:
+) -> Iterator[ServiceProcesses]:
     extra = {
         "KOTOUTUS_SMTP_HOST": "127.0.0.1",
         "KOTOUTUS_SMTP_PORT": str(smtp.port),
@@ -85,7 +58,7 @@ def notifications(
         "KOTOUTUS_CLIENT_HOURS_END": "23:59:59",
         "KOTOUTUS_DISPATCH_POLL_SECONDS": "0.2",
     }
-    running = NotificationProcesses(distributed_settings, tmp_path, extra)
+    running = ServiceProcesses(distributed_settings, tmp_path, extra)
     yield running
     running.stop_all()
 
@@ -124,7 +97,7 @@ def messages(url: str, client_id: str) -> dict[str, dict[str, Any]]:
 
 
 def test_a_redelivered_referral_sends_one_signed_notice(
-    notifications: NotificationProcesses, distributed_settings: Settings, receiver: Receiver
+    notifications: ServiceProcesses, distributed_settings: Settings, receiver: Receiver
 ) -> None:
     notifications.start("notifications")
     client_id, assessment_id = uuid4(), uuid4()
@@ -164,7 +137,7 @@ def test_a_redelivered_referral_sends_one_signed_notice(
 
 
 def test_a_crash_between_send_and_record_fails_the_mail_for_staff_to_decide(
-    notifications: NotificationProcesses, smtp: SmtpServer
+    notifications: ServiceProcesses, smtp: SmtpServer
 ) -> None:
     notifications.start("notifications", failpoint=SENT_BEFORE_RECORD)
     url = notifications.url("notifications")
@@ -199,7 +172,7 @@ def test_a_crash_between_send_and_record_fails_the_mail_for_staff_to_decide(
 
 
 def test_a_letter_due_while_the_service_is_down_goes_out_once_after_restart(
-    notifications: NotificationProcesses, smtp: SmtpServer
+    notifications: ServiceProcesses, smtp: SmtpServer
 ) -> None:
     notifications.start("notifications")
     url = notifications.url("notifications")

@@ -4,25 +4,19 @@ server and an HTTP receiver that checks the webhook signature. Time is injected.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from services.notifications.delivery.config import DeliverySettings
-from services.notifications.delivery.signing import verify_signature
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.outbox import INTERRUPTED, MessageState
 from services.notifications.outbox_app import OutboxApplication
@@ -39,6 +33,8 @@ from shared.law.rulebook import RuleRef
 from shared.service import message_id
 from shared.settings import Settings
 from shared.values import Actor, ActorKind
+from tests.servers import SmtpServer, running_receiver, running_smtp
+from tests.servers import WebhookReceiver as Receiver
 
 SECRET = "partner-secret-9"
 RULE = RuleRef(
@@ -53,82 +49,16 @@ RULE = RuleRef(
 MONDAY_7 = datetime(2025, 3, 10, 7, 0, tzinfo=HELSINKI)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpServer:
-    port: int
-    inbox: Inbox = field(default_factory=Inbox)
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            valid = verify_signature(
-                SECRET.encode(),
-                timestamp=self.headers.get("X-Kotoutus-Timestamp", ""),
-                body=body,
-                signature_header=self.headers.get("X-Kotoutus-Signature", ""),
-                now=datetime.now(UTC),
-            )
-            state.requests.append({"headers": dict(self.headers), "body": body, "valid": valid})
-            self.send_response(200 if valid else 401)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/notices"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with running_receiver(SECRET) as state:
+        yield state
 
 
 def write_directory(path: Path, webhook_url: str = "http://127.0.0.1:9/none") -> Path:
