@@ -72,6 +72,11 @@ language = "fi"
 inbox = "kotoutus@kemijarvi.example"
 supervisor = {{ name = "Liisa Lehto", email = "liisa.lehto@kemijarvi.example" }}
 
+[organisations."employment_authority:320"]
+name = "Kemijärven työllisyyspalvelut"
+language = "fi"
+inbox = "tyollisyys@kemijarvi.example"
+
 [workers."caseworker:anna.virtanen"]
 name = "Anna Virtanen"
 email = "anna.virtanen@kemijarvi.example"
@@ -251,6 +256,29 @@ async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
     for e in sent:
         assert e.data.client_id == client_id  # type: ignore[attr-defined]
         assert "@" not in e.data.recipient  # type: ignore[attr-defined]
+
+
+async def test_after_a_transfer_the_inbox_reminders_go_to_the_new_organisation(
+    outbox: Outbox, smtp: SmtpServer
+) -> None:
+    client_id, plan_id = uuid4(), uuid4()
+    due = date(2025, 3, 13)
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, due))
+    outbox.clock.now += timedelta(minutes=5)  # the transfer is the newer news
+    transfer = contracts.ResponsibilityTransferredData(
+        client_id=client_id,
+        from_organisation="municipality:320",
+        to_organisation="employment_authority:320",
+        reason="2025 handover",
+    )
+    outbox.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
+    assert outbox.app.responsible_organisation(client_id) == "employment_authority:320"
+    assert await outbox.tick(datetime(2025, 3, 13, 8, 1, tzinfo=HELSINKI)) >= 1
+    recipients = [r for r, _ in smtp.inbox.received]
+    assert ["tyollisyys@kemijarvi.example"] in recipients
+    assert ["kotoutus@kemijarvi.example"] not in recipients
+    sent = outbox.public("NotificationSent")
+    assert {e.data.recipient for e in sent} == {"inbox:employment_authority:320"}  # type: ignore[attr-defined]
 
 
 async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outbox) -> None:

@@ -461,15 +461,19 @@ class OutboxApplication(NotificationsApplication):
 
     def _addressee(self, outbox: ClientOutbox, message: Message) -> str:
         """A reminder scheduled for the organisation's inbox goes to the client's caseworker
-        once ``WorkerAssigned`` named one the directory knows."""
+        once ``WorkerAssigned`` named one the directory knows, and otherwise to the inbox of
+        the organisation answering for the client when it is sent (a transfer, such as the
+        2025 handover, may have come after it was scheduled)."""
+        if not message.recipient.startswith("inbox:"):
+            return message.recipient
         if (
-            message.recipient.startswith("inbox:")
-            and outbox.worker is not None
+            outbox.worker is not None
             and self.directory is not None
             and outbox.worker in self.directory.workers
         ):
             return outbox.worker
-        return message.recipient
+        now_responsible = self.responsible_organisation(outbox.client_id)
+        return f"inbox:{now_responsible}" if now_responsible else message.recipient
 
     def record_attempt(
         self, outbox_id: UUID, result: DeliveryResult, recipient: str | None = None
