@@ -283,3 +283,17 @@ async def test_webhook_without_a_secret_is_not_called(receiver: WebhookReceiver)
     result = await channel.send(notice(receiver.url))
     assert result.status is DeliveryStatus.TRANSIENT
     assert receiver.requests == []
+
+
+async def test_a_refusal_that_echoes_the_address_is_recorded_without_it(
+    smtp_server: tuple[SmtpInbox, int],
+) -> None:
+    inbox, port = smtp_server
+    inbox.refuse["amina.hassan@example.org"] = (
+        "550 5.1.1 <amina.hassan@example.org>: Recipient address rejected"
+    )
+    result = await smtp_channel(port).send(letter("l-echo", "amina.hassan@example.org"))
+    assert result.status is DeliveryStatus.PERMANENT
+    assert "550" in result.reason and "Recipient address rejected" in result.reason
+    # The reason goes into NotificationFailed and the client's timeline: no address there.
+    assert "amina.hassan" not in result.reason

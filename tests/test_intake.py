@@ -475,3 +475,23 @@ def test_dead_letter_reasons_never_repeat_personal_input() -> None:
     assert "identity code and the birth date" in text
     for personal in ("Olena", "131052-308T", "1985"):
         assert personal not in text
+
+
+def test_a_refused_correction_gives_its_new_identifier_back(api: TestClient) -> None:
+    closed = register(api)["client_id"]
+    ended = {"reason": "moved away"}
+    assert api.post(f"/clients/{closed}/close", json=ended, headers=ACTOR).is_success
+    code = identity_code("010190", "-", "999")
+    correction = {"personal": {"identity_code": code}, "reason": "DVV gave a code"}
+    refused = api.post(f"/clients/{closed}/corrections", json=correction, headers=ACTOR)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "client_closed"
+    lookup = {"kind": "identity_code", "value": code}
+    assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json() == {"client_id": None}
+    # The code's real owner can be registered: the refused command kept nothing.
+    owner = register(api, identity_code=code, birth_date="1990-01-01")["client_id"]
+    assert api.post("/clients/lookup", json=lookup, headers=ACTOR).json() == {"client_id": owner}
+    # And a clash names no other client (the caller may be of another organisation).
+    clash = api.post("/clients", json=registration(identity_code=code), headers=ACTOR)
+    assert clash.status_code == 409
+    assert owner not in clash.text

@@ -76,6 +76,7 @@ supervisor = {{ name = "Liisa Lehto", email = "liisa.lehto@kemijarvi.example" }}
 name = "Kemijärven työllisyyspalvelut"
 language = "fi"
 inbox = "tyollisyys@kemijarvi.example"
+supervisor = {{ name = "Timo Tervo", email = "timo.tervo@kemijarvi.example" }}
 
 [workers."caseworker:anna.virtanen"]
 name = "Anna Virtanen"
@@ -116,6 +117,7 @@ class Outbox:
         source: str = "plans",
         aggregate: UUID | None = None,
         version: int = 1,
+        organisation: str = "municipality:320",
     ) -> PublicEvent:
         """A public event from upstream, handled as the consumer would (exactly once)."""
         self.position += 1
@@ -131,7 +133,7 @@ class Outbox:
             occurred_at=self.clock.now,
             recorded_at=self.clock.now,
             actor=Actor(id="system:plans", kind=ActorKind.SYSTEM),
-            organisation="municipality:320",
+            organisation=organisation,
             data=data,
         )
         self.deliver(event)
@@ -277,8 +279,37 @@ async def test_after_a_transfer_the_inbox_reminders_go_to_the_new_organisation(
     recipients = [r for r, _ in smtp.inbox.received]
     assert ["tyollisyys@kemijarvi.example"] in recipients
     assert ["kotoutus@kemijarvi.example"] not in recipients
+    # The deadline passes: the new organisation's supervisor is alerted, not the old one's.
+    outbox.clock.now = datetime(2025, 3, 14, 9, 30, tzinfo=HELSINKI)
+    outbox.publish(contracts.EnrolmentOverdue, enrolment_due(client_id, plan_id, due))
+    assert await outbox.tick() >= 1
     sent = outbox.public("NotificationSent")
-    assert {e.data.recipient for e in sent} == {"inbox:employment_authority:320"}  # type: ignore[attr-defined]
+    assert {e.data.recipient for e in sent} == {  # type: ignore[attr-defined]
+        "inbox:employment_authority:320",
+        "supervisor:employment_authority:320",
+    }
+
+
+async def test_older_news_does_not_undo_a_transfer(outbox: Outbox) -> None:
+    """The transfer is the first the book hears of the client, told by the new organisation
+    itself (its supervisor runs the handover); a deadline the old one announced earlier, but
+    handled later, does not take the client back."""
+    client_id, plan_id = uuid4(), uuid4()
+    announced = outbox.clock.now
+    outbox.clock.now += timedelta(minutes=5)
+    transfer = contracts.ResponsibilityTransferredData(
+        client_id=client_id,
+        from_organisation="te_office:lappi",
+        to_organisation="municipality:320",  # publish() sends as municipality:320
+        reason="2025 handover",
+    )
+    outbox.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
+    late = enrolment_due(client_id, plan_id, date(2025, 4, 30))
+    outbox.clock.now = announced  # recorded before the transfer, handled after it
+    outbox.publish(contracts.EnrolmentDue, late, organisation="te_office:lappi")
+    book = outbox.app.reminders_of(client_id)
+    assert outbox.app.responsible_organisation(client_id) == "municipality:320"
+    assert book.responsible_known_at is not None
 
 
 async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outbox) -> None:

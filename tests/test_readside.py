@@ -3,9 +3,12 @@ order independence, rebuild equality and erasure."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, StaticPool, create_engine, select, update
 from typer.testing import CliRunner
 
-from shared.contracts import PublicEvent
+from shared.contracts import ContractError, PublicEvent
 from shared.entrypoints.cli import app as cli
 from shared.entrypoints.embedded import EmbeddedSystem
+from shared.messaging.topology import READ_SIDE
 from shared.readside.caseload import concerned_clients, fold
 from shared.readside.names import NameSeal
 from shared.readside.projector import Projector
@@ -202,6 +206,10 @@ def test_caseload_filters_sorts_and_pages(client: TestClient) -> None:
 
     refused = client.get("/caseload", params={"cursor": "bm9wZQ"}, headers=ACTOR)
     assert refused.status_code == 422
+    naive = json.dumps(["last_event_at", "2025-01-01T00:00:00", ids["amina"]]).encode()
+    crafted = base64.urlsafe_b64encode(naive).decode()
+    params = {"cursor": crafted, "sort": "last_event_at"}
+    assert client.get("/caseload", params=params, headers=ACTOR).status_code == 422
     other_sort = client.get("/caseload", params={"limit": 1}, headers=ACTOR).json()["next_cursor"]
     assert (
         client.get(
@@ -426,3 +434,32 @@ def test_a_clients_row_is_the_same_whatever_order_the_fold_is_given(
         again = fold(client_id, mine)
         assert again is not None
         assert again.columns() == expected.columns()
+
+
+def test_an_event_the_read_side_refuses_is_dead_lettered_and_the_rest_go_on(
+    embedded: EmbeddedSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied = embedded.projector.apply
+
+    def refuse_reminders(event: PublicEvent) -> bool:
+        if event.event_type == "ReminderScheduled":
+            raise ContractError("the read side cannot take this one (test)")
+        return applied(event)
+
+    monkeypatch.setattr(embedded.projector, "apply", refuse_reminders)
+    with TestClient(embedded.api()) as client:
+        client_id = register(client, "Amina", "Hassan", date.today().isoformat(), "so")
+        embedded.deliver_all()
+        # Everything else about the client arrived; the reminder waits as a dead letter.
+        settled(client, client_id, assessment_state="due")
+        letters = [d for d in embedded.dead_letters.all() if d.consumer == READ_SIDE]
+        assert [d.reason for d in letters] == [
+            "ContractError: the read side cannot take this one (test)"
+        ]
+        monkeypatch.setattr(embedded.projector, "apply", applied)
+        assert embedded.resubmit(READ_SIDE) == [letters[0].message_id]
+        kinds = [
+            e["event_type"]
+            for e in client.get(f"/clients/{client_id}/timeline", headers=ACTOR).json()
+        ]
+        assert "ReminderScheduled" in kinds

@@ -57,7 +57,8 @@ class IdentifierInUseError(DomainError):
     }
 
     def __init__(self, kind: IdentifierKind, owner: UUID) -> None:
-        super().__init__(f"{kind.value}: client {owner}")
+        # Not the owner's id: the caller may be of another organisation than the owner.
+        super().__init__(kind.value)
         self.kind = kind
         self.owner = owner
 
@@ -124,13 +125,20 @@ class IntakeApplication(ServiceApplication):
                     taken.append(digest)
             yield
         except BaseException:
-            # Not if the client was saved after all: the same message handled twice at once
-            # derives the same client id, and the twin that lost must not take the winner's
-            # lookups away with it.
-            if client_id not in self.repository:
-                for digest in taken:
+            # Except those the stored client does carry: the same message handled twice at
+            # once derives the same client id, and the twin that lost must not take the
+            # winner's lookups away with it.
+            kept = self._stored_digests(client_id)
+            for digest in taken:
+                if digest not in kept:
                     self.keys.release(digest, client_id)
             raise
+
+    def _stored_digests(self, client_id: UUID) -> set[str]:
+        if client_id not in self.repository:
+            return set()
+        stored = self.load(client_id, Client)
+        return set(self._digests(stored.personal).values()) if stored.personal else set()
 
     # --- commands ---
 

@@ -92,14 +92,24 @@ class NotificationsApplication(ServiceApplication):
         )
         return (book,)
 
+    def on_responsibility_assigned(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """Who answers for a new client: their staff may read its reminders and messages."""
+        assert isinstance(message, contracts.ResponsibilityAssigned)
+        return self._note_responsibility(message, message.data.client_id, message.data.organisation)
+
     def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
         """Staff of the new organisation may read the client's reminders from now on."""
         assert isinstance(message, contracts.ResponsibilityTransferred)
         data = message.data
+        return self._note_responsibility(message, data.client_id, data.to_organisation)
+
+    def _note_responsibility(
+        self, message: PublicEvent, client_id: UUID, organisation: str
+    ) -> Sequence[Aggregate]:
         provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
-        book = self._book(data.client_id, provenance)
+        book = self._book(client_id, provenance)
         book.note_responsibility(
-            provenance=provenance, organisation=data.to_organisation, known_at=message.recorded_at
+            provenance=provenance, organisation=organisation, known_at=message.recorded_at
         )
         return (book,)
 

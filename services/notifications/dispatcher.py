@@ -125,15 +125,28 @@ class Dispatcher:
         made = 0
         digests: dict[str, list[tuple[UUID, Attempt]]] = {}
         for outbox_id, message_id in await asyncio.to_thread(self.due):
-            self.pending.pop((outbox_id, message_id), None)
-            attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
+            key = (outbox_id, message_id)
+            due_at = self.pending.pop(key, None)
+            try:
+                attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
+            except Exception:
+                # Nothing was recorded (e.g. the database is away): the log will not bring
+                # the message back, so keep its timer here for the next tick.
+                log.exception("could not start sending %s; will try again", message_id)
+                if due_at is not None:
+                    self.pending[key] = due_at
+                continue
             if attempt is None:
                 continue
             made += 1
             if attempt.digest_item is not None and attempt.recipient is not None:
                 digests.setdefault(attempt.recipient, []).append((outbox_id, attempt))
-            else:
+                continue
+            try:
                 await self._finish(outbox_id, attempt)
+            except Exception:
+                # One message's trouble must not hold back the others due now.
+                log.exception("sending %s failed before its result was recorded", message_id)
         await self._send_digests(digests)
         return made
 

@@ -103,10 +103,8 @@ class ClientReminders(Aggregate):
     ) -> None:
         """Another organisation answers for the client (``known_at``: when its source recorded
         it; older news, handled late, changes nothing)."""
-        if organisation == self.responsible_organisation:
-            return
-        if self.responsible_known_at and known_at < self.responsible_known_at:
-            return
+        if self.responsible_known_at is not None and known_at <= self.responsible_known_at:
+            return  # not newer than what the book knows (and so also a redelivery)
         self._responsibility_noted(
             client_id=self.client_id,
             provenance=provenance,

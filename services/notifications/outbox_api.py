@@ -137,11 +137,14 @@ def get_messages(client_id: UUID, caller: ReadClient, app: Outbox) -> list[Messa
 
 @router.get("/notifications/failed", summary="Messages that could not be delivered")
 def get_failed(request: Request, caller: ManageDelivery, app: Outbox) -> list[MessageView]:
-    return [
+    shown = [
         MessageView.of(outbox, m)
         for outbox, m in app.failed_messages()
         if may_see(request, "notifications", caller, outbox.client_id)
     ]
+    # The access log gets a row for each client whose messages the list discloses.
+    request.state.access_client_ids = sorted({str(view.client_id) for view in shown})
+    return shown
 
 
 @router.post(

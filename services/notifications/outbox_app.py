@@ -235,13 +235,9 @@ class OutboxApplication(NotificationsApplication):
             review = isinstance(message, contracts.ReviewOverdue)
             kind = PLAN_REVIEW if review else ENROLMENT
             key = reminder_key(kind, message.data.plan_id, due.isoformat() if review else None)
-        organisation = message.organisation
-        try:
-            known = self.reminders_of(client_id).reminders.get(key)
-        except NotFoundError:
-            known = None
-        if known is not None and known.responsible_organisation:
-            organisation = known.responsible_organisation
+        # The supervisor of whoever answers for the client now (after a transfer, the new
+        # organisation), as the reminder book last heard.
+        organisation = self.responsible_organisation(client_id) or message.organisation
         now = self.clock()
         provenance = self._provenance(organisation)
         outbox = self._outbox(client_id, provenance)
@@ -649,6 +645,7 @@ def with_outbox(policies: dict[str, Policy]) -> dict[str, Policy]:
         "EnrolmentOverdue": OutboxApplication.on_overdue,
         "ReviewOverdue": OutboxApplication.on_overdue,
         "ReferralMade": OutboxApplication.on_referral_made,
+        "ResponsibilityAssigned": OutboxApplication.on_responsibility_assigned,
         "ResponsibilityTransferred": OutboxApplication.on_responsibility_transferred,
         "WorkerAssigned": OutboxApplication.on_worker_assigned,
         "ClientErased": OutboxApplication.on_client_erased,

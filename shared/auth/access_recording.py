@@ -24,6 +24,7 @@ CLIENT_READS = frozenset(
         "GET /audit/replay",
         "GET /audit/access-log",
         "GET /caseload",
+        "GET /notifications/failed",
     }
 )
 

@@ -16,6 +16,7 @@ from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication, store_env
 from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.inprocess import InProcessDelivery, Node
+from shared.messaging.topology import READ_SIDE
 from shared.readside.database import engine_for
 from shared.readside.names import NameSeal
 from shared.readside.projector import Projector
@@ -78,7 +79,6 @@ class EmbeddedSystem:
     def resubmit(self, consumer: str, message_ids: set[str] | None = None) -> list[str]:
         """Hands dead letters of ``consumer`` to it again (after the cause is fixed); those it
         now accepts leave the store, exactly once by its tracking."""
-        node = self.nodes[consumer]
         done: list[str] = []
         for letter in self.dead_letters.all():
             if letter.consumer != consumer:
@@ -86,7 +86,11 @@ class EmbeddedSystem:
             if message_ids is not None and letter.message_id not in message_ids:
                 continue
             event = parse_event(letter.body, CONTRACTS)
-            node.app.process(event, node.service.policies[event.event_type])
+            if consumer == READ_SIDE:
+                self.projector.apply(event)
+            else:
+                node = self.nodes[consumer]
+                node.app.process(event, node.service.policies[event.event_type])
             self.dead_letters.remove(consumer, letter.message_id)
             done.append(letter.message_id)
         return done

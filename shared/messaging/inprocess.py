@@ -78,7 +78,19 @@ class InProcessDelivery:
                 public = publishes.to_public(notification.id, domain_event)
                 if public is not None:
                     # Through JSON, as over the broker: the same contract checks apply.
-                    projector.apply(parse_event(public.model_dump_json(), CONTRACTS))
+                    body = public.model_dump_json().encode()
+                    try:
+                        projector.apply(parse_event(body, CONTRACTS))
+                    except Exception as error:
+                        if not is_permanent(error):
+                            raise  # retried on the next turn from this very position
+                        why = reason(error)
+                        log.warning(
+                            "dead-lettered %s for the read side: %s", public.message_id, why
+                        )
+                        self.dead_letters.add(
+                            READ_SIDE, str(public.message_id), public.routing_key, body, why
+                        )
             self._cursors[link] = notification.id
         return len(notifications)
 

@@ -91,9 +91,12 @@ def _decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, str]:
         return client_id, client_id
     parse = datetime.fromisoformat if sort is SortKey.LAST_EVENT_AT else date.fromisoformat
     try:
-        return (parse(value) if value else None), client_id
+        parsed = parse(value) if value else None
     except ValueError as error:
         raise InvalidCursorError("cursor is not one this API gave") from error
+    if isinstance(parsed, datetime) and parsed.tzinfo is None:
+        raise InvalidCursorError("cursor is not one this API gave")
+    return parsed, client_id
 
 
 def _named(query: Any) -> Any:

@@ -113,7 +113,7 @@ caseload = Table(
     Column("mother_tongue", String(8)),
     Column("interpreter_language", String(8)),
     Column("needs_interpreter", Boolean, nullable=False),
-    Column("languages", String(200), nullable=False),  # ",uk,ru," for a plain LIKE filter
+    Column("languages", Text, nullable=False),  # ",uk,ru," for a plain LIKE filter
     Column("relationship_started_on", Date),
     Column("home_municipality", String(3)),
     Column("age_group", String(8)),

@@ -9,13 +9,24 @@ crash is recognisable as the same message at the far end.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Literal, Self
 from uuid import NAMESPACE_URL, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.languages import LanguageCode
+
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# International (+358 40 …) or Finnish local (040 …) numbers; not dates or times.
+_PHONE = re.compile(r"(?:\+\d|(?<![\w:.-])0\d)[\d ()-]{5,}\d")
+
+
+def redact(text: str) -> str:
+    """``text`` with email addresses and phone numbers masked."""
+    return _PHONE.sub("<phone>", _EMAIL.sub("<address>", text))
+
 
 ChannelKind = Literal["email", "webhook", "sms"]
 
@@ -102,6 +113,13 @@ class DeliveryResult(BaseModel):
     retry_after: float | None = Field(
         default=None, ge=0, description="Seconds the far end asked us to wait (Retry-After)."
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _without_addresses(cls, reason: str) -> str:
+        """Servers echo the address they refuse ("550 <amina@example.org>: no such user"):
+        the reason goes into public events and the timeline, so addresses are masked."""
+        return redact(reason)[:500]
 
     @property
     def delivered(self) -> bool:
