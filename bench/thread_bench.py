@@ -33,8 +33,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.notifications.application import NotificationsApplication
 from shared.auth.tokens import LocalIssuer
+from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.settings import Settings
 from tests.support import ServiceProcesses, delete_broker_names
@@ -98,7 +98,7 @@ async def ceiling_aio_pika(messages: int, in_flight: int) -> float:
 
 def scheduled_at(settings: Settings) -> dict[UUID, datetime]:
     """Record time of each client's first ReminderScheduled, from notifications' own store."""
-    app = NotificationsApplication(settings, store_env(settings, "notifications"))
+    app = SERVICES["notifications"].application(settings, store_env(settings, "notifications"))
     found: dict[UUID, datetime] = {}
     try:
         position = 0

@@ -605,3 +605,10 @@ async def test_daily_digest_instead_of_single_reminders(
         assert sorted(e.data.client_id for e in sent) == sorted(clients)  # type: ignore[attr-defined]
     finally:
         made.app.close()
+
+
+def test_the_store_keeps_its_name_whatever_class_serves_it() -> None:
+    # eventsourcing names PostgreSQL tables after the application: a subclass named otherwise
+    # would leave every stored notification behind in a table nobody reads.
+    assert SERVICE.application is OutboxApplication
+    assert OutboxApplication.name == "notifications"
