@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from uuid import UUID
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.settings import Settings
@@ -36,3 +37,34 @@ def master_key(settings: Settings) -> bytes:
     if settings.database_url:
         raise ValueError("distributed mode needs KOTOUTUS_MASTER_KEY (base64 of 32 bytes)")
     return master_key_from_file(settings.data_dir / "master.key")
+
+
+class PerClientSeal:
+    """Deterministic sealing under a key per client (AES-SIV), the client keys wrapped
+    (AES-GCM) under a key derived from the master key for ``purpose``; the client id is bound
+    into both. The same plaintext of the same client seals to the same bytes (a rebuilt
+    projection equals the live one), and destroying a client's wrapped key leaves every copy
+    of what it sealed unreadable (crypto-shredding). Where the wrapped keys are stored is the
+    caller's business."""
+
+    NONCE_BYTES = 12
+
+    def __init__(self, master_key: bytes, purpose: str) -> None:
+        self._wrapping = AESGCM(derive(master_key, purpose))
+
+    def new_key(self, client_id: UUID) -> bytes:
+        """A fresh client key, wrapped for storing."""
+        nonce = os.urandom(self.NONCE_BYTES)
+        key = AESSIV.generate_key(bit_length=512)
+        return nonce + self._wrapping.encrypt(nonce, key, client_id.bytes)
+
+    def _cipher(self, client_id: UUID, wrapped: bytes) -> AESSIV:
+        nonce, body = wrapped[: self.NONCE_BYTES], wrapped[self.NONCE_BYTES :]
+        return AESSIV(self._wrapping.decrypt(nonce, body, client_id.bytes))
+
+    def seal(self, client_id: UUID, wrapped: bytes, plain: bytes) -> bytes:
+        return self._cipher(client_id, wrapped).encrypt(plain, [client_id.bytes])
+
+    def open(self, client_id: UUID, wrapped: bytes, sealed: bytes) -> bytes:
+        """Raises ``cryptography.exceptions.InvalidTag`` for bytes this key did not seal."""
+        return self._cipher(client_id, wrapped).decrypt(sealed, [client_id.bytes])

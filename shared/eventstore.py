@@ -110,6 +110,19 @@ class ServiceApplication(Application[UUID]):
 
     service_name: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The library names a subclass's tables after the class. A subclass of a service's
+        # application (e.g. one that adds work to it) must keep that service's store.
+        parent = cls.__mro__[1]
+        named = "name" in cls.__dict__
+        super().__init_subclass__(**kwargs)
+        if (
+            not named
+            and parent is not ServiceApplication
+            and issubclass(parent, ServiceApplication)
+        ):
+            cls.name = parent.name
+
     def __init__(
         self, settings: Settings, env: dict[str, str], book: RuleBook | None = None
     ) -> None:

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from psycopg import sql
 
-from shared.crypto import derive
+from shared.crypto import PerClientSeal
 
-NONCE_BYTES = 12
 TABLE = "notification_client_keys"
 
 
@@ -34,7 +31,7 @@ class KeyErasedError(LookupError):
 class ClientKeys:
     def __init__(self, recorder: Any, master_key: bytes) -> None:
         self._recorder = recorder
-        self._wrapping = AESGCM(derive(master_key, "kotoutus notifications client-key wrapping"))
+        self._seal = PerClientSeal(master_key, "kotoutus notifications client-key wrapping")
         self._create()
 
     # --- storage: the service's own database, through the event store's connection ---
@@ -99,30 +96,26 @@ class ClientKeys:
 
     # --- sealing ---
 
-    def _key(self, client_id: UUID, *, create: bool) -> AESSIV:
+    def _wrapped_key(self, client_id: UUID, *, create: bool) -> bytes:
         wrapped = self._read(client_id)
         if wrapped is None:
             if not create:
                 raise KeyErasedError(f"no key for client {client_id}")
-            nonce = os.urandom(NONCE_BYTES)
-            fresh = AESSIV.generate_key(bit_length=512)
-            self._insert(client_id, nonce + self._wrapping.encrypt(nonce, fresh, client_id.bytes))
+            self._insert(client_id, self._seal.new_key(client_id))
             # Read back: a concurrent writer's key wins, and both seal with the same one.
             wrapped = self._read(client_id)
             assert wrapped is not None
-        key = self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], client_id.bytes)
-        return AESSIV(key)
+        return wrapped
 
     def seal(self, client_id: UUID, details: dict[str, Any]) -> str:
         plain = json.dumps(details, sort_keys=True, ensure_ascii=False).encode()
-        sealed = self._key(client_id, create=True).encrypt(plain, [client_id.bytes])
-        return base64.b64encode(sealed).decode("ascii")
+        wrapped = self._wrapped_key(client_id, create=True)
+        return base64.b64encode(self._seal.seal(client_id, wrapped, plain)).decode("ascii")
 
     def open(self, client_id: UUID, sealed: str) -> dict[str, Any]:
+        wrapped = self._wrapped_key(client_id, create=False)
         try:
-            plain = self._key(client_id, create=False).decrypt(
-                base64.b64decode(sealed), [client_id.bytes]
-            )
+            plain = self._seal.open(client_id, wrapped, base64.b64decode(sealed))
         except InvalidTag:
             raise KeyErasedError(f"the details of client {client_id} cannot be read") from None
         details: dict[str, Any] = json.loads(plain)

@@ -99,10 +99,6 @@ class Attempt:
 
 
 class OutboxApplication(NotificationsApplication):
-    # The library names a subclass's tables after the class unless told otherwise: keep the
-    # notifications service's store where it has always been.
-    name = "notifications"
-
     def __init__(
         self,
         settings: Settings,
