@@ -4,10 +4,15 @@ Who is calling and what they may do is ``shared.auth``; ``Caller`` is re-exporte
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
+import sqlalchemy.exc
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -26,6 +31,7 @@ from shared.law.rulebook import NoRuleInForceError
 __all__ = ["BusinessTime", "Caller", "Problem", "application", "install_error_handlers"]
 
 T = TypeVar("T", bound=ServiceApplication)
+log = logging.getLogger(__name__)
 LANGUAGES = ("fi", "sv", "en")
 
 
@@ -50,6 +56,20 @@ class Problem(BaseModel):
     code: str
     message: str
     messages: dict[str, str]
+
+
+# A database that cannot be reached (restarting, failing over, out of connections): the
+# request may be asked again in a moment, so the answer is 503, not 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    StoreOperationalError,
+    StoreInterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 def _language(request: Request) -> str:
@@ -123,6 +143,30 @@ def install_error_handlers(app: FastAPI) -> None:
         # Machine senders read this; the reason names the field, in English.
         body = Problem(code="invalid_message", message=str(error), messages={"en": str(error)})
         return JSONResponse(status_code=422, content=body.model_dump())
+
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        # The cause stays in the log; it may name hosts and the caller cannot act on it. A
+        # command that failed this way may or may not have been stored: the message says so.
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
+        messages = {
+            "fi": "Tietokantaan ei juuri nyt saada yhteyttä. Yritä hetken päästä uudelleen; "
+            "tarkista ensin, tallentuiko muutos.",
+            "sv": "Databasen kan inte nås just nu. Försök igen om en stund; kontrollera "
+            "först om ändringen sparades.",
+            "en": "The database cannot be reached right now. Try again in a moment; check "
+            "first whether a change was saved.",
+        }
+        body = Problem(
+            code="service_unavailable", message=messages[_language(request)], messages=messages
+        )
+        return JSONResponse(
+            status_code=503,
+            content=body.model_dump(),
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(NoRuleInForceError)
     async def no_rule(request: Request, error: NoRuleInForceError) -> JSONResponse:

@@ -80,6 +80,9 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
                 "POSTGRES_SCHEMA": schema,
                 "POSTGRES_POOL_SIZE": "4",
                 "POSTGRES_MAX_OVERFLOW": "4",
+                # A connection cut by a server restart is found before it is used, not by
+                # failing the next command: one round trip per transaction.
+                "POSTGRES_PRE_PING": "y",
                 "CREATE_TABLE": "y",
             }
         )

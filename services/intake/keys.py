@@ -164,6 +164,8 @@ class PostgresClientKeys(ClientKeys):
             min_size=1,
             max_size=4,
             kwargs={"options": f"-c search_path={schema}"},
+            check=ConnectionPool.check_connection,  # as the event store: see store_env
+            timeout=5.0,  # as the event store's: a database that is away is answered soon
             open=True,
         )
         self._create_tables()

@@ -22,9 +22,9 @@ def engine_for(settings: Settings, name: str = READ_SIDE) -> Engine:
     if settings.database_url:
         url = make_url(settings.database_url).set(drivername="postgresql+psycopg")
         schema = settings.schema_for(name)
-        # No pre-ping: it costs a round trip per transaction, and a connection lost to a
-        # server restart fails its transaction, which delivery retries on a fresh one.
-        engine = create_engine(url, pool_size=4, max_overflow=4)
+        # Pre-ping: a round trip per transaction, so that staff reading right after a server
+        # restart are served (delivery would retry a failed transaction; a reader would not).
+        engine = create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
         with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return engine.execution_options(schema_translate_map={None: schema})
