@@ -79,18 +79,22 @@ class ClientKeys(ABC):
 
     def key(self, client_id: UUID, *, create: bool) -> bytes | None:
         """The client's key; None once erased (or never made and not to be made)."""
-        if create:
-            nonce = os.urandom(NONCE_BYTES)
-            wrapped = nonce + self._wrapping.encrypt(
-                nonce, AESGCM.generate_key(bit_length=256), str(client_id).encode()
-            )
-            self._execute(
-                "INSERT INTO client_keys VALUES (?, ?, ?, NULL) ON CONFLICT (client_id) DO NOTHING",
-                (str(client_id), wrapped, utc_now().isoformat()),
-            )
-        rows = self._rows(
-            "SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?", (str(client_id),)
-        )
+        select = self._sql("SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?")
+        with self._cursor() as cursor:  # one transaction: made (unless there) and read back
+            if create:
+                nonce = os.urandom(NONCE_BYTES)
+                wrapped = nonce + self._wrapping.encrypt(
+                    nonce, AESGCM.generate_key(bit_length=256), str(client_id).encode()
+                )
+                cursor.execute(
+                    self._sql(
+                        "INSERT INTO client_keys VALUES (?, ?, ?, NULL)"
+                        " ON CONFLICT (client_id) DO NOTHING"
+                    ),
+                    (str(client_id), wrapped, utc_now().isoformat()),
+                )
+            cursor.execute(select, (str(client_id),))
+            rows = list(cursor.fetchall())
         if not rows or rows[0][0] is None:
             if create:
                 raise PersonErasedError(str(client_id))
@@ -162,7 +166,7 @@ class PostgresClientKeys(ClientKeys):
         self._pool = ConnectionPool(
             database_url,
             min_size=1,
-            max_size=4,
+            max_size=8,  # as the event store's pool: each command takes a key first
             kwargs={"options": f"-c search_path={schema}"},
             check=ConnectionPool.check_connection,  # as the event store: see store_env
             timeout=5.0,  # as the event store's: a database that is away is answered soon
