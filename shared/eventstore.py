@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -29,6 +29,9 @@ from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleBook, RuleRef, rulebook
 from shared.settings import Settings
 from shared.values import Actor, Provenance
+
+if TYPE_CHECKING:  # the archive depends on the contracts, which use this module
+    from shared.messaging.dead_letters import DeadLetterArchive
 
 # Optimistic-concurrency conflicts are retried this often before a command is answered 409.
 MAX_ATTEMPTS = 10
@@ -133,6 +136,9 @@ class ServiceApplication(Application[UUID]):
         self.settings = settings
         self.book = book or rulebook()
         self._listeners: list[Callable[[], None]] = []
+        # The deployment's dead letters, where a command must reach them (erasure); set by
+        # the entrypoint that runs the application.
+        self.dead_letters: DeadLetterArchive | None = None
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Calls ``listener`` (from the writing thread) after new events are stored, so that

@@ -370,6 +370,40 @@ def test_erasure_leaves_statistics_and_a_tombstone(
         fresh.close()
 
 
+def test_erasure_reaches_the_dead_letters(api: TestClient, embedded: EmbeddedSystem) -> None:
+    code = identity_code("070485", "-", "518")
+    person = {"identity_code": code, "birth_date": "1985-04-07", "given_names": "Ljudmyla"}
+    client_id = register(api, **person)["client_id"]
+    other_id = register(api, identity_code=identity_code("080586", "-", "627"))["client_id"]
+    registered = json.dumps(_public_events(embedded, client_id)["ClientRegistered"]).encode()
+    assert b"Ljudmyla" in registered
+    letters = embedded.dead_letters
+    # What a consumer could not apply, and another system's message naming the person.
+    letters.add("readside", "m-registered", "intake.ClientRegistered", registered, "test")
+    letters.add("intake.inbound", "dvv-1", "dvv.died", f'{{"x": "{code}"}}'.encode(), "test")
+    others = json.dumps(_public_events(embedded, other_id)["ClientRegistered"]).encode()
+    letters.add("readside", "m-other", "intake.ClientRegistered", others, "test")
+
+    erased = api.post(
+        f"/clients/{client_id}/erase", json={"legal_ground": "GDPR 17(1)(a)"}, headers=ACTOR
+    )
+    assert erased.status_code == 200, erased.text
+
+    kept = {letter.message_id: letter.body for letter in letters.all()}
+    assert set(kept) == {"m-registered", "m-other"}  # the other system's message is gone
+    event = json.loads(kept["m-registered"])
+    assert event["data"]["name"] is None and event["data"]["client_id"] == client_id
+    assert event["event_type"] == "ClientRegistered"  # the facts stay, to be re-submitted
+    assert kept["m-other"] == others  # another person's letter is untouched
+    raw = embedded_file_bytes(embedded.dead_letters.path)
+    assert b"Ljudmyla" not in raw and code.encode() not in raw
+
+
+def embedded_file_bytes(path: Any) -> bytes:
+    """A SQLite file and its journal, as they lie on disk."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
 def test_no_plaintext_identity_code_is_stored(
     api: TestClient, embedded: EmbeddedSystem, embedded_settings: Any
 ) -> None:

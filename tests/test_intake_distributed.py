@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, example
-from shared.messaging.topology import Topology
+from shared.entrypoints.registry import SERVICES
+from shared.eventstore import store_env
+from shared.messaging.topology import READ_SIDE, Topology
 from shared.settings import Settings
 from tests.support import ACTOR, Broker, ServiceProcesses, env_for, eventually, queue_depth
 from tests.test_intake import identity_code
@@ -137,3 +139,65 @@ def test_no_plaintext_identity_code_anywhere_in_the_database(
         assert form.encode() not in dump
         assert form.encode().hex().encode() not in dump
     assert b"Kovalenko".hex().encode() not in dump
+
+
+def test_erasure_reaches_the_dead_letter_queues(
+    processes: ServiceProcesses, distributed_settings: Settings
+) -> None:
+    processes.start("intake")
+    url, prefix = processes.url("intake"), distributed_settings.amqp_prefix
+    inbound = Broker(distributed_settings.amqp_url or "", f"{prefix}.inbound")
+    dead_letters = Broker(distributed_settings.amqp_url or "", f"{prefix}.dead-letter")
+    code, stranger = identity_code("311275", "-", "234"), identity_code("010203", "A", "345")
+    for message_id, person in (("dvv-1", code), ("dvv-2", stranger)):
+        died = example(INBOUND["fi.dvv.died.v1"], message_id)
+        died["data"]["person"] = {"identity_code": person}  # not known yet: dead-lettered
+        inbound.publish(json.dumps(died).encode(), "dvv.died", message_id)
+
+    def listed(consumer: str, count: int) -> str | None:
+        result = cli(distributed_settings, "dead-letters", "list", consumer)
+        return result.stdout if result.stdout.count("\n") >= count else None
+
+    eventually(lambda: listed("intake.inbound", 2), what="two death notices dead-lettered")
+    person = {"given_names": "Zahra", "family_name": "Hosseini", "identity_code": code}
+    created = httpx.post(
+        f"{url}/clients",
+        json={"relationship_started_on": "2025-01-02", "personal": person},
+        headers=ACTOR,
+    )
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+    # An event about her that the read side could not apply, as its queue would hold it.
+    intake = SERVICES["intake"].application(
+        distributed_settings, store_env(distributed_settings, "intake")
+    )
+    publishes = SERVICES["intake"].publishes
+    try:
+        registered = next(
+            event
+            for n in intake.recorder.select_notifications(1, 100)
+            if (event := publishes.to_public(n.id, intake.mapper.to_domain_event(n))) is not None
+            and event.event_type == "ClientRegistered"
+            and str(event.aggregate_id) == client_id
+        )
+    finally:
+        intake.close()
+    body = registered.model_dump_json().encode()
+    assert b"Zahra" in body
+    dead_letters.publish(body, READ_SIDE, "m-registered")
+    eventually(lambda: listed(READ_SIDE, 1), what="the read side's dead letter")
+
+    erased = httpx.post(
+        f"{url}/clients/{client_id}/erase", json={"legal_ground": "GDPR 17(1)(a)"}, headers=ACTOR
+    )
+    assert erased.status_code == 200, erased.text
+
+    remaining = cli(distributed_settings, "dead-letters", "list", "intake.inbound").stdout
+    assert "dvv-2" in remaining and "dvv-1" not in remaining
+    topology = Topology(prefix, 3)
+    kept = Broker(distributed_settings.amqp_url or "", "").drain(
+        topology.dead_letter_queue(READ_SIDE).name
+    )
+    assert [m.message_id for m in kept] == ["m-registered"]
+    event = json.loads(kept[0].body)
+    assert event["data"]["name"] is None and event["data"]["client_id"] == client_id

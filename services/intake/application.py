@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date
@@ -28,6 +29,8 @@ from shared.identity import IdentifierKind, lookup_digest
 from shared.law.rulebook import RuleBook
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, OrganisationKind, Provenance
+
+log = logging.getLogger(__name__)
 
 
 class ClientAlreadyRegisteredError(DomainError):
@@ -430,8 +433,17 @@ class IntakeApplication(ServiceApplication):
         return client.id, [client], "conflict" if disputed else "updated", agreed
 
     def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:
-        """Records the erasure, then destroys the key; a crash in between is mended by asking
-        again (both steps are idempotent)."""
+        """Puts dead letters about the person in their erased form, records the erasure, then
+        destroys the key; a crash in between is mended by asking again (each step is
+        idempotent). Dead letters go first: they are found by the identifiers, which only the
+        key can still read."""
+        client = self.client(client_id)
+        if self.dead_letters is not None:
+            needles = {str(client_id)}
+            if client.personal is not None:
+                needles |= set(client.personal.identifiers().values())
+            erased = self.dead_letters.erase_mentions(needles)
+            log.info("erasure of %s: %d dead letters put in their erased form", client_id, erased)
         self.update(
             client_id, Client, lambda c: c.erase(provenance=provenance, legal_ground=legal_ground)
         )

@@ -16,6 +16,7 @@ from shared.entrypoints.http import create_api
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.consumer import register_consumers
+from shared.messaging.dead_letters import BrokerDeadLetterArchive
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
 from shared.readside.database import engine_for
@@ -40,6 +41,9 @@ class ServiceProcess:
         self.service = services[name]
         self.app = self.service.application(settings, store_env(settings, name))
         self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+        self.app.dead_letters = BrokerDeadLetterArchive(
+            settings.amqp_url, self.topology, self.topology.consumers(services.values())
+        )
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
         self.publishers = register_publishers(self.broker, self.topology, self.service)
         register_consumers(self.broker, self.topology, self.service, self.app, settings)

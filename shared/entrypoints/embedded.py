@@ -35,6 +35,8 @@ class EmbeddedSystem:
             for name, service in services.items()
         }
         self.dead_letters = SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite")
+        for node in self.nodes.values():
+            node.app.dead_letters = self.dead_letters
         self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
         self.delivery = InProcessDelivery(
             self.nodes,

@@ -3,19 +3,49 @@ in a SQLite file in embedded mode, in a queue per consumer on RabbitMQ."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
 
 from shared.clock import utc_now
+from shared.contracts import CONTRACTS, parse_event
+from shared.contracts.envelope import ContractError
+from shared.contracts.personal import without_personal
 from shared.messaging.topology import Topology
 
 REASON_HEADER = "x-kotoutus-reason"
+
+
+def mentions(body: bytes, needles: Collection[str]) -> bool:
+    """Whether ``body`` names any of ``needles`` (a client id, an identity code …), in any case."""
+    text = body.decode("utf-8", errors="replace").upper()
+    return any(needle.upper() in text for needle in needles if needle)
+
+
+def erased_form(consumer: str, body: bytes) -> bytes | None:
+    """What a dead letter about an erased person may keep. Another system's message about the
+    person: nothing (it cannot be applied to an erased person anyway). A public event: its
+    non-personal facts, which the person's erasure keeps for statistics and which its
+    consumer may still need."""
+    if Topology.is_inbound(consumer):
+        return None
+    try:
+        event = parse_event(body, CONTRACTS)
+    except ContractError:  # unreadable, so nothing in it can be kept apart
+        return None
+    return without_personal(event).model_dump_json().encode()
+
+
+class DeadLetterArchive(Protocol):
+    def erase_mentions(self, needles: Collection[str]) -> int:
+        """Puts every dead letter naming one of ``needles`` in its erased form (or removes
+        it); returns how many were changed."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +70,33 @@ class SQLiteDeadLetters:
             )
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.execute("PRAGMA secure_delete = ON")  # an erased body leaves no trace
+        return connection
+
+    def erase_mentions(self, needles: Collection[str]) -> int:
+        changed = 0
+        with self._connect() as conn:
+            rows = conn.execute("SELECT consumer, message_id, body FROM dead_letters").fetchall()
+            for consumer, message_id, stored in rows:
+                body = bytes(stored)
+                if not mentions(body, needles):
+                    continue
+                kept = erased_form(consumer, body)
+                if kept is None:
+                    conn.execute(
+                        "DELETE FROM dead_letters WHERE consumer = ? AND message_id = ?",
+                        (consumer, message_id),
+                    )
+                elif kept != body:
+                    conn.execute(
+                        "UPDATE dead_letters SET body = ? WHERE consumer = ? AND message_id = ?",
+                        (kept, consumer, message_id),
+                    )
+                else:
+                    continue
+                changed += 1
+        return changed
 
     def add(
         self, consumer: str, message_id: str, routing_key: str, body: bytes, reason: str
@@ -84,7 +140,9 @@ class BrokerDeadLetters:
 
     def __init__(self, amqp_url: str, topology: Topology, consumer: str) -> None:
         self.amqp_url = amqp_url
+        self.consumer = consumer
         self.queue = topology.dead_letter_queue(consumer).name
+        self.exchange = topology.dead_letters.name
 
     async def _each(
         self, decide: Callable[[aio_pika.abc.AbstractIncomingMessage], Awaitable[bool]]
@@ -150,6 +208,52 @@ class BrokerDeadLetters:
 
             await self._each(send)
         return sent
+
+    async def erase_mentions(self, needles: Collection[str]) -> int:
+        changed = 0
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(self.exchange, ensure=False)
+
+            async def erase(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
+                nonlocal changed
+                if not mentions(message.body, needles):
+                    return False
+                kept = erased_form(self.consumer, message.body)
+                if kept == message.body:
+                    return False
+                if kept is not None:  # the erased form goes back to the queue first
+                    await exchange.publish(
+                        aio_pika.Message(
+                            kept,
+                            headers=dict(message.headers or {}),
+                            message_id=message.message_id,
+                            content_type=message.content_type,
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=self.consumer,
+                    )
+                changed += 1
+                return True
+
+            await self._each(erase)
+        return changed
+
+
+class BrokerDeadLetterArchive:
+    """Every consumer's dead-letter queue of one deployment, for erasure."""
+
+    def __init__(self, amqp_url: str, topology: Topology, consumers: Collection[str]) -> None:
+        self.queues = [BrokerDeadLetters(amqp_url, topology, c) for c in consumers]
+
+    def erase_mentions(self, needles: Collection[str]) -> int:
+        """Synchronous, as the commands that call it: runs in their worker thread."""
+
+        async def each() -> int:
+            return sum([await queue.erase_mentions(needles) for queue in self.queues])
+
+        return asyncio.run(each())
 
 
 def _queued(message: aio_pika.abc.AbstractIncomingMessage) -> QueuedDeadLetter:

@@ -40,6 +40,11 @@ class Topology:
     def inbound_consumer(service: str) -> str:
         return f"{service}.inbound"
 
+    @staticmethod
+    def is_inbound(consumer: str) -> bool:
+        """Whether ``consumer`` takes other systems' messages (not public events)."""
+        return consumer.endswith(".inbound")
+
     def queue(self, consumer: str) -> RabbitQueue:
         # Quorum: replicated, counts deliveries (poison messages end in the DLQ after
         # delivery_limit) and dead-letters at least once (needs reject-publish overflow).
@@ -60,6 +65,16 @@ class Topology:
         return RabbitQueue(
             f"{self.prefix}.{consumer}.dead-letter", queue_type=QueueType.QUORUM, durable=True
         )
+
+    def consumers(self, services: Iterable[Service]) -> list[str]:
+        """Every consumer of the deployment, each with its queue and dead-letter queue."""
+        names = [READ_SIDE]
+        for service in services:
+            if service.policies:
+                names.append(service.name)
+            if service.receives is not None:
+                names.append(self.inbound_consumer(service.name))
+        return names
 
     @staticmethod
     def routing_key(source: str, event_type: str) -> str:
