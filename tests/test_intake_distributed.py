@@ -40,6 +40,17 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def staff_register(url: str, given_names: str, family_name: str, code: str) -> str:
+    person = {"given_names": given_names, "family_name": family_name, "identity_code": code}
+    created = httpx.post(
+        f"{url}/clients",
+        json={"relationship_started_on": "2025-01-02", "personal": person},
+        headers=ACTOR,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["client_id"])
+
+
 def test_inbound_messages_over_amqp_are_applied_once_or_dead_lettered_and_resubmitted(
     processes: ServiceProcesses, distributed_settings: Settings
 ) -> None:
@@ -79,18 +90,12 @@ def test_inbound_messages_over_amqp_are_applied_once_or_dead_lettered_and_resubm
     assert reasons["garbage-1"].startswith("ContractError: not a CloudEvents 1.0 JSON message")
 
     # Staff register the person; the death notice is re-submitted and now applies.
-    person = {"given_names": "Pekka", "family_name": "Virtanen", "identity_code": stranger}
-    created = httpx.post(
-        f"{url}/clients",
-        json={"relationship_started_on": "2025-01-02", "personal": person},
-        headers=ACTOR,
-    )
-    assert created.status_code == 201, created.text
+    client_id = staff_register(url, "Pekka", "Virtanen", stranger)
     resubmitted = cli(distributed_settings, "dead-letters", "resubmit", "intake.inbound", "dvv-43")
     assert resubmitted.stdout.split() == ["dvv-43"], resubmitted.stderr
 
     def deceased() -> bool:
-        view = httpx.get(f"{url}/clients/{created.json()['client_id']}", headers=ACTOR).json()
+        view = httpx.get(f"{url}/clients/{client_id}", headers=ACTOR).json()
         return bool(view["facts"]["deceased"])
 
     eventually(deceased, what="the re-submitted death notice applied")
@@ -159,14 +164,7 @@ def test_erasure_reaches_the_dead_letter_queues(
         return result.stdout if result.stdout.count("\n") >= count else None
 
     eventually(lambda: listed("intake.inbound", 2), what="two death notices dead-lettered")
-    person = {"given_names": "Zahra", "family_name": "Hosseini", "identity_code": code}
-    created = httpx.post(
-        f"{url}/clients",
-        json={"relationship_started_on": "2025-01-02", "personal": person},
-        headers=ACTOR,
-    )
-    assert created.status_code == 201, created.text
-    client_id = created.json()["client_id"]
+    client_id = staff_register(url, "Zahra", "Hosseini", code)
     # An event about her that the read side could not apply, as its queue would hold it.
     intake = SERVICES["intake"].application(
         distributed_settings, store_env(distributed_settings, "intake")
