@@ -192,3 +192,52 @@ def test_a_letter_due_while_the_service_is_down_goes_out_once_after_restart(
     assert len(smtp.inbox.received) == 1
     [view] = messages(url, client_id).values()
     assert view["total_attempts"] == 1
+
+
+def test_two_notifications_processes_send_each_message_once_and_take_over(
+    notifications: ServiceProcesses, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """Scaled out: both processes consume and serve, one at a time dispatches; when it goes,
+    the other takes over, and nothing is sent twice or failed as interrupted."""
+    (tmp_path / "second").mkdir()
+    second = ServiceProcesses(notifications.settings, tmp_path / "second", notifications.extra_env)
+    both = {"first": notifications, "second": second}
+    for running in both.values():
+        running.start("notifications")
+    letters: dict[str, str] = {}  # message id → client id
+
+    def send_batch(via: ServiceProcesses, count: int) -> None:
+        url = via.url("notifications")
+        due = datetime.now(UTC) + timedelta(seconds=1)
+        for _ in range(count):
+            client_id = str(uuid4())
+            letters[post_appointment(url, client_id, appointment(not_before=due))["message_id"]] = (
+                client_id
+            )
+
+    def all_sent(via: ServiceProcesses) -> bool:
+        url = via.url("notifications")
+        states = [messages(url, c).get(m, {}).get("state") for m, c in letters.items()]
+        return all(state == "sent" for state in states)
+
+    try:
+        send_batch(notifications, 6)
+        send_batch(second, 6)
+        eventually(lambda: all_sent(second), what="the first twelve letters sent")
+        # Whichever dispatched, each process in turn is the only one left.
+        notifications.stop("notifications")
+        send_batch(second, 4)
+        eventually(lambda: all_sent(second), what="letters sent by the second alone")
+        notifications.start("notifications")
+        second.stop("notifications")
+        send_batch(notifications, 4)
+        eventually(lambda: all_sent(notifications), what="letters sent by the first alone")
+        time.sleep(1.0)  # room for a second copy to arrive, were one sent
+    finally:
+        second.stop_all()
+
+    assert len(smtp.inbox.received) == len(letters) == 20
+    url = notifications.url("notifications")
+    for message, client_id in letters.items():
+        view = messages(url, client_id)[message]
+        assert view["total_attempts"] == 1, view

@@ -11,9 +11,8 @@ message that is not due.
 
 An attempt found in flight when the log is read is one a previous process did not finish:
 ``ClientOutbox.interrupted`` decides (resend where the receiver deduplicates by id, else fail
-so staff decide). One dispatcher runs per deployment: the notifications service is a single
-process, and the outbox's optimistic concurrency keeps a second one from sending twice only
-for messages it has not yet started.
+so staff decide). That is only true when no other process is sending, so one dispatcher
+sends at a time, whatever the number of notifications processes (``lease``).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from services.notifications.delivery.message import (
     DeliveryStatus,
     OutgoingMessage,
 )
+from services.notifications.lease import DispatchLease, SoleProcess, lease_for
 from services.notifications.outbox_app import Attempt, OutboxApplication
 from shared.failpoints import failpoint
 from shared.messaging.wakeup import Wakeup
@@ -45,11 +45,18 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 class Dispatcher:
-    def __init__(self, app: OutboxApplication, channels: ChannelRouter | None = None) -> None:
+    def __init__(
+        self,
+        app: OutboxApplication,
+        channels: ChannelRouter | None = None,
+        lease: DispatchLease | None = None,
+    ) -> None:
         self.app = app
         self.channels = channels or app.channels()
+        self.lease = lease or SoleProcess()
         self.pending: dict[tuple[UUID, str], datetime] = {}
         self.position = 0
+        self.leading = False
 
     def follow(self) -> None:
         """Reads what was stored since the last look."""
@@ -150,17 +157,31 @@ class Dispatcher:
         await self._send_digests(digests)
         return made
 
+    async def lead(self) -> bool:
+        """Whether this process may send now; on taking the lease, the log is read afresh, so
+        that attempts the last holder left in flight count as interrupted."""
+        leading = await asyncio.to_thread(self.lease.hold)
+        if leading and not self.leading:
+            self.pending.clear()
+            self.position = 0
+        self.leading = leading
+        return leading
+
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = Wakeup(self.app.delivery.dispatch_poll_seconds)
         wakeup.follow(self.app)
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("notification dispatcher failed; retrying")
-            await wakeup.idle(stop)
+        try:
+            while not stop.is_set():
+                try:
+                    if await self.lead():
+                        await self.tick()
+                except Exception:
+                    log.exception("notification dispatcher failed; retrying")
+                await wakeup.idle(stop)
+        finally:
+            await asyncio.to_thread(self.lease.release)
 
 
 def dispatcher(app: Any) -> Dispatcher:
     assert isinstance(app, OutboxApplication)
-    return Dispatcher(app)
+    return Dispatcher(app, lease=lease_for(app.settings))

@@ -1,0 +1,83 @@
+"""Which notifications process dispatches: one at a time, however many are running.
+
+Any number of notifications processes may consume events and serve the API, but only one
+may send. Suppose two sent. Each would take the other's attempt in flight for one left
+behind by a crashed process, and resend or fail it. The one that sends holds a PostgreSQL
+advisory lock on a connection of its own. The lock lives as long as that session, so when
+the process dies, or its connection does, another process takes the lease within one poll.
+It then reads the whole log again, so that what the last holder left in flight is treated as
+interrupted. Embedded mode is one process, and it always holds the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import psycopg
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DispatchLease(Protocol):
+    def hold(self) -> bool:
+        """True while this process may send (taking the lease if it is free)."""
+
+    def release(self) -> None: ...
+
+
+class SoleProcess:
+    """Embedded mode: the only process of the deployment."""
+
+    def hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class PostgresLease:
+    def __init__(self, database_url: str, name: str) -> None:
+        self.database_url = database_url
+        self.name = name
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._held = False
+
+    def hold(self) -> bool:
+        try:
+            if self._connection is None or self._connection.closed:
+                self._held = False
+                self._connection = psycopg.connect(
+                    self.database_url, autocommit=True, connect_timeout=5
+                )
+            if self._held:
+                # Still the same session, so still the lock: a lost session raises here.
+                self._connection.execute("SELECT 1")
+                return True
+            row = self._connection.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (self.name,)
+            ).fetchone()
+            self._held = bool(row and row[0])
+            if self._held:
+                log.warning("this process now dispatches notifications (%s)", self.name)
+            return self._held
+        except psycopg.Error as error:
+            if self._held:
+                log.warning("lost the dispatch lease: %s", error)
+            self.release()
+            return False
+
+    def release(self) -> None:
+        self._held = False
+        if self._connection is not None:
+            self._connection.close()  # the session ends, and with it the lock
+            self._connection = None
+
+
+def lease_for(settings: Settings) -> DispatchLease:
+    if settings.database_url:
+        name = f"{settings.schema_for('notifications')}.dispatcher"
+        return PostgresLease(settings.database_url, name)
+    return SoleProcess()
