@@ -58,8 +58,8 @@ class Problem(BaseModel):
     messages: dict[str, str]
 
 
-# A database that cannot be reached (restarting, failing over, out of connections): the
-# request may be asked again in a moment, so the answer is 503, not 500.
+# A database or broker that cannot be reached (restarting, failing over, out of
+# connections): the request may be asked again in a moment, so the answer is 503, not 500.
 UNAVAILABLE: tuple[type[Exception], ...] = (
     StoreOperationalError,
     StoreInterfaceError,
@@ -147,14 +147,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unavailable(request: Request, error: Exception) -> JSONResponse:
         # The cause stays in the log; it may name hosts and the caller cannot act on it. A
         # command that failed this way may or may not have been stored: the message says so.
-        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
+        log.warning("%s %s: unavailable: %s", request.method, request.url.path, error)
         messages = {
-            "fi": "Tietokantaan ei juuri nyt saada yhteyttä. Yritä hetken päästä uudelleen; "
-            "tarkista ensin, tallentuiko muutos.",
-            "sv": "Databasen kan inte nås just nu. Försök igen om en stund; kontrollera "
-            "först om ändringen sparades.",
-            "en": "The database cannot be reached right now. Try again in a moment; check "
-            "first whether a change was saved.",
+            "fi": "Järjestelmän tietokantaan tai viestinvälitykseen ei juuri nyt saada "
+            "yhteyttä. Yritä hetken päästä uudelleen; tarkista ensin, tallentuiko muutos.",
+            "sv": "Systemets databas eller meddelandeförmedling kan inte nås just nu. Försök "
+            "igen om en stund; kontrollera först om ändringen sparades.",
+            "en": "The system's database or message broker cannot be reached right now. Try "
+            "again in a moment; check first whether a change was saved.",
         }
         body = Problem(
             code="service_unavailable", message=messages[_language(request)], messages=messages

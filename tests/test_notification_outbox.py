@@ -396,6 +396,7 @@ async def test_retries_then_failed_then_resend_by_cli(
     # Staff list and resend it with the CLI, which opens the store itself.
     monkeypatch.setenv("KOTOUTUS_DATA_DIR", str(outbox.settings.data_dir))
     runner = CliRunner()
+    assert [m.message_id for _, m in outbox.app.failed_messages()] == [message.message_id]
     listed = runner.invoke(cli, ["notifications", "failed"])
     assert listed.exit_code == 0, listed.output
     assert message.message_id in listed.stdout
@@ -409,6 +410,7 @@ async def test_retries_then_failed_then_resend_by_cli(
     assert await outbox.tick(again_at) == 1
     assert len(smtp.inbox.received) == 1
     assert outbox.app.outbox_of(client_id).messages[message.message_id].state is MessageState.SENT
+    assert outbox.app.failed_messages() == []  # the list follows the resend
     again = runner.invoke(
         cli, ["notifications", "resend", message.message_id, "--actor", "caseworker:anna"]
     )

@@ -118,7 +118,8 @@ class OutboxApplication(NotificationsApplication):
         self.directory = Directory.load(delivery.directory)
         self.keys = ClientKeys(self.recorder, master_key(settings))
         self.rng = random.Random()
-        self._index: dict[str, UUID] = {}
+        self._index: dict[str, UUID] = {}  # message id → its outbox
+        self._failed: set[str] = set()  # message ids whose last word is a failure
         self._index_position = 0
 
     # --- set-up ---
@@ -569,9 +570,16 @@ class OutboxApplication(NotificationsApplication):
         while notifications := self.recorder.select_notifications(self._index_position + 1, 1000):
             for notification in notifications:
                 self._index_position = notification.id
-                if notification.topic.endswith(":ClientOutbox.MessageScheduled"):
-                    event: Any = self.mapper.to_domain_event(notification)
+                kind = notification.topic.rsplit(".", 1)[-1]
+                if ":ClientOutbox." not in notification.topic or kind not in _INDEXED:
+                    continue
+                event: Any = self.mapper.to_domain_event(notification)
+                if kind == "MessageScheduled":
                     self._index[event.message_id] = UUID(str(notification.originator_id))
+                elif kind == "MessageFailed":
+                    self._failed.add(event.message_id)
+                else:  # asked to go out again
+                    self._failed.discard(event.message_id)
 
     def find(self, message_id: str) -> tuple[ClientOutbox, Message]:
         self._follow_index()
@@ -584,7 +592,8 @@ class OutboxApplication(NotificationsApplication):
     def failed_messages(self) -> list[tuple[ClientOutbox, Message]]:
         self._follow_index()
         found: list[tuple[ClientOutbox, Message]] = []
-        for outbox_id in sorted(set(self._index.values())):
+        # Only the outboxes that hold a failure are read, not every client's.
+        for outbox_id in sorted({self._index[m] for m in self._failed}):
             outbox = self.load(outbox_id, ClientOutbox)
             found.extend(
                 (outbox, m) for m in outbox.messages.values() if m.state is MessageState.FAILED
@@ -608,6 +617,9 @@ class OutboxApplication(NotificationsApplication):
             return box.messages[message_id]
 
         return self.decide(outbox.id, ClientOutbox, decide)[1]
+
+
+_INDEXED = frozenset({"MessageScheduled", "MessageFailed", "ResendRequested"})
 
 
 def with_outbox(policies: dict[str, Policy]) -> dict[str, Policy]:
