@@ -39,6 +39,7 @@ IN_AN_ASSESSMENT_GROUP = ClientFacts(
 )
 REGISTRATION: dict[str, Any] = {
     "relationship_started_on": "2024-10-24",
+    "occurred_at": "2024-10-24T10:00:00+03:00",  # lived in 2024, before the TE office ceased
     "personal": {"given_names": "Amina", "family_name": "Hassan", "birth_date": "1990-05-17"},
     "facts": {
         "registered_jobseeker": True,

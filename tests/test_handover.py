@@ -23,9 +23,11 @@ def api(embedded: EmbeddedSystem) -> Iterator[TestClient]:
         yield client
 
 
-def register(api: TestClient, started: str, **facts: Any) -> str:
+def register(api: TestClient, started: str, recorded: str | None = None, **facts: Any) -> str:
+    """A client registered on ``recorded`` (by default the start day itself, as lived then)."""
     body = {
         "relationship_started_on": started,
+        "occurred_at": f"{recorded or started}T10:00:00+02:00",
         "personal": {"given_names": "A", "family_name": "B"},
         "facts": {"residence_permit": PERMIT, **facts},
     }
@@ -97,6 +99,45 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
         assert api.get(url, headers=TE).status_code == 403, path
     listed = api.get("/caseload", headers=employment).json()["items"]
     assert {item["client_id"] for item in listed} == {jobseeker, overdue}
+
+
+def test_a_client_recorded_after_the_handover_passes_on_at_once(api: TestClient) -> None:
+    """Registered in 2025 with a start in 2024, a jobseeker falls to the TE office by the law
+    of 2024; the office no longer exists, so the handover's transfer follows at once."""
+    client_id = register(api, "2024-11-01", recorded="2025-02-10", registered_jobseeker=True)
+    view = api.get(f"/clients/{client_id}", headers=AUDITOR).json()
+    assert view["responsible_organisation"] == "employment_authority:320"
+    assessment = f"/clients/{client_id}/assessment"
+    eventually(lambda: api.get(assessment, headers=AUDITOR).is_success, what="assessment")
+
+    def moved() -> bool:
+        return responsible(api, client_id, "2025-01-02")["organisation"] == (
+            "employment_authority:320"
+        )
+
+    eventually(moved, what="the assessment to follow the client")
+    # Who answered on the last day of 2024 is still the office, by the law of that day.
+    before = responsible(api, client_id, "2024-12-31")
+    assert before["organisation"] == "te_office:lappi"
+    after = responsible(api, client_id, "2025-01-02")
+    assert after["since"].startswith("2025-01-01T00:00:00+02:00")
+    assert {r["law"] for r in after["legal_basis"]} == {"380/2023", "681/2023"}
+    # The handover run finds nothing more to do for this client.
+    dry = api.post("/handover/2025", json={"dry_run": True}, headers=SUPERVISOR).json()
+    assert client_id not in {i["client_id"] for i in dry["transferred"]}
+
+    # A fact recorded late, effective before 2025, that gives the client to the office: the
+    # same. (A non-jobseeker of 2024 was the municipality's; becoming a jobseeker then, it was
+    # the office's, which has since ceased.)
+    other = register(api, "2024-10-01", recorded="2025-03-03", non_temporary_social_assistance=True)
+    change = {
+        "changes": {"registered_jobseeker": True},
+        "cause": "TE office record found late",
+        "effective_on": "2024-10-15",
+    }
+    changed = api.post(f"/clients/{other}/facts", json=change, headers=ACTOR)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["responsible_organisation"] == "employment_authority:320"
 
 
 def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> None:

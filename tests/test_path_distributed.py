@@ -44,6 +44,7 @@ def test_clients_walk_across_the_2025_boundary(
     def register(started: str, **facts: Any) -> str:
         body = {
             "relationship_started_on": started,
+            "occurred_at": f"{started}T10:00:00+03:00",  # lived then, before the handover
             "personal": {"given_names": "A", "family_name": "B"},
             "facts": {"residence_permit": PERMIT, **facts},
         }

@@ -1,12 +1,14 @@
 """The client aggregate. Pure: time, rule tables and organisation names come in as arguments.
 
 Every decision of law (scope, group, responsibility) is recorded as its own event naming the
-rule; a change of facts decides again and records a transfer only when the answer changes."""
+rule; a change of facts decides again and records a transfer only when the answer changes.
+A decision by the law of a day before the 2025 handover, taken after it, that names the TE
+office is followed at once by the handover's transfer: the office no longer exists."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +16,9 @@ from eventsourcing.domain import Aggregate, event
 
 from services.intake.eligibility import determine_eligibility, responsible_kind
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails, age_group
+from shared.clock import HELSINKI
 from shared.errors import DomainError
-from shared.law.rulebook import RuleBook, RuleRef
+from shared.law.rulebook import NoRuleInForceError, RuleBook, RuleRef
 from shared.values import OrganisationKind, Provenance
 
 OrganisationOf = Callable[[OrganisationKind, ClientFacts], str]
@@ -123,6 +126,12 @@ class Client(Aggregate):
             organisation=organisation,
             legal_basis=(responsibility_rule,),
         )
+        client._pass_on_if_handed_over(
+            provenance=provenance,
+            on=relationship_started_on,
+            book=book,
+            organisation_of=organisation_of,
+        )
         return client
 
     @property
@@ -186,6 +195,9 @@ class Client(Aggregate):
                 reason="facts changed",
                 legal_basis=(responsibility_rule,),
             )
+        self._pass_on_if_handed_over(
+            provenance=provenance, on=on, book=book, organisation_of=organisation_of
+        )
         eligibility, eligibility_rule = determine_eligibility(book, self.facts, on)
         if eligibility != self.eligibility:
             self._eligibility_determined(
@@ -196,6 +208,33 @@ class Client(Aggregate):
                 responsible_organisation=organisation,
                 legal_basis=(eligibility_rule,),
             )
+
+    def _pass_on_if_handed_over(
+        self, *, provenance: Provenance, on: date, book: RuleBook, organisation_of: OrganisationOf
+    ) -> None:
+        """Decided on or after the handover by the law of ``on``, a day before it: a client
+        that law gives the TE office passes on as the handover passed them all, as of the
+        moment the offices ceased. (Decided before the handover, the run of it does this.)"""
+        decided_on = provenance.occurred_at.astimezone(HELSINKI).date()
+        try:
+            rule = book.in_force("handover.te_office", decided_on)
+        except NoRuleInForceError:
+            return
+        handover_on = rule.value("handover_on")
+        office = organisation_of(OrganisationKind(rule.value("from")), self.facts)
+        if on >= handover_on or self.responsible_organisation != office:
+            return
+        kind = OrganisationKind(
+            rule.value("jobseeker" if self.facts.registered_jobseeker else "other")
+        )
+        responsibility = book.in_force("responsibility.assessment", handover_on)
+        ceased = datetime.combine(handover_on, time.min, HELSINKI)
+        self.hand_over(
+            provenance=provenance.model_copy(update={"occurred_at": ceased}),
+            from_organisation=office,
+            to_organisation=organisation_of(kind, self.facts),
+            legal_basis=(rule.ref, responsibility.ref),
+        )
 
     def hand_over(
         self,
