@@ -171,6 +171,14 @@ class ServiceApplication(Application[UUID]):
             raise NotFoundError(f"{kind.__name__} {aggregate_id}")
         return aggregate
 
+    def stored(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate, or None if none is stored: one read, where ``in`` and then
+        ``load`` take two (on every message's path)."""
+        try:
+            return self.load(aggregate_id, kind)
+        except NotFoundError:
+            return None
+
     def update(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> A:
         """Load, decide, save; on a concurrent write, decide again on the new state."""
         return self.decide(aggregate_id, kind, decide)[0]
@@ -238,9 +246,8 @@ class ServiceApplication(Application[UUID]):
         provenance = Provenance(
             actor=message.actor, organisation=message.organisation, occurred_at=message.occurred_at
         )
-        record_id = LatestResponsibility.create_id(client_id)
-        if record_id in self.repository:
-            record = self.load(record_id, LatestResponsibility)
+        record = self.stored(LatestResponsibility.create_id(client_id), LatestResponsibility)
+        if record is not None:
             record.note(
                 provenance=provenance,
                 organisation=organisation,
@@ -261,8 +268,7 @@ class ServiceApplication(Application[UUID]):
     def latest_responsibility(self, client_id: UUID) -> Any:
         from shared.responsibility import LatestResponsibility
 
-        record_id = LatestResponsibility.create_id(client_id)
-        return self.load(record_id, LatestResponsibility) if record_id in self.repository else None
+        return self.stored(LatestResponsibility.create_id(client_id), LatestResponsibility)
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
         """Who answers for ``client_id`` now, as this service knows it (None: not known here).

@@ -116,10 +116,9 @@ class AssessmentApplication(ServiceApplication):
         latest = self.note_responsibility(
             message, data.client_id, data.to_organisation, data.reason
         )
-        assessment_id = InitialAssessment.create_id(data.client_id)
-        if assessment_id not in self.repository:
+        assessment = self.stored(InitialAssessment.create_id(data.client_id), InitialAssessment)
+        if assessment is None:
             return (latest,)  # a case opened later follows it
-        assessment = self.load(assessment_id, InitialAssessment)
         assessment.transfer_responsibility(
             provenance=Provenance(
                 actor=message.actor,
@@ -160,8 +159,9 @@ class AssessmentApplication(ServiceApplication):
         return self.load(InitialAssessment.create_id(client_id), InitialAssessment)
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
-        if InitialAssessment.create_id(client_id) in self.repository:
-            return self.assessment_of(client_id).responsible_organisation
+        assessment = self.stored(InitialAssessment.create_id(client_id), InitialAssessment)
+        if assessment is not None:
+            return assessment.responsible_organisation
         return super().responsible_organisation(client_id)
 
     def _change(

@@ -138,10 +138,10 @@ class IntakeApplication(ServiceApplication):
             raise
 
     def _stored_digests(self, client_id: UUID) -> set[str]:
-        if client_id not in self.repository:
+        stored = self.stored(client_id, Client)
+        if stored is None or stored.personal is None:
             return set()
-        stored = self.load(client_id, Client)
-        return set(self._digests(stored.personal).values()) if stored.personal else set()
+        return set(self._digests(stored.personal).values())
 
     # --- commands ---
 

@@ -38,16 +38,12 @@ class NotificationsApplication(ServiceApplication):
             raise NotFoundError(f"reminders of client {client_id}") from None
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
-        book_id = ClientReminders.create_id(client_id)
-        if book_id not in self.repository:
-            return None
-        return self.load(book_id, ClientReminders).responsible_organisation
+        book = self.stored(ClientReminders.create_id(client_id), ClientReminders)
+        return book.responsible_organisation if book is not None else None
 
     def _book(self, client_id: UUID, provenance: Provenance) -> ClientReminders:
-        book_id = ClientReminders.create_id(client_id)
-        if book_id in self.repository:
-            return self.load(book_id, ClientReminders)
-        return ClientReminders(client_id=client_id, provenance=provenance)
+        book = self.stored(ClientReminders.create_id(client_id), ClientReminders)
+        return book or ClientReminders(client_id=client_id, provenance=provenance)
 
     def _schedule(
         self,

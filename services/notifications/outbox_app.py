@@ -145,9 +145,9 @@ class OutboxApplication(NotificationsApplication):
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
         known = super().responsible_organisation(client_id)
-        outbox_id = ClientOutbox.create_id(client_id)
-        if known is None and outbox_id in self.repository:
-            return self.load(outbox_id, ClientOutbox).opened_by
+        if known is None:
+            outbox = self.stored(ClientOutbox.create_id(client_id), ClientOutbox)
+            return outbox.opened_by if outbox is not None else None
         return known
 
     def outbox_of(self, client_id: UUID) -> ClientOutbox:
@@ -157,10 +157,8 @@ class OutboxApplication(NotificationsApplication):
             raise NotFoundError(f"messages of client {client_id}") from None
 
     def _outbox(self, client_id: UUID, provenance: Provenance) -> ClientOutbox:
-        outbox_id = ClientOutbox.create_id(client_id)
-        if outbox_id in self.repository:
-            return self.load(outbox_id, ClientOutbox)
-        return ClientOutbox(client_id=client_id, provenance=provenance)
+        outbox = self.stored(ClientOutbox.create_id(client_id), ClientOutbox)
+        return outbox or ClientOutbox(client_id=client_id, provenance=provenance)
 
     # --- staff reminders follow the reminder book ---
 
@@ -328,10 +326,9 @@ class OutboxApplication(NotificationsApplication):
         client_id = message.data.client_id
         # Idempotent, so a redelivery before the tracking row is written does no harm.
         self.keys.forget(client_id)
-        outbox_id = ClientOutbox.create_id(client_id)
-        if outbox_id not in self.repository:
+        outbox = self.stored(ClientOutbox.create_id(client_id), ClientOutbox)
+        if outbox is None:
             return ()
-        outbox = self.load(outbox_id, ClientOutbox)
         outbox.forget_personal(provenance=self._provenance(message.organisation))
         return (outbox,)
 

@@ -68,9 +68,8 @@ class PlansApplication(ServiceApplication):
         first_permit_on = permit.first_permit_on if permit else None
         client_id = message.data.client_id
         provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
-        record_id = ClientPermit.create_id(client_id)
-        if record_id in self.repository:
-            record = self.load(record_id, ClientPermit)
+        record = self.stored(ClientPermit.create_id(client_id), ClientPermit)
+        if record is not None:
             record.note(provenance=provenance, first_permit_on=first_permit_on)
         else:
             record = ClientPermit(
@@ -83,10 +82,9 @@ class PlansApplication(ServiceApplication):
         latest = self.note_responsibility(
             message, message.data.client_id, message.data.to_organisation, message.data.reason
         )
-        plan_id = IntegrationPlan.create_id(message.data.client_id)
-        if plan_id not in self.repository:
+        plan = self.stored(IntegrationPlan.create_id(message.data.client_id), IntegrationPlan)
+        if plan is None:
             return (latest,)  # a plan opened later follows it
-        plan = self.load(plan_id, IntegrationPlan)
         plan.transfer_responsibility(
             provenance=Provenance(
                 actor=message.actor,
@@ -100,10 +98,8 @@ class PlansApplication(ServiceApplication):
         return (latest, plan)
 
     def first_permit_on(self, client_id: UUID) -> date | None:
-        record_id = ClientPermit.create_id(client_id)
-        if record_id not in self.repository:
-            return None
-        return self.load(record_id, ClientPermit).first_permit_on
+        record = self.stored(ClientPermit.create_id(client_id), ClientPermit)
+        return record.first_permit_on if record is not None else None
 
     def _change(
         self, client_id: UUID, change: Callable[[IntegrationPlan], None]
