@@ -23,7 +23,7 @@ from shared.auth.tokens import LocalIssuer
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
 from shared.entrypoints.registry import SERVICES
-from shared.messaging.topology import READ_SIDE, Topology
+from shared.messaging.topology import Topology
 from shared.service import message_id
 from shared.settings import Settings
 from shared.values import Actor, ActorKind
@@ -235,14 +235,8 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             queues = [f"{prefix}.tap"]
-            for consumer in (READ_SIDE,):
+            for consumer in topology.consumers(SERVICES.values()):
                 queues += [topology.queue(consumer).name, topology.dead_letter_queue(consumer).name]
-            for service in SERVICES:
-                for consumer in (service, topology.inbound_consumer(service)):
-                    queues += [
-                        topology.queue(consumer).name,
-                        topology.dead_letter_queue(consumer).name,
-                    ]
             for queue in queues:
                 channel = await connection.channel()
                 with contextlib.suppress(aio_pika.exceptions.ChannelClosed):

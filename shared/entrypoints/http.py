@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from shared.api import Caller, install_error_handlers
+from shared.api import Caller, Problem, install_error_handlers
 from shared.auth.access import require
 from shared.auth.access_log import AccessEntry, AccessLog
 from shared.auth.access_recording import AccessRecording
@@ -63,6 +63,14 @@ def create_api(
             "access log. Errors come with texts in Finnish, Swedish and English."
         ),
         lifespan=running,
+        # Any route may meet a database or broker that is away (shared.api.UNAVAILABLE).
+        responses={
+            503: {
+                "model": Problem,
+                "description": "A database or the message broker cannot be reached; ask again "
+                "after Retry-After seconds, first checking whether a change was saved.",
+            }
+        },
     )
     api.state.settings = settings
     api.state.applications = dict(applications)
