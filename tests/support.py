@@ -145,6 +145,12 @@ class ServiceProcesses:
     def wait_exit(self, name: str, timeout: float = 30) -> int:
         return self.processes[name].wait(timeout=timeout)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown of any kind, as a crash or the OOM killer would."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process and process.poll() is None:
