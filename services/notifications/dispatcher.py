@@ -132,6 +132,11 @@ class Dispatcher:
         made = 0
         digests: dict[str, list[tuple[UUID, Attempt]]] = {}
         for outbox_id, message_id in await asyncio.to_thread(self.due):
+            if not await asyncio.to_thread(self.lease.hold):
+                # The lease was lost during this tick (its session ended): another process
+                # may send now, and must not find an attempt of ours in flight.
+                self.leading = False
+                break
             key = (outbox_id, message_id)
             due_at = self.pending.pop(key, None)
             try:
