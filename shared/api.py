@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from psycopg_pool import PoolTimeout
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from shared.auth.access import check_token
@@ -70,6 +71,27 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     ConnectionError,
 )
 RETRY_AFTER_SECONDS = 5
+# SQLSTATE classes of a server that is away or going: connection exceptions, an operator
+# shutting it down or starting it, too many connections.
+_UNREACHABLE_STATES = ("08", "57P", "53300")
+
+
+def unreachable(error: BaseException | None) -> bool:
+    """Whether ``error`` means the database or broker could not be reached (not, say, a
+    deadlock or a cancelled query, which the same driver classes also carry)."""
+    if error is None:
+        return False
+    if isinstance(error, ConnectionError | psycopg.InterfaceError | PoolTimeout):
+        return True
+    if isinstance(error, psycopg.OperationalError):
+        return error.sqlstate is None or error.sqlstate.startswith(_UNREACHABLE_STATES)
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        return error.connection_invalidated or unreachable(error.orig)
+    if isinstance(error, StoreInterfaceError):
+        return True
+    if isinstance(error, StoreOperationalError):  # the library's wrapper of the driver's
+        return unreachable(error.__cause__) or error.__cause__ is None
+    return False
 
 
 def _language(request: Request) -> str:
@@ -145,6 +167,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=422, content=body.model_dump())
 
     async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        if not unreachable(error):
+            raise error  # another kind of failure: a 500, logged as such
         # The cause stays in the log; it may name hosts and the caller cannot act on it. A
         # command that failed this way may or may not have been stored: the message says so.
         log.warning("%s %s: unavailable: %s", request.method, request.url.path, error)

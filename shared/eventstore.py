@@ -70,6 +70,11 @@ def pydantic_transcoding(model: type[BaseModel]) -> Transcoding:
 VALUE_OBJECTS: tuple[type[BaseModel], ...] = (Actor, Provenance, RuleRef, Deadline)
 
 
+# Seconds a command waits for a pooled connection before it fails; with the library's
+# retries, a command rides out a database restart of about this long.
+DATABASE_WAIT_SECONDS = 30
+
+
 def store_env(settings: Settings, service: str) -> dict[str, str]:
     """The eventsourcing library's settings for one service's store."""
     env = {"SINGLE_ROW_TRACKING": "n"}
@@ -86,6 +91,9 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
                 # A connection cut by a server restart is found before it is used, not by
                 # failing the next command: one round trip per transaction.
                 "POSTGRES_PRE_PING": "y",
+                # How long a command waits for a connection (the library's default, stated:
+                # intake's key store waits as long, see DATABASE_WAIT_SECONDS).
+                "POSTGRES_CONNECT_TIMEOUT": str(DATABASE_WAIT_SECONDS),
                 "CREATE_TABLE": "y",
             }
         )
@@ -173,11 +181,15 @@ class ServiceApplication(Application[UUID]):
 
     def stored(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate, or None if none is stored: one read, where ``in`` and then
-        ``load`` take two (on every message's path)."""
+        ``load`` take two (on every message's path). Another kind under that id is an error,
+        not an absence."""
         try:
-            return self.load(aggregate_id, kind)
-        except NotFoundError:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
             return None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(f"{kind.__name__} {aggregate_id}")
+        return aggregate
 
     def update(self, aggregate_id: UUID, kind: type[A], decide: Callable[[A], object]) -> A:
         """Load, decide, save; on a concurrent write, decide again on the new state."""

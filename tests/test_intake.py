@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from services.intake.eligibility import determine_eligibility
 from services.intake.model import ClientFacts, ResidencePermit
-from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, example
+from shared.contracts.inbound import INBOUND, AddressChanged, HomeMunicipalityRegistered, example
 from shared.entrypoints.embedded import EmbeddedSystem
 from shared.identity import validate_identity_code
 from shared.law import rulebook
@@ -372,7 +372,12 @@ def test_erasure_leaves_statistics_and_a_tombstone(
 
 def test_erasure_reaches_the_dead_letters(api: TestClient, embedded: EmbeddedSystem) -> None:
     code = identity_code("070485", "-", "518")
-    person = {"identity_code": code, "birth_date": "1985-04-07", "given_names": "Ljudmyla"}
+    person = {
+        "identity_code": code,
+        "birth_date": "1985-04-07",
+        "given_names": "Ljudmyla",
+        "foreign_id": "A1",  # short: must not match other letters by chance
+    }
     client_id = register(api, **person)["client_id"]
     other_id = register(api, identity_code=identity_code("080586", "-", "627"))["client_id"]
     registered = json.dumps(_public_events(embedded, client_id)["ClientRegistered"]).encode()
@@ -383,6 +388,10 @@ def test_erasure_reaches_the_dead_letters(api: TestClient, embedded: EmbeddedSys
     letters.add("intake.inbound", "dvv-1", "dvv.died", f'{{"x": "{code}"}}'.encode(), "test")
     others = json.dumps(_public_events(embedded, other_id)["ClientRegistered"]).encode()
     letters.add("readside", "m-other", "intake.ClientRegistered", others, "test")
+    # Someone else's message, parsed, whose text holds "A1" by chance: not hers.
+    stranger = inbound(AddressChanged, "dvv-2", address="Kauppakatu 1 A1, 98100 Kemijärvi")
+    stranger["data"]["person"] = {"identity_code": identity_code("090979", "-", "246")}
+    letters.add("intake.inbound", "dvv-2", "dvv.address", json.dumps(stranger).encode(), "t")
 
     erased = api.post(
         f"/clients/{client_id}/erase", json={"legal_ground": "GDPR 17(1)(a)"}, headers=ACTOR
@@ -390,18 +399,14 @@ def test_erasure_reaches_the_dead_letters(api: TestClient, embedded: EmbeddedSys
     assert erased.status_code == 200, erased.text
 
     kept = {letter.message_id: letter.body for letter in letters.all()}
-    assert set(kept) == {"m-registered", "m-other"}  # the other system's message is gone
+    assert set(kept) == {"m-registered", "m-other", "dvv-2"}  # her inbound message is gone
     event = json.loads(kept["m-registered"])
     assert event["data"]["name"] is None and event["data"]["client_id"] == client_id
     assert event["event_type"] == "ClientRegistered"  # the facts stay, to be re-submitted
     assert kept["m-other"] == others  # another person's letter is untouched
-    raw = embedded_file_bytes(embedded.dead_letters.path)
+    # No copy left in the file, in a live row or a freed one.
+    raw = embedded.dead_letters.path.read_bytes()
     assert b"Ljudmyla" not in raw and code.encode() not in raw
-
-
-def embedded_file_bytes(path: Any) -> bytes:
-    """A SQLite file and its journal, as they lie on disk."""
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
 
 
 def test_no_plaintext_identity_code_is_stored(

@@ -224,8 +224,9 @@ def test_two_notifications_processes_send_each_message_once_and_take_over(
         send_batch(notifications, 6)
         send_batch(second, 6)
         eventually(lambda: all_sent(second), what="the first twelve letters sent")
-        # Whichever dispatched, each process in turn is the only one left.
-        notifications.stop("notifications")
+        # Whichever dispatched, each process in turn is the only one left: the first killed
+        # outright (its session, and so its lock, ends with it), the second stopped.
+        notifications.kill("notifications")
         send_batch(second, 4)
         eventually(lambda: all_sent(second), what="letters sent by the second alone")
         notifications.start("notifications")

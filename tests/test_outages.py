@@ -119,7 +119,7 @@ def test_restarting_rabbitmq_and_postgresql_loses_and_doubles_nothing(
         register(5)  # in calm: the measure of what one registration leaves in each store
         with rabbitmq_stopped():
             register(5)  # stored while nothing can be published
-        register(5)  # in flight while the database goes away
+        register(5)  # their events still on their way through the consumers
         # A command that arrives while the database restarts waits for it and is stored.
         waiting = concurrent.futures.ThreadPoolExecutor(1)
         with postgresql_stopped():

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.api import install_error_handlers
+from tests.conftest import PG_ADMIN_URL
 from tests.support import free_port
 
 
@@ -55,3 +56,18 @@ def test_a_database_that_cannot_be_reached_is_a_503(reach: Callable[[int], None]
     assert body["message"] == body["messages"]["sv"]
     assert set(body["messages"]) == {"fi", "sv", "en"}
     assert str(port) not in response.text  # where the database lives is not the caller's
+
+
+def test_a_database_that_answers_with_an_error_is_not_called_away() -> None:
+    """A cancelled query is an OperationalError too, but the database was there: a 500."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/thing")
+    def thing() -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+            connection.execute("SET statement_timeout = 1")
+            connection.execute("SELECT pg_sleep(1)")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/thing")
+    assert response.status_code == 500

@@ -27,6 +27,7 @@ from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
 from shared.eventstore import MAX_ATTEMPTS, ServiceApplication, pydantic_transcoding
 from shared.identity import IdentifierKind, lookup_digest
 from shared.law.rulebook import RuleBook
+from shared.messaging.erasure import ErasedPerson
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, OrganisationKind, Provenance
 
@@ -439,10 +440,8 @@ class IntakeApplication(ServiceApplication):
         key can still read."""
         client = self.client(client_id)
         if self.dead_letters is not None:
-            needles = {str(client_id)}
-            if client.personal is not None:
-                needles |= set(client.personal.identifiers().values())
-            erased = self.dead_letters.erase_mentions(needles)
+            known = client.personal.identifiers().values() if client.personal else ()
+            erased = self.dead_letters.erase_person(ErasedPerson.of(client_id, known))
             log.info("erasure of %s: %d dead letters put in their erased form", client_id, erased)
         self.update(
             client_id, Client, lambda c: c.erase(provenance=provenance, legal_ground=legal_ground)

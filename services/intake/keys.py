@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 from shared.clock import utc_now
 from shared.crypto import derive
 from shared.errors import DomainError
+from shared.eventstore import DATABASE_WAIT_SECONDS
 
 NONCE_BYTES = 12
 
@@ -169,7 +170,7 @@ class PostgresClientKeys(ClientKeys):
             max_size=8,  # as the event store's pool: each command takes a key first
             kwargs={"options": f"-c search_path={schema}"},
             check=ConnectionPool.check_connection,  # as the event store: see store_env
-            timeout=5.0,  # as the event store's: a database that is away is answered soon
+            timeout=DATABASE_WAIT_SECONDS,  # as the event store's
             open=True,
         )
         self._create_tables()

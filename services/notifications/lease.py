@@ -4,7 +4,8 @@ Any number of notifications processes may consume events and serve the API, but 
 may send. Suppose two sent. Each would take the other's attempt in flight for one left
 behind by a crashed process, and resend or fail it. The one that sends holds a PostgreSQL
 advisory lock on a connection of its own. The lock lives as long as that session, so when
-the process dies, or its connection does, another process takes the lease within one poll.
+the process dies, or its connection does, another process takes the lease within one poll
+(a host that vanishes without closing its socket: within about 20 s, see ``LIVENESS``).
 It then reads the whole log again, so that what the last holder left in flight is treated as
 interrupted. Embedded mode is one process, and it always holds the lease.
 """
@@ -15,10 +16,26 @@ import logging
 from typing import Protocol
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+# A holder whose host or network vanishes without closing its socket must not keep the lock
+# for the operating system's two hours: the server probes the session (and ends it, freeing
+# the lock) within about 20 s, and the holder's own queries give up as soon.
+LIVENESS: dict[str, str | int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 20_000,  # ms
+    "options": "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5"
+    " -c tcp_keepalives_count=2 -c tcp_user_timeout=20000",
+}
 
 
 class DispatchLease(Protocol):
@@ -50,7 +67,7 @@ class PostgresLease:
             if self._connection is None or self._connection.closed:
                 self._held = False
                 self._connection = psycopg.connect(
-                    self.database_url, autocommit=True, connect_timeout=5
+                    make_conninfo(self.database_url, **LIVENESS), autocommit=True
                 )
             if self._held:
                 # Still the same session, so still the lock: a lost session raises here.

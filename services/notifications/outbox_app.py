@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -118,6 +119,8 @@ class OutboxApplication(NotificationsApplication):
         self.directory = Directory.load(delivery.directory)
         self.keys = ClientKeys(self.recorder, master_key(settings))
         self.rng = random.Random()
+        # Followed by the API's worker threads, so one at a time (``_index_lock``).
+        self._index_lock = threading.Lock()
         self._index: dict[str, UUID] = {}  # message id → its outbox
         self._failed: set[str] = set()  # message ids whose last word is a failure
         self._index_position = 0
@@ -564,6 +567,10 @@ class OutboxApplication(NotificationsApplication):
     # --- staff: failed messages and resend ---
 
     def _follow_index(self) -> None:
+        with self._index_lock:
+            self._follow_index_unlocked()
+
+    def _follow_index_unlocked(self) -> None:
         while notifications := self.recorder.select_notifications(self._index_position + 1, 1000):
             for notification in notifications:
                 self._index_position = notification.id
@@ -587,10 +594,12 @@ class OutboxApplication(NotificationsApplication):
         return outbox, outbox.messages[message_id]
 
     def failed_messages(self) -> list[tuple[ClientOutbox, Message]]:
-        self._follow_index()
+        with self._index_lock:
+            self._follow_index_unlocked()
+            # Only the outboxes that hold a failure are read, not every client's.
+            holding = sorted({self._index[m] for m in self._failed})
         found: list[tuple[ClientOutbox, Message]] = []
-        # Only the outboxes that hold a failure are read, not every client's.
-        for outbox_id in sorted({self._index[m] for m in self._failed}):
+        for outbox_id in holding:
             outbox = self.load(outbox_id, ClientOutbox)
             found.extend(
                 (outbox, m) for m in outbox.messages.values() if m.state is MessageState.FAILED

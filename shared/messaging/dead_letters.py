@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,38 +15,16 @@ from typing import Any, Protocol
 import aio_pika
 
 from shared.clock import utc_now
-from shared.contracts import CONTRACTS, parse_event
-from shared.contracts.envelope import ContractError
-from shared.contracts.personal import without_personal
+from shared.messaging.erasure import ErasedPerson
 from shared.messaging.topology import Topology
 
 REASON_HEADER = "x-kotoutus-reason"
 
 
-def mentions(body: bytes, needles: Collection[str]) -> bool:
-    """Whether ``body`` names any of ``needles`` (a client id, an identity code …), in any case."""
-    text = body.decode("utf-8", errors="replace").upper()
-    return any(needle.upper() in text for needle in needles if needle)
-
-
-def erased_form(consumer: str, body: bytes) -> bytes | None:
-    """What a dead letter about an erased person may keep. Another system's message about the
-    person: nothing (it cannot be applied to an erased person anyway). A public event: its
-    non-personal facts, which the person's erasure keeps for statistics and which its
-    consumer may still need."""
-    if Topology.is_inbound(consumer):
-        return None
-    try:
-        event = parse_event(body, CONTRACTS)
-    except ContractError:  # unreadable, so nothing in it can be kept apart
-        return None
-    return without_personal(event).model_dump_json().encode()
-
-
 class DeadLetterArchive(Protocol):
-    def erase_mentions(self, needles: Collection[str]) -> int:
-        """Puts every dead letter naming one of ``needles`` in its erased form (or removes
-        it); returns how many were changed."""
+    def erase_person(self, person: ErasedPerson) -> int:
+        """Puts every dead letter naming ``person`` in its erased form, or removes it; returns
+        how many were changed."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +48,28 @@ class SQLiteDeadLetters:
                 " PRIMARY KEY (consumer, message_id))"
             )
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, closed afterwards."""
         connection = sqlite3.connect(self.path, timeout=30)
-        connection.execute("PRAGMA secure_delete = ON")  # an erased body leaves no trace
-        return connection
+        try:
+            # Deleted and rewritten bodies are overwritten in the file, not left in free pages
+            # (the rollback journal is a separate file, unlinked after each commit).
+            connection.execute("PRAGMA secure_delete = ON")
+            with connection:
+                yield connection
+        finally:
+            connection.close()
 
-    def erase_mentions(self, needles: Collection[str]) -> int:
+    def erase_person(self, person: ErasedPerson) -> int:
         changed = 0
         with self._connect() as conn:
             rows = conn.execute("SELECT consumer, message_id, body FROM dead_letters").fetchall()
             for consumer, message_id, stored in rows:
                 body = bytes(stored)
-                if not mentions(body, needles):
+                if not person.named_in(consumer, body):
                     continue
-                kept = erased_form(consumer, body)
+                kept = person.erased_form(consumer, body)
                 if kept is None:
                     conn.execute(
                         "DELETE FROM dead_letters WHERE consumer = ? AND message_id = ?",
@@ -209,7 +196,7 @@ class BrokerDeadLetters:
             await self._each(send)
         return sent
 
-    async def erase_mentions(self, needles: Collection[str]) -> int:
+    async def erase_person(self, person: ErasedPerson) -> int:
         changed = 0
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
@@ -218,9 +205,9 @@ class BrokerDeadLetters:
 
             async def erase(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
                 nonlocal changed
-                if not mentions(message.body, needles):
+                if not person.named_in(self.consumer, message.body):
                     return False
-                kept = erased_form(self.consumer, message.body)
+                kept = person.erased_form(self.consumer, message.body)
                 if kept == message.body:
                     return False
                 if kept is not None:  # the erased form goes back to the queue first
@@ -247,11 +234,11 @@ class BrokerDeadLetterArchive:
     def __init__(self, amqp_url: str, topology: Topology, consumers: Collection[str]) -> None:
         self.queues = [BrokerDeadLetters(amqp_url, topology, c) for c in consumers]
 
-    def erase_mentions(self, needles: Collection[str]) -> int:
+    def erase_person(self, person: ErasedPerson) -> int:
         """Synchronous, as the commands that call it: runs in their worker thread."""
 
         async def each() -> int:
-            return sum([await queue.erase_mentions(needles) for queue in self.queues])
+            return sum([await queue.erase_person(person) for queue in self.queues])
 
         return asyncio.run(each())
 
