@@ -102,7 +102,7 @@ def test_restarting_rabbitmq_and_postgresql_loses_and_doubles_nothing(
             processes.start(name, wait=False)
         for name in (*SERVICES, READ_SIDE):
             processes.wait_ready(name)
-        intake, read = processes.url("intake"), processes.url(READ_SIDE)
+        intake = processes.url("intake")
         clients: list[str] = []
 
         def register(count: int) -> None:
@@ -130,14 +130,7 @@ def test_restarting_rabbitmq_and_postgresql_loses_and_doubles_nothing(
         waiting.shutdown()
         register(5)  # the first commands after the restart are served, not failed
 
-        def caught_up() -> bool:
-            listed = caseload_ids(read)
-            reminded = all(
-                _reminder_state(processes.url("notifications"), c) == "scheduled" for c in clients
-            )
-            return set(clients) <= listed and reminded
-
-        eventually(caught_up, timeout=120, what="every client in the caseload, with a reminder")
+        wait_until_caught_up(processes, clients)
     finally:
         logs = {name: processes.log(name) for name in processes.processes}
         processes.stop_all()
@@ -156,7 +149,7 @@ def test_killing_every_process_mid_stream_loses_and_doubles_nothing(
             processes.start(name, wait=False)
         for name in names:
             processes.wait_ready(name)
-        intake, read = processes.url("intake"), processes.url(READ_SIDE)
+        intake = processes.url("intake")
 
         kills_done = threading.Event()
 
@@ -196,14 +189,7 @@ def test_killing_every_process_mid_stream_loses_and_doubles_nothing(
         stream.result(timeout=300)
         caller.shutdown()
 
-        def caught_up() -> bool:
-            listed = caseload_ids(read)
-            reminded = all(
-                _reminder_state(processes.url("notifications"), c) == "scheduled" for c in clients
-            )
-            return set(clients) <= listed and reminded
-
-        eventually(caught_up, timeout=120, what="every client in the caseload, with a reminder")
+        wait_until_caught_up(processes, clients)
     finally:
         logs = {name: processes.log(name) for name in processes.processes}
         processes.stop_all()
@@ -235,6 +221,16 @@ def assert_once_each(settings: Settings, clients: list[str], logs: dict[str, str
     notifications.close()
     assert set(assessments.values()) == {assessments[clients[0]]}, assessments
     assert set(reminders.values()) == {1}, reminders
+
+
+def wait_until_caught_up(processes: ServiceProcesses, clients: list[str]) -> None:
+    read, notifications = processes.url(READ_SIDE), processes.url("notifications")
+
+    def caught_up() -> bool:
+        reminded = all(_reminder_state(notifications, c) == "scheduled" for c in clients)
+        return reminded and set(clients) <= caseload_ids(read)
+
+    eventually(caught_up, timeout=120, what="every client in the caseload, with a reminder")
 
 
 def caseload_ids(read: str) -> set[str]:

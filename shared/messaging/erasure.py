@@ -43,7 +43,11 @@ class ErasedPerson:
             event = parse_event(body, CONTRACTS)
         except (ContractError, ValidationError, ValueError):
             return self._searched_in(body)
-        about = {event.aggregate_id, getattr(event.data, "client_id", None)}
+        about = {
+            event.aggregate_id,
+            getattr(event.data, "client_id", None),
+            getattr(event.data, "duplicate_id", None),  # ClientsMerged names two clients
+        }
         return self.client_id in about
 
     def _searched_in(self, body: bytes) -> bool:
