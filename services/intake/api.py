@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -19,7 +19,7 @@ from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
-from shared.clock import HELSINKI, utc_now
+from shared.clock import utc_now
 from shared.identity import IdentifierKind
 
 router = APIRouter(prefix="/clients", tags=["intake"])
@@ -288,9 +288,7 @@ handover_router = APIRouter(tags=["intake"])
 
 @handover_router.post("/handover/2025", summary="Hand the TE office's clients over (1 Jan 2025)")
 def handover(body: RunHandover, caller: HandoverRunner, intake: Intake) -> HandoverReport:
-    # Business time of every transfer: the moment the TE offices ceased, in Finland.
-    when = datetime(2025, 1, 1, tzinfo=HELSINKI)
-    return intake.handover(provenance=caller.provenance(when), dry_run=body.dry_run)
+    return intake.handover(provenance=caller.provenance(), dry_run=body.dry_run)
 
 
 routes = APIRouter()

@@ -12,7 +12,7 @@ from uuid import UUID, uuid5
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.intake.domain import Client
-from services.intake.handover import HandoverItem, HandoverReport
+from services.intake.handover import HandoverItem, HandoverLaw, HandoverReport
 from services.intake.inbound import InboundReceipt, personal_conflicts
 from services.intake.keys import (
     ClientKeys,
@@ -296,23 +296,20 @@ class IntakeApplication(ServiceApplication):
 
     def handover(self, *, provenance: Provenance, dry_run: bool) -> HandoverReport:
         """Transfers every active client of the TE office: jobseekers to the employment
-        authority, everyone else to the municipality. Running it again changes nothing."""
-        rule = self.book.in_force("handover.te_office", date(2025, 1, 1))
-        on = date.fromisoformat(str(rule.value("handover_on")))
-        responsibility = self.book.in_force("responsibility.assessment", on)
-        from_organisation = self.settings.organisation(OrganisationKind(rule.value("from")))
+        authority, everyone else to the municipality. Running it again changes nothing.
+        Each transfer's business time is the moment the offices ceased, whenever it is run."""
+        law = HandoverLaw.in_force(self.book, date(2025, 1, 1))
+        provenance = provenance.model_copy(update={"occurred_at": law.moment})
+        from_organisation = self.settings.organisation(law.office)
         items: list[HandoverItem] = []
         for client_id in self.client_ids():
             client = self.client(client_id)
             if not client.active or client.responsible_organisation != from_organisation:
                 continue
-            kind = OrganisationKind(
-                rule.value("jobseeker" if client.facts.registered_jobseeker else "other")
-            )
             item = HandoverItem(
                 client_id=client_id,
                 from_organisation=from_organisation,
-                to_organisation=self.organisation_of(kind, client.facts),
+                to_organisation=self.organisation_of(law.successor(client.facts), client.facts),
                 registered_jobseeker=client.facts.registered_jobseeker,
             )
             if not dry_run:
@@ -323,14 +320,14 @@ class IntakeApplication(ServiceApplication):
                         provenance=provenance,
                         from_organisation=item.from_organisation,
                         to_organisation=item.to_organisation,
-                        legal_basis=(rule.ref, responsibility.ref),
+                        legal_basis=law.legal_basis,
                     ),
                 )
             items.append(item)
         return HandoverReport(
-            handover_on=on,
+            handover_on=law.on,
             dry_run=dry_run,
-            legal_basis=[rule.citation, responsibility.citation],
+            legal_basis=list(law.citations),
             transferred=items,
             count=len(items),
         )

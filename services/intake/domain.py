@@ -8,13 +8,14 @@ office is followed at once by the handover's transfer: the office no longer exis
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from services.intake.eligibility import determine_eligibility, responsible_kind
+from services.intake.handover import HandoverLaw
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails, age_group
 from shared.clock import HELSINKI
 from shared.errors import DomainError
@@ -215,25 +216,18 @@ class Client(Aggregate):
         """Decided on or after the handover by the law of ``on``, a day before it: a client
         that law gives the TE office passes on as the handover passed them all, as of the
         moment the offices ceased. (Decided before the handover, the run of it does this.)"""
-        decided_on = provenance.occurred_at.astimezone(HELSINKI).date()
         try:
-            rule = book.in_force("handover.te_office", decided_on)
+            law = HandoverLaw.in_force(book, provenance.occurred_at.astimezone(HELSINKI).date())
         except NoRuleInForceError:
             return
-        handover_on = rule.value("handover_on")
-        office = organisation_of(OrganisationKind(rule.value("from")), self.facts)
-        if on >= handover_on or self.responsible_organisation != office:
+        office = organisation_of(law.office, self.facts)
+        if on >= law.on or self.responsible_organisation != office:
             return
-        kind = OrganisationKind(
-            rule.value("jobseeker" if self.facts.registered_jobseeker else "other")
-        )
-        responsibility = book.in_force("responsibility.assessment", handover_on)
-        ceased = datetime.combine(handover_on, time.min, HELSINKI)
         self.hand_over(
-            provenance=provenance.model_copy(update={"occurred_at": ceased}),
+            provenance=provenance.model_copy(update={"occurred_at": law.moment}),
             from_organisation=office,
-            to_organisation=organisation_of(kind, self.facts),
-            legal_basis=(rule.ref, responsibility.ref),
+            to_organisation=organisation_of(law.successor(self.facts), self.facts),
+            legal_basis=law.legal_basis,
         )
 
     def hand_over(

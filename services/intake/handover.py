@@ -3,10 +3,52 @@ dry run reports and a real run carries out, one ResponsibilityTransferred per cl
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
+
+from services.intake.model import ClientFacts
+from shared.clock import HELSINKI
+from shared.law.rulebook import RuleBook, RuleRef
+from shared.values import OrganisationKind
+
+
+@dataclass(frozen=True)
+class HandoverLaw:
+    """The handover rule as both its run and a late decision use it: when, from which kind
+    of organisation to which, and on what grounds."""
+
+    on: date
+    office: OrganisationKind
+    jobseekers_to: OrganisationKind
+    others_to: OrganisationKind
+    legal_basis: tuple[RuleRef, ...]
+    citations: tuple[str, ...]
+
+    @classmethod
+    def in_force(cls, book: RuleBook, day: date) -> HandoverLaw:
+        """Raises ``NoRuleInForceError`` before the handover."""
+        rule = book.in_force("handover.te_office", day)
+        on: date = rule.value("handover_on")
+        responsibility = book.in_force("responsibility.assessment", on)
+        return cls(
+            on=on,
+            office=OrganisationKind(rule.value("from")),
+            jobseekers_to=OrganisationKind(rule.value("jobseeker")),
+            others_to=OrganisationKind(rule.value("other")),
+            legal_basis=(rule.ref, responsibility.ref),
+            citations=(rule.citation, responsibility.citation),
+        )
+
+    @property
+    def moment(self) -> datetime:
+        """When the offices ceased, in Finland: the business time of every transfer."""
+        return datetime.combine(self.on, time.min, HELSINKI)
+
+    def successor(self, facts: ClientFacts) -> OrganisationKind:
+        return self.jobseekers_to if facts.registered_jobseeker else self.others_to
 
 
 class HandoverItem(BaseModel):
