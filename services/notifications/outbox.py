@@ -294,23 +294,25 @@ class ClientOutbox(Aggregate):
             sealed=sealed,
         )
 
+    def _change(self, message_id: str, **changes: Any) -> None:
+        """A recorded event's effect on one message's state."""
+        self.messages[message_id] = replace(self.messages[message_id], **changes)
+
     @event("MessageCancelled")
     def _cancelled(
         self, *, client_id: UUID, provenance: Provenance, message_id: str, reason: str
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(current, state=MessageState.CANCELLED, reason=reason)
+        self._change(message_id, state=MessageState.CANCELLED, reason=reason)
 
     @event("SendingStarted")
     def _sending_started(
         self, *, client_id: UUID, provenance: Provenance, message_id: str, attempt: int
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(
-            current,
+        self._change(
+            message_id,
             state=MessageState.SENDING,
             attempts=attempt,
-            total_attempts=current.total_attempts + 1,
+            total_attempts=self.messages[message_id].total_attempts + 1,
         )
 
     @event("MessageSent")
@@ -327,9 +329,8 @@ class ClientOutbox(Aggregate):
         attempts: int,
         reason: str | None,
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(
-            current,
+        self._change(
+            message_id,
             state=MessageState.SENT,
             recipient=recipient,
             reason=None,
@@ -347,10 +348,7 @@ class ClientOutbox(Aggregate):
         reason: str,
         retry_at: datetime,
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(
-            current, state=MessageState.RETRYING, reason=reason, retry_at=retry_at
-        )
+        self._change(message_id, state=MessageState.RETRYING, reason=reason, retry_at=retry_at)
 
     @event("MessageFailed")
     def _failed(
@@ -366,16 +364,14 @@ class ClientOutbox(Aggregate):
         attempts: int,
         reason: str,
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(current, state=MessageState.FAILED, reason=reason)
+        self._change(message_id, state=MessageState.FAILED, reason=reason)
 
     @event("ResendRequested")
     def _resend_requested(
         self, *, client_id: UUID, provenance: Provenance, message_id: str, send_at: datetime
     ) -> None:
-        current = self.messages[message_id]
-        self.messages[message_id] = replace(
-            current,
+        self._change(
+            message_id,
             state=MessageState.SCHEDULED,
             attempts=0,
             send_at=send_at,
