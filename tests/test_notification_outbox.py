@@ -186,6 +186,24 @@ def outbox(
     made.app.close()
 
 
+@pytest.fixture
+def made(
+    embedded_settings: Settings,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Outbox]:
+    """An outbox whose partners' webhooks go to the test's HTTP receiver (now: real time)."""
+    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
+    delivery = DeliverySettings(
+        directory=write_directory(tmp_path / "directory.toml", receiver.url),
+        outbox_dir=tmp_path / "outbox",
+    )
+    outbox = make_outbox(embedded_settings, delivery, datetime.now(UTC))
+    yield outbox
+    outbox.app.close()
+
+
 def deadline(due: date) -> Deadline:
     return Deadline(starts_on=due - timedelta(days=30), nominal=due, due=due, rule=RULE)
 
@@ -336,42 +354,28 @@ async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outb
     assert all(m.state is MessageState.CANCELLED for m in done.values())
 
 
-async def test_partner_notice_is_a_signed_webhook(
-    embedded_settings: Settings,
-    receiver: Receiver,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
-    delivery = DeliverySettings(
-        directory=write_directory(tmp_path / "directory.toml", receiver.url),
-        outbox_dir=tmp_path / "outbox",
+async def test_partner_notice_is_a_signed_webhook(made: Outbox, receiver: Receiver) -> None:
+    client_id = uuid4()
+    referral = contracts.ReferralMadeData(
+        client_id=client_id,
+        assessment_id=uuid4(),
+        referral_id="r-1",
+        service=ReferralService("adult_education_institute"),
+        referred_on=date(2025, 3, 10),
     )
-    made = make_outbox(embedded_settings, delivery, datetime.now(UTC))
-    try:
-        client_id = uuid4()
-        referral = contracts.ReferralMadeData(
-            client_id=client_id,
-            assessment_id=uuid4(),
-            referral_id="r-1",
-            service=ReferralService("adult_education_institute"),
-            referred_on=date(2025, 3, 10),
-        )
-        event = made.publish(contracts.ReferralMade, referral, source="assessment")
-        made.deliver(event)
-        assert await made.tick() == 1
-        assert await made.tick() == 0
-        [request] = receiver.requests
-        assert request["valid"]
-        body = json.loads(request["body"])
-        assert body["type"] == "referral_notice"
-        assert body["data"]["partner_name"] == "Lapin kansanopisto"
-        assert request["headers"]["Idempotency-Key"] == body["message_id"]
-        [sent] = made.public("NotificationSent")
-        assert sent.data.channel == "webhook"  # type: ignore[attr-defined]
-        assert sent.data.recipient == "partner:adult_education_institute"  # type: ignore[attr-defined]
-    finally:
-        made.app.close()
+    event = made.publish(contracts.ReferralMade, referral, source="assessment")
+    made.deliver(event)
+    assert await made.tick() == 1
+    assert await made.tick() == 0
+    [request] = receiver.requests
+    assert request["valid"]
+    body = json.loads(request["body"])
+    assert body["type"] == "referral_notice"
+    assert body["data"]["partner_name"] == "Lapin kansanopisto"
+    assert request["headers"]["Idempotency-Key"] == body["message_id"]
+    [sent] = made.public("NotificationSent")
+    assert sent.data.channel == "webhook"  # type: ignore[attr-defined]
+    assert sent.data.recipient == "partner:adult_education_institute"  # type: ignore[attr-defined]
 
 
 async def test_retries_then_failed_then_resend_by_cli(
@@ -435,42 +439,30 @@ async def test_an_smtp_attempt_interrupted_by_a_crash_fails_rather_than_resends(
 
 
 async def test_an_interrupted_webhook_is_sent_again_under_the_same_idempotency_key(
-    embedded_settings: Settings,
-    receiver: Receiver,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    made: Outbox, receiver: Receiver
 ) -> None:
-    monkeypatch.setenv("KOTOUTUS_TEST_PARTNER_SECRET", SECRET)
-    delivery = DeliverySettings(
-        directory=write_directory(tmp_path / "directory.toml", receiver.url),
-        outbox_dir=tmp_path / "outbox",
+    client_id = uuid4()
+    transfer = contracts.ResponsibilityTransferredData(
+        client_id=client_id,
+        from_organisation="municipality:320",
+        to_organisation="adult_education_institute",
+        reason="moved to the partner's programme",
     )
-    made = make_outbox(embedded_settings, delivery, datetime.now(UTC))
-    try:
-        client_id = uuid4()
-        transfer = contracts.ResponsibilityTransferredData(
-            client_id=client_id,
-            from_organisation="municipality:320",
-            to_organisation="adult_education_institute",
-            reason="moved to the partner's programme",
-        )
-        made.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
-        outbox = made.app.outbox_of(client_id)
-        [message] = outbox.messages.values()
-        # A process sent it and died before recording the result.
-        attempt = made.app.begin_attempt(outbox.id, message.message_id)
-        assert attempt is not None and attempt.outgoing is not None
-        assert (await made.dispatcher.channels.send(attempt.outgoing)).delivered
-        restarted = Dispatcher(made.app)
-        assert await restarted.tick() == 1
-        after = made.app.outbox_of(client_id).messages[message.message_id]
-        assert (after.state, after.total_attempts) == (MessageState.SENT, 2)
-        keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
-        assert keys == {message.message_id}  # the partner sees one notice, twice at most
-        body = json.loads(receiver.requests[-1]["body"])
-        assert body["type"] == "responsibility_notice"
-    finally:
-        made.app.close()
+    made.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
+    outbox = made.app.outbox_of(client_id)
+    [message] = outbox.messages.values()
+    # A process sent it and died before recording the result.
+    attempt = made.app.begin_attempt(outbox.id, message.message_id)
+    assert attempt is not None and attempt.outgoing is not None
+    assert (await made.dispatcher.channels.send(attempt.outgoing)).delivered
+    restarted = Dispatcher(made.app)
+    assert await restarted.tick() == 1
+    after = made.app.outbox_of(client_id).messages[message.message_id]
+    assert (after.state, after.total_attempts) == (MessageState.SENT, 2)
+    keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+    assert keys == {message.message_id}  # the partner sees one notice, twice at most
+    body = json.loads(receiver.requests[-1]["body"])
+    assert body["type"] == "responsibility_notice"
 
 
 async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_address(
