@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -57,6 +58,7 @@ class Dispatcher:
         self.pending: dict[tuple[UUID, str], datetime] = {}
         self.position = 0
         self.leading = False
+        self._asked_at = -float("inf")
 
     def follow(self) -> None:
         """Reads what was stored since the last look."""
@@ -164,7 +166,12 @@ class Dispatcher:
 
     async def lead(self) -> bool:
         """Whether this process may send now; on taking the lease, the log is read afresh, so
-        that attempts the last holder left in flight count as interrupted."""
+        that attempts the last holder left in flight count as interrupted. A process waiting
+        for the lease asks for it once a poll, not on every write it wakes for."""
+        now = time.monotonic()
+        if not self.leading and now - self._asked_at < self.app.delivery.dispatch_poll_seconds:
+            return False
+        self._asked_at = now
         leading = await asyncio.to_thread(self.lease.hold)
         if leading and not self.leading:
             self.pending.clear()
