@@ -25,8 +25,14 @@ from shared.auth.access import check_token
 from shared.auth.caller import Caller
 from shared.auth.errors import AccessError, NotAuthenticatedError
 from shared.contracts.envelope import ContractError
-from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
+from shared.errors import (
+    ConcurrentUpdateError,
+    DomainError,
+    InconsistentStateError,
+    NotFoundError,
+)
 from shared.eventstore import ServiceApplication
+from shared.inconsistencies import report
 from shared.law.rulebook import NoRuleInForceError
 
 __all__ = ["BusinessTime", "Caller", "Problem", "application", "install_error_handlers"]
@@ -191,6 +197,28 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, unavailable)
+
+    @app.exception_handler(InconsistentStateError)
+    async def inconsistent(request: Request, error: InconsistentStateError) -> JSONResponse:
+        # Our records, not the request, are at fault: the caller may ask again once an
+        # operator has repaired them, and is not shown the internals.
+        report(f"api {request.method} {request.url.path}", error)
+        messages = {
+            "fi": "Järjestelmän omissa tiedoissa on ristiriita, joka on ilmoitettu ylläpidolle. "
+            "Yritä myöhemmin uudelleen.",
+            "sv": "Systemets egna uppgifter är motstridiga; underhållet har underrättats. "
+            "Försök igen senare.",
+            "en": "The system's own records disagree; the operators have been told. Try again "
+            "later.",
+        }
+        body = Problem(
+            code="inconsistent_state", message=messages[_language(request)], messages=messages
+        )
+        return JSONResponse(
+            status_code=503,
+            content=body.model_dump(),
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(NoRuleInForceError)
     async def no_rule(request: Request, error: NoRuleInForceError) -> JSONResponse:

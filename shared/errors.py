@@ -18,6 +18,17 @@ class DomainError(Exception):
         return f"{base} ({self.detail})" if self.detail else base
 
 
+class NotYetError(DomainError):
+    """The message names something not known yet, which another message is expected to
+    bring (e.g. a fact about a person whose registration is still on its way): it is tried
+    again later, not refused."""
+
+
+class InconsistentStateError(RuntimeError):
+    """Our own records disagree with each other: never the sender's fault. A message that
+    meets one is retried, and the failure is reported loudly (see ``kotoutus doctor``)."""
+
+
 class NotFoundError(DomainError):
     code = "not_found"
     texts = {"fi": "Tietoa ei löydy", "sv": "Uppgiften hittas inte", "en": "Not found"}

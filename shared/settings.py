@@ -52,6 +52,24 @@ class Settings(BaseSettings):
             "(0.2 s doubling, at most 60 s) the default rides out about five minutes of outage."
         ),
     )
+    wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How long an inbound message that cannot apply yet (it names a person no message "
+            "has registered yet) waits before it is tried again. A queue argument: changing "
+            "it is a migration (see the README)."
+        ),
+    )
+    wait_rounds: int = Field(
+        default=120,
+        ge=0,
+        description=(
+            "How often such a message waits before it is dead-lettered with its reason "
+            "(120 × 30 s: an hour, for the message that registers the person to arrive)."
+        ),
+    )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(
         default=0.5,

@@ -63,6 +63,9 @@ def distributed_settings(pg_database: str) -> Iterator[Settings]:
         amqp_prefix=f"kt-test-{tag}",
         schema_prefix=f"t{tag}_",
         delivery_limit=3,
+        # A message about a person not yet known waits twice, briefly, then is dead-lettered.
+        wait_seconds=0.5,
+        wait_rounds=2,
         token_signing_key=TOKEN_KEY,
         master_key=base64.b64encode(os.urandom(32)).decode(),
     )

@@ -91,6 +91,8 @@ def env_for(settings: Settings) -> dict[str, str]:
             "KOTOUTUS_AMQP_PREFIX": settings.amqp_prefix,
             "KOTOUTUS_SCHEMA_PREFIX": settings.schema_prefix,
             "KOTOUTUS_DELIVERY_LIMIT": str(settings.delivery_limit),
+            "KOTOUTUS_WAIT_SECONDS": str(settings.wait_seconds),
+            "KOTOUTUS_WAIT_ROUNDS": str(settings.wait_rounds),
             "KOTOUTUS_TOKEN_SIGNING_KEY": str(settings.token_signing_key_path),
             "KOTOUTUS_MASTER_KEY": settings.master_key.get_secret_value()
             if settings.master_key
@@ -242,7 +244,7 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
         async with connection:
             queues = [f"{prefix}.tap"]
             for consumer in topology.consumers(SERVICES.values()):
-                queues += [topology.queue(consumer).name, topology.dead_letter_queue(consumer).name]
+                queues += topology.queue_names(consumer)
             for queue in queues:
                 channel = await connection.channel()
                 with contextlib.suppress(aio_pika.exceptions.ChannelClosed):

@@ -44,7 +44,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
         description="assessment, with its database down",
     )
     await broker.connect()
-    await topology.declare(broker, [service])
+    await topology.declare(distributed_settings.amqp_url or "", [service])
     await broker.start()
     try:
         event = eligibility_determined("8d0f6a52-5d0e-4a43-9a4c-0b1b6c3f2e11", position=1)

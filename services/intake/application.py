@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
@@ -19,11 +17,18 @@ from services.intake.keys import (
     PostgresClientKeys,
     SQLiteClientKeys,
 )
+from services.intake.lookups import Lookup, LookupChanges, LookupRecorder, recorder_env
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from services.intake.sealing import PersonalDataMapper
 from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
 from shared.crypto import master_key
-from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
+from shared.errors import (
+    ConcurrentUpdateError,
+    DomainError,
+    InconsistentStateError,
+    NotFoundError,
+    NotYetError,
+)
 from shared.eventstore import MAX_ATTEMPTS, ServiceApplication, pydantic_transcoding
 from shared.identity import IdentifierKind, lookup_digest
 from shared.law.rulebook import RuleBook
@@ -43,7 +48,7 @@ class ClientAlreadyRegisteredError(DomainError):
     }
 
 
-class UnknownPersonError(DomainError):
+class UnknownPersonError(NotYetError):
     code = "unknown_person"
     texts = {
         "fi": "Henkilö ei ole asiakas",
@@ -67,6 +72,18 @@ class IdentifierInUseError(DomainError):
         self.owner = owner
 
 
+class OrphanLookupError(InconsistentStateError):
+    """An identifier names a client that was never stored: our state, not the message, is
+    at fault. Retried (never dead-lettered as the sender's error) and reported loudly."""
+
+    def __init__(self, client_id: UUID) -> None:
+        super().__init__(
+            f"an identifier lookup names client {client_id}, of whom no event is stored;"
+            " run `kotoutus doctor --repair`"
+        )
+        self.client_id = client_id
+
+
 def client_keys(settings: Settings) -> ClientKeys:
     master = master_key(settings)
     if settings.database_url:
@@ -81,7 +98,8 @@ class IntakeApplication(ServiceApplication):
     def __init__(self, settings: Settings, env: dict[str, str], book: RuleBook | None = None):
         # Keys first: the mapper that seals personal data is built by the base class.
         self.keys = client_keys(settings)
-        super().__init__(settings, env, book)
+        super().__init__(settings, recorder_env(env), book)
+        self._adopt_legacy_lookups()
 
     def construct_mapper(self) -> Any:
         return PersonalDataMapper(self.construct_transcoder(), self.keys)
@@ -102,47 +120,63 @@ class IntakeApplication(ServiceApplication):
 
     # --- identifiers ---
 
-    def _digests(self, personal: PersonalDetails) -> dict[IdentifierKind, str]:
+    @property
+    def lookups(self) -> LookupRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, LookupRecorder), "intake's store keeps the lookups"
+        return recorder
+
+    def _digests(self, personal: PersonalDetails | None) -> dict[IdentifierKind, str]:
+        if personal is None:
+            return {}
         secret = self.keys.lookup_secret
         return {k: lookup_digest(secret, k, v) for k, v in personal.identifiers().items()}
 
     def find(self, kind: IdentifierKind, value: str) -> UUID | None:
-        return self.keys.owner(lookup_digest(self.keys.lookup_secret, kind, value))
+        return self.lookups.owner(lookup_digest(self.keys.lookup_secret, kind, value))
 
     def owners(self, personal: PersonalDetails) -> dict[IdentifierKind, UUID]:
-        found = {kind: self.keys.owner(digest) for kind, digest in self._digests(personal).items()}
+        found = {kind: self.lookups.owner(d) for kind, d in self._digests(personal).items()}
         return {kind: owner for kind, owner in found.items() if owner is not None}
 
-    @contextmanager
-    def _claimed(self, client_id: UUID, personal: PersonalDetails | None) -> Iterator[None]:
-        """Reserves the identifiers for ``client_id`` around a command: none is taken if one
-        belongs to another, and what this command newly took is given back if it fails (the
-        lookups live outside the event store's transaction)."""
-        taken: list[str] = []
-        try:
-            for kind, digest in self._digests(personal).items() if personal else ():
-                before = self.keys.owner(digest)
-                owner = self.keys.claim(digest, client_id)
-                if owner != client_id:
-                    raise IdentifierInUseError(kind, owner)
-                if before is None:
-                    taken.append(digest)
-            yield
-        except BaseException:
-            # Except those the stored client does carry: the same message handled twice at
-            # once derives the same client id, and the twin that lost must not take the
-            # winner's lookups away with it.
-            kept = self._stored_digests(client_id)
-            for digest in taken:
-                if digest not in kept:
-                    self.keys.release(digest, client_id)
-            raise
+    def _claims(self, client_id: UUID, personal: PersonalDetails | None) -> dict[str, UUID]:
+        """The lookups ``client_id`` must take to carry ``personal``'s identifiers: those
+        no client holds yet. One held by another client refuses the command. What is read
+        here is checked again by the store: a claim made meanwhile fails the save."""
+        claims: dict[str, UUID] = {}
+        for kind, digest in self._digests(personal).items():
+            owner = self.lookups.owner(digest)
+            if owner is None:
+                claims[digest] = client_id
+            elif owner != client_id:
+                raise IdentifierInUseError(kind, owner)
+        return claims
 
-    def _stored_digests(self, client_id: UUID) -> set[str]:
-        stored = self.stored(client_id, Client)
-        if stored is None or stored.personal is None:
-            return set()
-        return set(self._digests(stored.personal).values())
+    def _owned_client(self, owner: UUID) -> Client:
+        """The client a lookup names. A lookup is written with its client's events, so a
+        missing client is our own inconsistency (a lookup made by an earlier version), never
+        the sender's fault: see ``kotoutus doctor``."""
+        client = self.stored(owner, Client)
+        if client is None:
+            raise OrphanLookupError(owner)
+        return client
+
+    def repair_orphan_lookups(self, *, apply: bool) -> list[Lookup]:
+        """Lookups that name no stored client; with ``apply``, released (each only if its
+        client still has no event)."""
+        found = self.lookups.orphans()
+        if apply:
+            found = [lookup for lookup in found if self.lookups.release_orphan(lookup)]
+        return found
+
+    def _adopt_legacy_lookups(self) -> None:
+        """Lookups an earlier version kept beside the keys move into the event store (copy,
+        then drop: a crash between copies them again, harmlessly)."""
+        legacy = self.keys.legacy_lookups()
+        if legacy:
+            self.lookups.adopt(legacy)
+            log.info("intake: %d identifier lookups moved into the event store", len(legacy))
+        self.keys.drop_legacy_lookups()
 
     # --- commands ---
 
@@ -156,9 +190,10 @@ class IntakeApplication(ServiceApplication):
         relationship_started_on: date,
         source: str = "staff",
     ) -> Client:
-        if client_id in self.repository:
-            raise ClientAlreadyRegisteredError(str(client_id))
-        with self._claimed(client_id, personal):
+        for _ in range(MAX_ATTEMPTS):
+            if client_id in self.repository:
+                raise ClientAlreadyRegisteredError(str(client_id))
+            claims = self._claims(client_id, personal)
             client = Client.register(
                 client_id=client_id,
                 provenance=provenance,
@@ -170,10 +205,11 @@ class IntakeApplication(ServiceApplication):
                 source=source,
             )
             try:
-                self.save(client)
+                self.save(client, identifier_lookups=LookupChanges(claim=claims))
             except IntegrityError:
-                raise ClientAlreadyRegisteredError(str(client_id)) from None
-        return client
+                continue  # the id or an identifier was taken meanwhile: the next turn says
+            return client
+        raise ConcurrentUpdateError(f"register {client_id}")
 
     def client(self, client_id: UUID) -> Client:
         return self.load(client_id, Client)
@@ -187,25 +223,31 @@ class IntakeApplication(ServiceApplication):
     def correct_details(
         self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str
     ) -> Client:
-        def decide(client: Client) -> PersonalDetails | None:
-            before = client.personal  # as it was when this decision was taken
+        for _ in range(MAX_ATTEMPTS):
+            client = self.client(client_id)
+            claims = self._claims(client_id, personal)
+            before = client.personal
             client.correct_details(provenance=provenance, personal=personal, reason=reason)
-            return before
+            changes = LookupChanges(
+                claim=claims, release=self._replaced(client_id, before, client.personal)
+            )
+            try:
+                self.save(client, identifier_lookups=changes)
+            except IntegrityError:
+                continue
+            return client
+        raise ConcurrentUpdateError(f"{Client.__name__} {client_id}")
 
-        with self._claimed(client_id, personal):
-            client, before = self.decide(client_id, Client, decide)
-        self._release_replaced(client_id, before, client.personal)
-        return client
-
-    def _release_replaced(
+    def _replaced(
         self, client_id: UUID, before: PersonalDetails | None, after: PersonalDetails | None
-    ) -> None:
+    ) -> dict[str, UUID]:
         """A corrected identifier no longer names the client."""
-        old = self._digests(before) if before else {}
-        new = self._digests(after) if after else {}
-        for kind, digest in old.items():
-            if new.get(kind) != digest:
-                self.keys.release(digest, client_id)
+        new = self._digests(after)
+        return {
+            digest: client_id
+            for kind, digest in self._digests(before).items()
+            if new.get(kind) != digest
+        }
 
     def change_facts(
         self,
@@ -254,19 +296,17 @@ class IntakeApplication(ServiceApplication):
             survivor = self.client(client_id)
             duplicate = self.client(duplicate_id)
             survivor.absorb(provenance=provenance, duplicate=duplicate, reason=reason)
-            assert duplicate.personal is not None
-            digests = list(self._digests(duplicate.personal).values())
-            # The duplicate's identifiers name the survivor first: after a crash here the
-            # person's facts reach the survivor, and asking again completes the merge.
-            for digest in digests:
-                self.keys.release(digest, duplicate_id)
-                self.keys.claim(digest, client_id)
+            # The duplicate's identifiers name the survivor, in the transaction that records
+            # the merge.
+            moved = {
+                digest: duplicate_id
+                for digest in self._digests(duplicate.personal).values()
+                if self.lookups.owner(digest) == duplicate_id
+            }
+            changes = LookupChanges(claim=dict.fromkeys(moved, client_id), release=moved)
             try:
-                self.save(survivor, duplicate)
+                self.save(survivor, duplicate, identifier_lookups=changes)
             except IntegrityError:
-                for digest in digests:
-                    self.keys.release(digest, client_id)
-                    self.keys.claim(digest, duplicate_id)
                 continue
             return survivor
         raise ConcurrentUpdateError(f"merge {duplicate_id} into {client_id}")
@@ -347,7 +387,7 @@ class IntakeApplication(ServiceApplication):
             if receipt_id in self.repository:
                 return "duplicate"
             try:
-                client_id, changed, outcome, claim = self._apply(envelope, payload, provenance)
+                client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
             except IdentifierInUseError:
                 continue  # another message registered the person meanwhile: look again
             receipt = InboundReceipt(
@@ -360,18 +400,19 @@ class IntakeApplication(ServiceApplication):
                 outcome=outcome,
             )
             try:
-                with self._claimed(client_id, claim) if client_id else nullcontext():
-                    self.save(receipt, *changed)
-            except (IntegrityError, IdentifierInUseError):
-                continue  # the same message concurrently, or the client changed: look again
+                self.save(receipt, *changed, identifier_lookups=LookupChanges(claim=claims))
+            except IntegrityError:
+                # The same message concurrently, the client changed, or another message
+                # registered the person meanwhile: the next turn finds what was stored.
+                continue
             return outcome
         raise ConcurrentUpdateError(f"{envelope.source} {envelope.id}")
 
     def _apply(
         self, envelope: CloudEvent, payload: InboundData, provenance: Provenance
-    ) -> tuple[UUID | None, list[Client], str, PersonalDetails | None]:
+    ) -> tuple[UUID | None, list[Client], str, dict[str, UUID]]:
         """What the message does: the client, the changed aggregates, the outcome, and the
-        identifiers to claim for the client when it is saved."""
+        lookups to claim for the client in the same transaction."""
         personal = payload.personal()
         owners = sorted(set(self.owners(personal).values()))
         if not owners:
@@ -388,8 +429,13 @@ class IntakeApplication(ServiceApplication):
                 organisation_of=self.organisation_of,
                 source=envelope.source,
             )
-            return client_id, [client], "registered", personal
-        clients = [self.client(owner) for owner in owners]
+            return (
+                client_id,
+                [client],
+                "registered",
+                dict.fromkeys(self._digests(personal).values(), client_id),
+            )
+        clients = [self._owned_client(owner) for owner in owners]
         cause = f"{envelope.type} from {envelope.source}"
         if len(clients) > 1:
             # Its identifiers name different clients: nothing is applied until staff decide.
@@ -401,10 +447,10 @@ class IntakeApplication(ServiceApplication):
                     incoming=personal,
                     cause=cause,
                 )
-            return None, clients, "conflict", None
+            return None, clients, "conflict", {}
         client = clients[0]
         if not client.active:
-            return client.id, [], "ignored: the client relationship is closed", None
+            return client.id, [], "ignored: the client relationship is closed", {}
         assert client.personal is not None
         incoming = personal.model_dump(exclude_none=True)
         disputed = personal_conflicts(client.personal.model_dump(exclude_none=True), incoming)
@@ -428,7 +474,8 @@ class IntakeApplication(ServiceApplication):
             book=self.book,
             organisation_of=self.organisation_of,
         )
-        return client.id, [client], "conflict" if disputed else "updated", agreed
+        claims = self._claims(client.id, agreed)
+        return client.id, [client], "conflict" if disputed else "updated", claims
 
     def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:
         """Puts dead letters about the person in their erased form, records the erasure, then
@@ -440,8 +487,16 @@ class IntakeApplication(ServiceApplication):
             known = client.personal.identifiers().values() if client.personal else ()
             erased = self.dead_letters.erase_person(ErasedPerson.of(client_id, known))
             log.info("erasure of %s: %d dead letters put in their erased form", client_id, erased)
-        self.update(
-            client_id, Client, lambda c: c.erase(provenance=provenance, legal_ground=legal_ground)
-        )
+        for _ in range(MAX_ATTEMPTS):
+            record = self.client(client_id)
+            record.erase(provenance=provenance, legal_ground=legal_ground)
+            try:
+                # The lookups go with the erasure's event: none outlives the person.
+                self.save(record, identifier_lookups=LookupChanges(forget=client_id))
+            except IntegrityError:
+                continue
+            break
+        else:
+            raise ConcurrentUpdateError(f"erase {client_id}")
         self.keys.erase(client_id)
         return self.client(client_id)

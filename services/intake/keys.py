@@ -2,7 +2,13 @@
 
 Deleting a client's key erases the person from every stored event (crypto-shredding): the
 events stay, and their hash chain with them, but the sealed personal part can no longer be
-opened. The lookups from keyed identifier digests to clients go with the key.
+opened. The lookups from keyed identifier digests to clients live in the event store itself
+(``services.intake.lookups``), written with the client's events; earlier versions kept them
+here, and ``legacy_lookups`` hands those over once.
+
+A key is made in a transaction of its own, just before the first sealed event is stored: a
+crash between leaves a key that seals nothing, which is harmless (the next attempt takes the
+same key), never an event that no key opens.
 
 Client keys are stored wrapped (AES-GCM) under a key derived from the deployment's master key;
 the same master key derives the HMAC secret of the lookups, so one secret is kept outside.
@@ -25,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from services.intake.lookups import Lookup
 from shared.clock import utc_now
 from shared.crypto import derive
 from shared.errors import DomainError
@@ -64,10 +71,6 @@ class ClientKeys(ABC):
                 "CREATE TABLE IF NOT EXISTS client_keys (client_id TEXT PRIMARY KEY,"
                 " wrapped BYTEA, created_at TEXT NOT NULL, erased_at TEXT)"
             )
-            cursor.execute(
-                "CREATE TABLE IF NOT EXISTS identifier_lookup (digest TEXT PRIMARY KEY,"
-                " client_id TEXT NOT NULL)"
-            )
 
     def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._cursor() as cursor:
@@ -106,35 +109,26 @@ class ClientKeys(ABC):
         )
 
     def erase(self, client_id: UUID) -> None:
-        """Destroys the key (a tombstone row remembers that it was) and the lookups."""
+        """Destroys the key; a tombstone row remembers that it was."""
         self._execute(
             "INSERT INTO client_keys VALUES (?, NULL, ?, ?) ON CONFLICT (client_id)"
             " DO UPDATE SET wrapped = NULL, erased_at = EXCLUDED.erased_at",
             (str(client_id), utc_now().isoformat(), utc_now().isoformat()),
         )
-        self._execute("DELETE FROM identifier_lookup WHERE client_id = ?", (str(client_id),))
 
-    def claim(self, digest: str, client_id: UUID) -> UUID:
-        """Records that ``digest`` names ``client_id`` unless it names another; returns the
-        client it names afterwards."""
-        while True:
-            self._execute(
-                "INSERT INTO identifier_lookup VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
-                (digest, str(client_id)),
-            )
-            owner = self.owner(digest)
-            if owner is not None:  # else released meanwhile: claim again
-                return owner
+    @abstractmethod
+    def _has_legacy_lookups(self, cursor: Any) -> bool: ...
 
-    def owner(self, digest: str) -> UUID | None:
-        rows = self._rows("SELECT client_id FROM identifier_lookup WHERE digest = ?", (digest,))
-        return UUID(rows[0][0]) if rows else None
+    def legacy_lookups(self) -> list[Lookup]:
+        """The identifier lookups an earlier version kept here, outside the event store."""
+        with self._cursor() as cursor:
+            if not self._has_legacy_lookups(cursor):
+                return []
+            cursor.execute("SELECT digest, client_id FROM identifier_lookup")
+            return [Lookup(str(digest), UUID(str(client))) for digest, client in cursor.fetchall()]
 
-    def release(self, digest: str, client_id: UUID) -> None:
-        self._execute(
-            "DELETE FROM identifier_lookup WHERE digest = ? AND client_id = ?",
-            (digest, str(client_id)),
-        )
+    def drop_legacy_lookups(self) -> None:
+        self._execute("DROP TABLE IF EXISTS identifier_lookup", ())
 
     def close(self) -> None:  # noqa: B027 - only stores with a pool have something to release
         """Releases connections."""
@@ -155,6 +149,12 @@ class SQLiteClientKeys(ClientKeys):
             self._local.connection = connection
         with connection:
             yield connection.cursor()
+
+    def _has_legacy_lookups(self, cursor: Any) -> bool:
+        cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'identifier_lookup'"
+        )
+        return cursor.fetchone() is not None
 
 
 class PostgresClientKeys(ClientKeys):
@@ -179,6 +179,10 @@ class PostgresClientKeys(ClientKeys):
     def _cursor(self) -> Iterator[Any]:
         with self._pool.connection() as connection, connection.transaction():
             yield connection.cursor()
+
+    def _has_legacy_lookups(self, cursor: Any) -> bool:
+        cursor.execute("SELECT to_regclass('identifier_lookup') IS NOT NULL")
+        return bool(cursor.fetchone()[0])
 
     def close(self) -> None:
         self._pool.close()

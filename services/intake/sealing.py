@@ -16,6 +16,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from services.intake.keys import NONCE_BYTES, ClientKeys
+from shared.failpoints import failpoint
 
 PERSONAL = "personal"
 SEALED = "personal_sealed"
@@ -33,6 +34,8 @@ class PersonalDataMapper(Mapper[UUID]):
         client_id = domain_event.originator_id
         key = self.keys.key(client_id, create=True)
         assert key is not None
+        # The key is stored by a transaction of its own, the events by the next one.
+        failpoint("intake.key_made")
         nonce = os.urandom(NONCE_BYTES)
         plain = self.transcoder.encode({PERSONAL: state[PERSONAL]})
         sealed = nonce + AESGCM(key).encrypt(nonce, plain, _context(domain_event))

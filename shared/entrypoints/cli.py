@@ -273,6 +273,43 @@ def import_te(
         raise typer.Exit(1)
 
 
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Mend what is found (each repair checked again).")
+    ] = False,
+) -> None:
+    """Check our own records for inconsistencies; exit 1 if any is left.
+
+    Identifier lookups that name a client of whom no event is stored (left by versions that
+    claimed identifiers before storing the client, when a crash came between) make every
+    later message about that person fail. With --repair each is released, once it is
+    confirmed that no event of that client exists; the dead letters it caused can then be
+    resubmitted (`kotoutus dead-letters resubmit intake.inbound`)."""
+    from services.intake.application import IntakeApplication
+    from shared.eventstore import store_env
+
+    settings = Settings()
+    intake = IntakeApplication(settings, store_env(settings, "intake"))
+    try:
+        found = intake.repair_orphan_lookups(apply=repair)
+    finally:
+        intake.close()
+    for lookup in found:
+        done = "released" if repair else "names no stored client"
+        typer.echo(f"intake: identifier lookup of client {lookup.client_id}: {done}")
+    if not found:
+        typer.echo("intake: every identifier lookup names a stored client")
+    elif repair:
+        typer.echo(
+            f"intake: {len(found)} orphan lookups released; resubmit their dead letters with"
+            " `kotoutus dead-letters resubmit intake.inbound`"
+        )
+    else:
+        typer.echo(f"intake: {len(found)} orphan lookups; mend with `kotoutus doctor --repair`")
+        raise typer.Exit(1)
+
+
 audit_app = typer.Typer(help="Auditors: is the stored history as it was written?")
 app.add_typer(audit_app, name="audit")
 
@@ -387,9 +424,7 @@ def _broker_dead_letters(consumer: str) -> Any:
     settings = Settings()
     if not settings.amqp_url:
         return None
-    return BrokerDeadLetters(
-        settings.amqp_url, Topology(settings.amqp_prefix, settings.delivery_limit), consumer
-    )
+    return BrokerDeadLetters(settings.amqp_url, Topology.of(settings), consumer)
 
 
 @dead_letters_app.command("list")

@@ -40,10 +40,11 @@ class ServiceProcess:
         self.services = services
         self.service = services[name]
         self.app = self.service.application(settings, store_env(settings, name))
-        self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+        self.topology = Topology.of(settings)
         self.app.dead_letters = BrokerDeadLetterArchive(
             settings.amqp_url, self.topology, self.topology.consumers(services.values())
         )
+        self.amqp_url: str = settings.amqp_url
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
         self.publishers = register_publishers(self.broker, self.topology, self.service)
         register_consumers(self.broker, self.topology, self.service, self.app, settings)
@@ -53,7 +54,7 @@ class ServiceProcess:
         assert self.settings.database_url
         await self.broker.connect()
         # Every queue and binding exists before anything is published or consumed.
-        await self.topology.declare(self.broker, self.services.values())
+        await self.topology.declare(self.amqp_url, self.services.values())
         await self.broker.start()
         pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=2)
         relay = OutboxRelay(
@@ -106,7 +107,8 @@ class ReadSideProcess:
         self.settings = settings
         self.services = services
         self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
-        self.topology = Topology(settings.amqp_prefix, settings.delivery_limit)
+        self.topology = Topology.of(settings)
+        self.amqp_url: str = settings.amqp_url
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
         register_read_side(self.broker, self.topology, self.projector, settings)
 
@@ -114,7 +116,7 @@ class ReadSideProcess:
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await self.broker.connect()
-            await self.topology.declare(self.broker, self.services.values())
+            await self.topology.declare(self.amqp_url, self.services.values())
             await self.broker.start()
             try:
                 yield

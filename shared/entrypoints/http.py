@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
+from shared import inconsistencies
 from shared.api import Caller, Problem, install_error_handlers
 from shared.auth.access import require
 from shared.auth.access_log import AccessEntry, AccessLog
@@ -122,6 +123,11 @@ def create_api(
 
     @api.get("/health", tags=["system"], summary="Liveness and the services hosted here")
     def health() -> dict[str, object]:
-        return {"status": "ok", "services": sorted(applications)}
+        # Inconsistencies of our own records met since start (see `kotoutus doctor`).
+        return {
+            "status": "ok",
+            "services": sorted(applications),
+            "inconsistencies": inconsistencies.counts(),
+        }
 
     return api

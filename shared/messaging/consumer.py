@@ -1,10 +1,16 @@
 """A service's consumer on RabbitMQ: contract check → policy with tracking → ack.
 
 - Handled, or a duplicate (tracking says so): ack.
-- Permanent failure (not a contract, invalid, refused by the domain): the original body is
-  published to the service's dead-letter queue with the reason in a header, then acked.
-- Anything else (database down, timeout): rejected back to the queue after a pause; the quorum
-  queue's delivery limit moves a message that keeps failing to the dead-letter queue.
+- Permanent failure (the message is at fault: not a contract, invalid, refused by the domain):
+  the original body is published to the service's dead-letter queue with the reason in a
+  header, then acked.
+- Not yet (it names what another message is expected to bring, e.g. a person whose
+  registration is on its way): the body is put in the consumer's wait queue, which hands it
+  back after ``wait_seconds``; only after ``wait_rounds`` waits is it dead-lettered, with its
+  reason. Waiting there, not in the handler, keeps the consumer moving meanwhile.
+- Anything else (database down, timeout, an inconsistency of our own records — the latter also
+  reported loudly): rejected back to the queue after a pause; the quorum queue's delivery
+  limit moves a message that keeps failing to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.eventstore import Policy, ServiceApplication
 from shared.failpoints import failpoint
+from shared.inconsistencies import report
 from shared.messaging.dead_letters import REASON_HEADER
-from shared.messaging.errors import is_permanent, reason
+from shared.messaging.errors import is_inconsistency, is_not_yet, is_permanent, reason
 from shared.messaging.topology import Topology
 from shared.service import Service
 from shared.settings import Settings
@@ -39,6 +46,14 @@ async def _raw_body(message: Any) -> bytes:
 
 Process = Callable[[PublicEvent, Policy], bool]
 Handle = Callable[[bytes], object]
+
+
+WAITS_HEADER = "x-kotoutus-waits"  # how often a message has waited (see wait_queue)
+
+
+def _waits(message: RabbitMessage) -> int:
+    count = (message.raw_message.headers or {}).get(WAITS_HEADER)
+    return count if isinstance(count, int) else 0
 
 
 def _delivery_count(message: RabbitMessage) -> int:
@@ -67,6 +82,7 @@ def register_consumer(
     handle: Handle,
     prefetch: int,
     description: str,
+    wait_rounds: int = 0,
 ) -> RabbitSubscriber:
     """Subscribes ``handle`` (synchronous; run in a worker thread) to the queue of ``consumer``."""
     queue = topology.queue(consumer)
@@ -89,6 +105,17 @@ def register_consumer(
             },
         )
 
+    async def wait(message: RabbitMessage, waits: int) -> None:
+        raw = message.raw_message
+        await broker.publish(
+            message.body,
+            queue=topology.wait_queue(consumer).name,  # through the default exchange
+            persist=True,
+            message_id=message.message_id,
+            content_type=message.content_type,
+            headers={**(raw.headers or {}), WAITS_HEADER: waits},
+        )
+
     subscriber = broker.subscriber(
         queue,
         channel=Channel(prefetch_count=prefetch),
@@ -102,12 +129,20 @@ def register_consumer(
         try:
             await asyncio.to_thread(handle, body)
         except Exception as error:
-            if is_permanent(error):
-                why = reason(error)
+            waits = _waits(message)
+            if is_not_yet(error) and waits < wait_rounds:
+                log.info("%s waits (%d): %s", message.message_id, waits + 1, reason(error))
+                await wait(message, waits + 1)  # stored there before this one is acked
+                await message.ack()
+                return
+            if is_not_yet(error) or is_permanent(error):
+                why = reason(error) + (f" (after {waits} waits)" if waits else "")
                 log.warning("dead-letter %s: %s", message.message_id, why)
                 await dead_letter(message, why)
                 await message.ack()
                 return
+            if is_inconsistency(error):
+                report(f"consumer {queue.name}", error)
             deliveries = _delivery_count(message)
             log.warning(
                 "%s failed (delivery %d), will retry: %s",
@@ -158,4 +193,5 @@ def register_consumers(
             (lambda body: receives(app, body)) if app else documentation_only,
             settings.consumer_prefetch,
             f"{service.name} takes messages of other municipal systems (CloudEvents 1.0)",
+            wait_rounds=settings.wait_rounds,
         )
