@@ -22,11 +22,12 @@ from typer.testing import CliRunner
 from services.assessment.application import AssessmentApplication
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
+from shared import inconsistencies
 from shared.contracts import PublicEvent
 from shared.entrypoints.cli import app as cli
 from shared.entrypoints.embedded import EmbeddedSystem
 from shared.entrypoints.registry import SERVICES
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFoundError
 from shared.service import Service
 from shared.settings import Settings
 from shared.values import Provenance
@@ -275,3 +276,59 @@ def test_kotoutus_run_serves_the_api_docs(tmp_path: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=20)[0].decode()
     assert f"API docs: http://127.0.0.1:{port}/docs" in output
+
+
+def test_an_inconsistency_of_our_records_is_retried_and_reported_not_dead_lettered(
+    embedded_settings: Settings,
+) -> None:
+    """A consumer that cannot find what our own events name is not the sender's fault: the
+    message is kept (no dead letter), reported as an inconsistency, and applied once the
+    records agree; the other links go on meanwhile."""
+    missing: set[UUID] = set()
+    accepted: list[UUID] = []
+
+    def strict(app: Any, message: PublicEvent) -> Sequence[Aggregate]:
+        client_id = message.data.client_id  # type: ignore[attr-defined]
+        if client_id in missing:
+            raise NotFoundError(f"Case {client_id}")
+        accepted.append(client_id)
+        return ()
+
+    strict_service = Service(
+        name="strict",
+        application=SERVICES["notifications"].application,
+        publishes=SERVICES["notifications"].publishes,
+        policies={"ClientRegistered": strict},
+    )
+    system = EmbeddedSystem(
+        embedded_settings,
+        {
+            "intake": SERVICES["intake"],
+            "assessment": SERVICES["assessment"],
+            "strict": strict_service,
+        },
+    )
+    intake = system.nodes["intake"].app
+    assert isinstance(intake, IntakeApplication)
+    client_id = uuid4()
+    missing.add(client_id)
+    before = sum(inconsistencies.counts().values())
+    intake.register_client(
+        client_id=client_id,
+        provenance=Provenance.system("test", "municipality:320", _now()),
+        personal=PersonalDetails(given_names="A", family_name="B"),
+        facts=IN_AN_ASSESSMENT_GROUP,
+        relationship_started_on=_now().date(),
+    )
+    system.deliver_all()
+    assert accepted == []
+    assert system.dead_letters.all() == []
+    assert sum(inconsistencies.counts().values()) > before
+    assessment = system.nodes["assessment"].app
+    assert isinstance(assessment, AssessmentApplication)
+    assert assessment.assessment_of(client_id).version == 1  # the other link went on
+    missing.clear()  # the records repaired: the same message applies, once
+    system.deliver_all()
+    system.deliver_all()
+    assert accepted == [client_id]
+    system.close()

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.contracts import CONTRACTS, parse_event
 from shared.eventstore import ServiceApplication
+from shared.inconsistencies import report
 from shared.messaging.dead_letters import SQLiteDeadLetters
-from shared.messaging.errors import is_permanent, reason
+from shared.messaging.errors import is_inconsistency, is_permanent, reason
 from shared.messaging.topology import READ_SIDE
 from shared.messaging.wakeup import Wakeup
 from shared.readside.projector import Projector
@@ -56,11 +58,24 @@ class InProcessDelivery:
         """Delivers what is pending, one batch per link; returns how many events were read."""
         read = 0
         for down, up in self.links:
-            read += self._deliver(self.nodes[down], self.nodes[up])
+            read += self._guarded((down, up), self._deliver, self.nodes[down], self.nodes[up])
         if self.projector is not None:
             for producer in self.nodes.values():
-                read += self._project(self.projector, producer)
+                link = (READ_SIDE, producer.service.name)
+                read += self._guarded(link, self._project, self.projector, producer)
         return read
+
+    def _guarded(self, link: tuple[str, str], deliver: Callable[..., int], *args: Any) -> int:
+        """One link's batch. A failure is retried on the next turn from the same position and
+        holds up only its own link; an inconsistency of our records is reported as such."""
+        try:
+            return deliver(*args)
+        except Exception as error:
+            if is_inconsistency(error):
+                report(f"in-process delivery {link[1]} → {link[0]}", error)
+            else:
+                log.exception("in-process delivery %s → %s failed; retrying", link[1], link[0])
+            return 0
 
     def _project(self, projector: Projector, producer: Node) -> int:
         """The read side takes every public event, in each source's order."""
