@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from shared.contracts.envelope import PublicEvent
 from shared.errors import ConcurrentUpdateError, NotFoundError
+from shared.identity import STORED
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleBook, RuleRef, rulebook
 from shared.settings import Settings
@@ -62,7 +63,8 @@ def pydantic_transcoding(model: type[BaseModel]) -> Transcoding:
             return obj.model_dump(mode="json")
 
         def decode(self, data: dict[str, Any]) -> BaseModel:
-            return model.model_validate(data)
+            # History is read as it was written: input checks added since do not refuse it.
+            return model.model_validate(data, context={STORED: True})
 
     return _ModelTranscoding()
 

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from services.assessment.application import AssessmentApplication
 from services.assessment.overdue import overdue_watch
 from shared.entrypoints.embedded import EmbeddedSystem
+from shared.law import rulebook
 from shared.settings import Settings
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, AUDITOR, INTERVIEW, eventually
 
 
 @pytest.fixture
@@ -61,12 +62,73 @@ def test_the_law_of_the_day_decides_who_gets_an_assessment(api: TestClient) -> N
         headers=ACTOR,
     )
     assert response.status_code == 201, response.text
-    assert response.json()["deadline"]["rule"]["law"] == "681/2023"
-    assert response.json()["deadline"]["rule"]["confirmed"] is False
+    # Act 681/2023 §14(2): without delay; the day shown is Kemijärvi's own target, so said.
+    due = response.json()["deadline"]
+    assert due["serves"]["law"] == "681/2023" and due["serves"]["section"] == "§14(2)"
+    assert due["rule"]["kind"] == "municipal_target" and due["due"] == "2025-05-05"
     again = api.post(
         f"/clients/{asks}/assessment", json={"received_on": "2025-03-04"}, headers=ACTOR
     )
     assert again.status_code == 409
+
+
+def basis_on(api: TestClient, client_id: str, on: str) -> set[tuple[str, str]]:
+    """The rules the responsibility answer for ``on`` names, as (id, law)."""
+    response = api.get(
+        f"/clients/{client_id}/assessment/responsibility", params={"on": on}, headers=AUDITOR
+    )
+    assert response.status_code == 200, response.text
+    return {(rule["id"], rule["law"]) for rule in response.json()["legal_basis"]}
+
+
+def in_force(rule_id: str, on: str) -> tuple[str, str]:
+    return (rule_id, rulebook().in_force(rule_id, date.fromisoformat(on)).law)
+
+
+def test_who_answers_is_grounded_on_the_responsibility_rule(api: TestClient) -> None:
+    # Opened by a 2024 decision: the responsibility rule of 1386/2010, not the deadline's.
+    grouped = register(api, "2024-11-04", non_temporary_social_assistance=True)
+    eventually(lambda: assessment(api, grouped), what="an assessment for the group")
+    assert basis_on(api, grouped, "2024-12-31") == {("responsibility.assessment", "1386/2010")}
+
+    # Opened on request in 2025: the rule of that day.
+    asks = register(api, "2024-11-04")
+    response = api.post(
+        f"/clients/{asks}/assessment", json={"received_on": "2025-03-03"}, headers=ACTOR
+    )
+    assert response.status_code == 201, response.text
+    assert basis_on(api, asks, "2025-03-04") == {
+        in_force("responsibility.assessment", "2025-03-03")
+    }
+
+    # A TE office's jobseeker recorded after the handover: the handover decided it.
+    body = {
+        "relationship_started_on": "2024-11-01",
+        "occurred_at": "2025-02-10T10:00:00+02:00",
+        "personal": {"given_names": "A", "family_name": "B"},
+        "facts": {
+            "registered_jobseeker": True,
+            "residence_permit": {
+                "type": "A",
+                "ground_section": "87",
+                "first_permit_on": "2024-06-01",
+            },
+        },
+    }
+    created = api.post("/clients", json=body, headers=ACTOR)
+    assert created.status_code == 201, created.text
+    jobseeker = str(created.json()["client_id"])
+    url = f"/clients/{jobseeker}/assessment"
+    eventually(lambda: api.get(url, headers=AUDITOR).is_success, what="assessment")
+    handed_over = {
+        in_force("handover.te_office", "2025-01-01"),
+        in_force("responsibility.assessment", "2025-01-01"),
+    }
+    eventually(
+        lambda: basis_on(api, jobseeker, "2025-01-02") == handed_over,
+        what="the assessment to follow the handover",
+    )
+    assert basis_on(api, jobseeker, "2024-12-31") == {("responsibility.assessment", "1386/2010")}
 
 
 def started(api: TestClient, client_id: str, interview: dict[str, Any]) -> Any:

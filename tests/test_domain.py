@@ -49,6 +49,27 @@ def new_assessment() -> InitialAssessment:
     return assessment
 
 
+# rule, start of the period → nominal last day, due day (rolled to a working day), law used
+YEAR_PERIODS = [
+    # Years end on the same day number, or on the month's last day (150/1930 §3); 28 Feb 2027
+    # is a Sunday, so the act may still be done on Monday (§5).
+    ("plan.first_within_permit", "2024-02-29", "2027-02-28", "2027-03-01", "1386/2010"),
+    ("plan.first_within_permit", "2021-03-01", "2024-03-01", "2024-03-01", "1386/2010"),
+    ("plan.first_within_permit", "2023-12-31", "2026-12-31", "2026-12-31", "1386/2010"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "start", "nominal", "due", "law"), YEAR_PERIODS)
+def test_year_periods_are_counted(
+    rule_id: str, start: str, nominal: str, due: str, law: str
+) -> None:
+    result = deadline(rulebook(), rule_id, date.fromisoformat(start))
+    assert result.nominal == date.fromisoformat(nominal)
+    assert result.due == date.fromisoformat(due)
+    assert result.rule.law == law
+    assert result.rule.id == rule_id
+
+
 def test_assessment_must_start_before_it_completes() -> None:
     assessment = new_assessment()
     with pytest.raises(AssessmentNotStartedError):

@@ -69,7 +69,7 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
 
     real = api.post("/handover/2025", json={"dry_run": False}, headers=SUPERVISOR).json()
     assert real["transferred"] == dry["transferred"]
-    assert any("380/2023" in basis for basis in real["legal_basis"])
+    assert any("383/2023" in basis for basis in real["legal_basis"])
     again = api.post("/handover/2025", json={"dry_run": False}, headers=SUPERVISOR).json()
     assert again["count"] == 0
 
@@ -84,7 +84,7 @@ def test_the_2025_handover(api: TestClient, embedded: EmbeddedSystem) -> None:
         eventually(moved, what="the assessment to follow the client")
         after = responsible(api, client_id, "2025-01-02")
         assert after["since"].startswith("2025-01-01T00:00:00+02:00")
-        assert {r["law"] for r in after["legal_basis"]} == {"380/2023", "681/2023"}
+        assert {r["law"] for r in after["legal_basis"]} == {"383/2023", "681/2023"}
         # The deadline keeps the law it was computed under.
         assert after["deadline"]["rule"]["law"] == "1386/2010"
     view = api.get(f"/clients/{overdue}/assessment", headers=AUDITOR).json()
@@ -121,7 +121,7 @@ def test_a_client_recorded_after_the_handover_passes_on_at_once(api: TestClient)
     assert before["organisation"] == "te_office:lappi"
     after = responsible(api, client_id, "2025-01-02")
     assert after["since"].startswith("2025-01-01T00:00:00+02:00")
-    assert {r["law"] for r in after["legal_basis"]} == {"380/2023", "681/2023"}
+    assert {r["law"] for r in after["legal_basis"]} == {"383/2023", "681/2023"}
     # The handover run finds nothing more to do for this client.
     dry = api.post("/handover/2025", json={"dry_run": True}, headers=SUPERVISOR).json()
     assert client_id not in {i["client_id"] for i in dry["transferred"]}

@@ -68,11 +68,22 @@ def test_an_old_law_plan_is_extended_in_2025_within_the_old_limits(api: TestClie
         extend, json={"ends_on": "2026-06-09", "reason": "B1.1 not yet reached"}, headers=ACTOR
     )
     assert longer.status_code == 200, longer.text
-    # Act 1386/2010, the law of the plan's date: five years in all, not the new law's two.
-    too_long = api.post(extend, json={"ends_on": "2029-06-11", "reason": "x"}, headers=ACTOR)
+    # Act 1386/2010, the law of the plan's date: three years in all (§12(3)), and two more
+    # only on a ground (§12(4)) — not the new law's two.
+    no_ground = api.post(extend, json={"ends_on": "2027-06-11", "reason": "x"}, headers=ACTOR)
+    assert no_ground.status_code == 409 and "ground" in no_ground.json()["message"]
+    special = {"reason": "x", "ground": "special_measures"}
+    too_long = api.post(extend, json={**special, "ends_on": "2029-06-11"}, headers=ACTOR)
     assert too_long.status_code == 409
     assert "1386/2010" in too_long.json()["message"]
-    assert api.post(extend, json={"ends_on": "2029-06-10", "reason": "x"}, headers=ACTOR).is_success
+    not_then = api.post(
+        extend,
+        json={**special, "ground": "home_care_allowance", "ends_on": "2027-07-01"},
+        headers=ACTOR,
+    )
+    assert not_then.status_code == 409  # a ground only the new law gives
+    extended = api.post(extend, json={**special, "ends_on": "2029-06-10"}, headers=ACTOR)
+    assert extended.is_success, extended.text
 
     def reminders() -> dict[str, Any]:
         found = api.get(f"/clients/{client_id}/reminders", headers=ACTOR).json()
@@ -101,8 +112,9 @@ def test_a_new_law_plan(api: TestClient) -> None:
     reviewed = api.post(
         f"/clients/{client_id}/plan/review", json={"reviewed_on": "2025-09-01"}, headers=ACTOR
     )
-    assert reviewed.json()["review_due"]["due"] == "2026-09-01"
-    assert reviewed.json()["review_due"]["rule"]["confirmed"] is False
+    # At least every six months (681/2023 §22(1)); 1 Mar 2026 is a Sunday.
+    assert reviewed.json()["review_due"]["due"] == "2026-03-02"
+    assert reviewed.json()["review_due"]["rule"]["section"] == "§22(1)"
     beyond = api.post(
         f"/clients/{client_id}/plan/extend",
         json={"ends_on": "2027-03-04", "reason": "x"},
@@ -151,3 +163,46 @@ def test_plan_deadlines_pass_once_by_the_durable_timer(
     assert watch_on(plan.review_due.due + timedelta(days=400)) == 0  # once each, restarts too
     names = [type(e).__name__ for e in app.events.get(plan.id)]
     assert names.count("EnrolmentOverdue") == 1 and names.count("ReviewOverdue") == 1
+
+
+def test_an_old_plan_keeps_the_old_law_until_its_first_review_under_the_new_one(
+    api: TestClient,
+) -> None:
+    """681/2023 §102(2): the old law's yearly review until the plan is reviewed under §22;
+    from that review on, at least every six months."""
+    client_id = client_needing_a_plan(api, "2024-04-02", "2024-01-15", "2024-05-20")
+    agreed = agree(api, client_id, "2024-06-10", "2024-06-10", "2025-06-09")
+    assert agreed.json()["review_due"]["rule"]["section"] == "§18(2)"
+    review = f"/clients/{client_id}/plan/review"
+    reviewed = api.post(review, json={"reviewed_on": "2025-05-12"}, headers=ACTOR).json()
+    assert reviewed["review_due"]["due"] == "2025-11-12"
+    assert reviewed["review_due"]["rule"]["law"] == "681/2023"
+    plan = api.get(f"/clients/{client_id}/plan", headers=ACTOR).json()
+    assert plan["review_due"]["nominal"] == "2025-11-12"
+
+
+def test_a_new_law_extension_needs_its_ground_and_adds_what_the_ground_allows(
+    api: TestClient,
+) -> None:
+    client_id = client_needing_a_plan(api, "2025-02-03", "2024-12-01", "2025-02-20")
+    assert agree(api, client_id, "2025-03-03", "2025-03-03", "2026-03-02").is_success
+    extend = f"/clients/{client_id}/plan/extend"
+
+    def extended(ends_on: str, **more: Any) -> Any:
+        return api.post(extend, json={"ends_on": ends_on, "reason": "r", **more}, headers=ACTOR)
+
+    assert extended("2027-03-03").is_success  # two years in all (§23(2))
+    assert extended("2027-03-04").status_code == 409
+    illness = extended("2027-06-01", ground="temporary_obstacle")
+    assert illness.status_code == 409 and "lost_days" in illness.json()["message"]
+    # §23(4): the time lost is added, for as long as it lasted.
+    assert extended("2027-04-02", ground="temporary_obstacle", lost_days=30).is_success
+    assert extended("2027-04-03", ground="temporary_obstacle", lost_days=30).status_code == 409
+    # §31(1): a client under 25 finishing self-study, at most one year more.
+    assert extended("2028-03-03", ground="self_study_under_25").is_success
+    assert extended("2028-03-04", ground="self_study_under_25").status_code == 409
+    # §23(3): at most two more years on special measures or home care allowance.
+    assert extended("2029-03-03", ground="home_care_allowance").is_success
+    assert extended("2029-03-04", ground="special_measures").status_code == 409
+    plan = api.get(f"/clients/{client_id}/plan", headers=ACTOR).json()
+    assert plan["period"]["ends_on"] == "2029-03-03"

@@ -25,7 +25,8 @@ DEADLINES = [
     ("assessment.start_deadline", "2024-10-06", "2024-12-06", "2024-12-09", "1386/2010"),
     ("assessment.start_deadline", "2024-03-01", "2024-05-01", "2024-05-02", "1386/2010"),
     # The law of the start date decides, on both sides of 1 Jan 2025.
-    ("assessment.start_deadline", "2025-01-01", "2025-03-01", "2025-03-03", "681/2023"),
+    # Without delay (681/2023 §14(2)): the day itself, rolled past New Year's Day.
+    ("assessment.start_deadline", "2025-01-01", "2025-01-01", "2025-01-02", "681/2023"),
     # Weeks end on the same weekday.
     ("plan.preparation_deadline", "2024-12-20", "2025-01-03", "2025-01-03", "1386/2010"),
     ("plan.preparation_deadline", "2024-12-31", "2025-01-14", "2025-01-14", "1386/2010"),
@@ -63,12 +64,12 @@ def test_the_rule_tables_hold_these_values() -> None:
     }
     assert values == {
         ("assessment.start_deadline", "1386/2010"): {"months": 2},
-        ("assessment.start_deadline", "681/2023"): {"months": 2},
+        ("assessment.start_deadline", "681/2023"): {"without_delay": True},
         ("plan.preparation_deadline", "1386/2010"): {"weeks": 2},
-        ("plan.preparation_deadline", "681/2023"): {"days": 0},
+        ("plan.preparation_deadline", "681/2023"): {"without_delay": True},
     }
-    # The new law's assessment deadline is not confirmed (DOMAIN.md [?]); events say so.
-    assert not BOOK.in_force("assessment.start_deadline", date(2025, 1, 1)).confirmed
+    # The statute says "without delay" (681/2023 §14(2) as amended by 1100/2024): confirmed.
+    assert BOOK.in_force("assessment.start_deadline", date(2025, 1, 1)).confirmed
 
 
 @pytest.mark.parametrize(
@@ -90,7 +91,7 @@ def test_no_rule_before_the_first_law_version() -> None:
 
 
 def test_overlapping_versions_of_a_rule_are_refused() -> None:
-    common = {"id": "x", "section": "§1", "citation": "c", "confirmed": True}
+    common = {"id": "x", "section": "§1", "citation": "c", "confirmed": True, "quote": "q"}
     first = Rule(law="a", valid_from=date(2020, 1, 1), valid_until=date(2024, 12, 31), **common)
     second = Rule(law="b", valid_from=date(2024, 6, 1), **common)
     with pytest.raises(ValueError, match="both in force on 2024-06-01"):

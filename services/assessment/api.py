@@ -149,7 +149,7 @@ def responsibility(
 ) -> ResponsibilityView:
     assessment = app.assessment_of(client_id)
     moment = at or (datetime.combine(on, time.max, HELSINKI) if on else datetime.now(HELSINKI))
-    period = assessment.responsible_on(moment)
+    period = app.responsibility_at(assessment, moment)
     if period is None:
         raise NotFoundError(f"no assessment of client {client_id} at {moment.isoformat()}")
     return ResponsibilityView(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import InitialAssessment
+from services.assessment.domain import InitialAssessment, ResponsibilityPeriod
 from services.assessment.model import (
     Findings,
     Interview,
@@ -22,7 +23,8 @@ from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, pydantic_transcoding
-from shared.law.deadlines import deadline
+from shared.law.deadlines import deadline_or_target
+from shared.law.rulebook import municipal_targets
 from shared.timers import passed_at
 from shared.values import Provenance
 
@@ -55,8 +57,16 @@ class AssessmentApplication(ServiceApplication):
         starts_on: date,
         responsible_organisation: str,
     ) -> InitialAssessment:
-        # The start deadline is set by the law in force when the period starts.
-        due = deadline(self.book, "assessment.start_deadline", starts_on)
+        # The start deadline is set by the law in force when the period starts; where that
+        # law says "without delay", the day shown is the municipality's own target.
+        due = deadline_or_target(
+            self.book,
+            "assessment.start_deadline",
+            starts_on,
+            targets=municipal_targets(),
+            target_id="assessment.start_target",
+            municipality=self.settings.municipality_code,
+        )
         return InitialAssessment(
             client_id=client_id,
             provenance=provenance,
@@ -157,6 +167,18 @@ class AssessmentApplication(ServiceApplication):
 
     def assessment_of(self, client_id: UUID) -> InitialAssessment:
         return self.load(InitialAssessment.create_id(client_id), InitialAssessment)
+
+    def responsibility_at(
+        self, assessment: InitialAssessment, moment: datetime
+    ) -> ResponsibilityPeriod | None:
+        """Who answered for the case at ``moment``, on the grounds that made it theirs."""
+        period = assessment.responsible_on(moment)
+        if period is None or period is not assessment.responsibility[0]:
+            return period  # a transfer names its own rules (the handover's among them)
+        # The opening event records the deadline's rules; who answers was decided by the
+        # responsibility rule in force on the day the case opened.
+        rule = self.book.in_force("responsibility.assessment", assessment.deadline.starts_on)
+        return replace(period, legal_basis=(rule.ref,))
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
         assessment = self.stored(InitialAssessment.create_id(client_id), InitialAssessment)

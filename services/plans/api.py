@@ -15,6 +15,7 @@ from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access
 from shared.auth.roles import Permission
 from shared.contracts.plans import (
+    ExtensionGround,
     Goal,
     Measure,
     MeasureKind,
@@ -105,6 +106,16 @@ class Review(BusinessTime):
 class Extend(BusinessTime):
     ends_on: date
     reason: str = Field(min_length=1, max_length=2000)
+    ground: ExtensionGround | None = Field(
+        default=None,
+        description=(
+            "The law's ground for going beyond the base total (1386/2010 §12(4); "
+            "681/2023 §23(3)–(4), §31(1)); none needed within it."
+        ),
+    )
+    lost_days: int | None = Field(
+        default=None, ge=1, le=3660, description="With temporary_obstacle: the days lost."
+    )
 
 
 class End(BusinessTime):
@@ -153,6 +164,8 @@ def extend(client_id: UUID, body: Extend, caller: ChangeCase, app: Plans) -> Pla
         provenance=caller.provenance(body.occurred_at),
         ends_on=body.ends_on,
         reason=body.reason,
+        ground=body.ground,
+        lost_days=body.lost_days,
     )
     return PlanView.of(plan)
 

@@ -13,7 +13,15 @@ from eventsourcing.persistence import JSONTranscoder
 from services.plans.domain import ClientPermit, IntegrationPlan
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
-from shared.contracts.plans import Goal, Measure, MeasureKind, PlanEndReason, PlanKind, PlanPeriod
+from shared.contracts.plans import (
+    ExtensionGround,
+    Goal,
+    Measure,
+    MeasureKind,
+    PlanEndReason,
+    PlanKind,
+    PlanPeriod,
+)
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
 from shared.timers import passed_at
@@ -155,12 +163,24 @@ class PlansApplication(ServiceApplication):
         )
 
     def extend(
-        self, client_id: UUID, *, provenance: Provenance, ends_on: date, reason: str
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        ends_on: date,
+        reason: str,
+        ground: ExtensionGround | None = None,
+        lost_days: int | None = None,
     ) -> IntegrationPlan:
         return self._change(
             client_id,
             lambda plan: plan.extend(
-                provenance=provenance, ends_on=ends_on, reason=reason, book=self.book
+                provenance=provenance,
+                ends_on=ends_on,
+                reason=reason,
+                book=self.book,
+                ground=ground,
+                lost_days=lost_days,
             ),
         )
 

@@ -10,6 +10,7 @@ from dateutil.relativedelta import relativedelta
 from eventsourcing.domain import Aggregate, event
 
 from shared.contracts.plans import (
+    ExtensionGround,
     Goal,
     Measure,
     MeasureKind,
@@ -18,8 +19,8 @@ from shared.contracts.plans import (
     PlanPeriod,
 )
 from shared.errors import DomainError
-from shared.law.deadlines import Deadline, deadline
-from shared.law.rulebook import RuleBook, RuleRef
+from shared.law.deadlines import Deadline, add_period, deadline
+from shared.law.rulebook import NoRuleInForceError, Rule, RuleBook, RuleRef
 from shared.values import Provenance
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:integration-plan")
@@ -173,12 +174,12 @@ class IntegrationPlan(Aggregate):
         window = book.in_force("plan.first_within_permit", agreed_on)
         if first_permit_on is None:
             raise PlanRefusedError("the first residence permit's date is not known")
-        if agreed_on > first_permit_on + relativedelta(years=int(window.value("years"))):
+        if agreed_on > add_period(first_permit_on, window):
             raise PlanRefusedError(
                 f"{window.citation} First permit {first_permit_on}, plan {agreed_on}."
             )
         first = book.in_force("plan.first_period", agreed_on)
-        if period.ends_on > period.starts_on + relativedelta(months=int(first.value("months"))):
+        if period.ends_on > add_period(period.starts_on, first):
             raise PlanRefusedError(f"{first.citation} Period {period.starts_on}–{period.ends_on}.")
         enrolment = deadline(book, "plan.enrolment_deadline", agreed_on)
         review = deadline(book, "plan.review_interval", agreed_on)
@@ -309,12 +310,19 @@ class IntegrationPlan(Aggregate):
             reviewed_on=reviewed_on,
             review_due_met=previous,
         )
+        # By the law of this review's date: a plan made under the old law is reviewed by the
+        # new law's interval from its first review under it on (681/2023 §102(2)).
         following = deadline(book, "plan.review_interval", reviewed_on)
+        legal_basis = following.legal_basis
+        assert self.agreed_on is not None
+        if book.in_force("plan.review_interval", self.agreed_on).law != following.rule.law:
+            transition = book.in_force("plan.old_law_until_review", reviewed_on)
+            legal_basis = (transition.ref, *legal_basis)
         self._review_due(
             client_id=self.client_id,
             provenance=provenance,
             deadline=following,
-            legal_basis=following.legal_basis,
+            legal_basis=legal_basis,
         )
 
     @event("Reviewed")
@@ -328,22 +336,48 @@ class IntegrationPlan(Aggregate):
     ) -> None:
         self.last_reviewed_on = reviewed_on
 
-    def extend(self, *, provenance: Provenance, ends_on: date, reason: str, book: RuleBook) -> None:
-        """Longer, within the total the law of the plan's date allows."""
+    def extend(
+        self,
+        *,
+        provenance: Provenance,
+        ends_on: date,
+        reason: str,
+        book: RuleBook,
+        ground: ExtensionGround | None = None,
+        lost_days: int | None = None,
+    ) -> None:
+        """Longer, within the total the law of the plan's date allows; beyond that total only
+        on a ground that law gives, which the extension records."""
         self._require_agreed()
         assert self.period is not None and self.agreed_on and self.first_starts_on
         if ends_on <= self.period.ends_on:
             raise PlanStateError(f"the plan already runs until {self.period.ends_on}")
         total = book.in_force("plan.total_length", self.agreed_on)
-        limit = self.first_starts_on + relativedelta(months=int(total.value("months")))
+        limit = add_period(self.first_starts_on, total)
+        basis: tuple[RuleRef, ...] = (total.ref,)
+        if ground is not None:
+            extension = _extension_rule(book, self.agreed_on, ground)
+            if ground is ExtensionGround.TEMPORARY_OBSTACLE:
+                if not lost_days:
+                    raise PlanRefusedError(
+                        f"{extension.citation} Say how many days were lost (lost_days)."
+                    )
+                limit += relativedelta(days=lost_days)
+            else:
+                limit = add_period(limit, extension)
+            basis = (total.ref, extension.ref)
         if ends_on > limit:
-            raise PlanRefusedError(f"{total.citation} At most until {limit}.")
+            raise PlanRefusedError(
+                f"{total.citation} At most until {limit}"
+                + ("." if ground else "; longer only on a ground the law gives (ground).")
+            )
         self._extended(
             client_id=self.client_id,
             provenance=provenance,
             period=PlanPeriod(starts_on=self.period.starts_on, ends_on=ends_on),
             reason=reason,
-            legal_basis=(total.ref,),
+            legal_basis=basis,
+            ground=ground,
         )
 
     @event("Extended")
@@ -355,6 +389,7 @@ class IntegrationPlan(Aggregate):
         period: PlanPeriod,
         reason: str,
         legal_basis: tuple[RuleRef, ...],
+        ground: ExtensionGround | None = None,
     ) -> None:
         self.period = period
 
@@ -370,3 +405,17 @@ class IntegrationPlan(Aggregate):
     ) -> None:
         self.ended_on = ended_on
         self.end_reason = PlanEndReason(reason)
+
+
+def _extension_rule(book: RuleBook, agreed_on: date, ground: ExtensionGround) -> Rule:
+    """The rule that gives ``ground`` by the law of the plan's date; refused where that law
+    gives no such ground."""
+    extension = book.in_force("plan.extension", agreed_on)
+    if ground is ExtensionGround.SELF_STUDY_UNDER_25:
+        try:
+            return book.in_force("plan.self_study_extension", agreed_on)
+        except NoRuleInForceError:
+            pass
+    elif ground.value in extension.value("grounds"):
+        return extension
+    raise PlanRefusedError(f"{extension.citation} ({ground.value} is not a ground under it)")

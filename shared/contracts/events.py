@@ -18,6 +18,7 @@ from shared.contracts.assessment import (
 from shared.contracts.clients import ClientFacts, Eligibility, ResidencePermit
 from shared.contracts.envelope import PublicEvent
 from shared.contracts.plans import (
+    ExtensionGround,
     Goal,
     Measure,
     MeasureKind,
@@ -551,6 +552,8 @@ class PlanExtendedData(_Data):
     plan_id: UUID
     period: PlanPeriod
     reason: str
+    # The lawful ground beyond the base total (absent: within it, or recorded before grounds).
+    ground: ExtensionGround | None = None
 
 
 class PlanExtended(PublicEvent):

@@ -57,6 +57,21 @@ class PlanPeriod(BaseModel):
         return self
 
 
+class ExtensionGround(StrEnum):
+    """What the law allows a plan's total to be extended for."""
+
+    # 1386/2010 §12(4); 681/2023 §23(3): special measures (new law: on a low educational
+    # background or a need for multi-agency services).
+    SPECIAL_MEASURES = "special_measures"
+    # 681/2023 §23(3): the total ran out while the client received child home care allowance.
+    HOME_CARE_ALLOWANCE = "home_care_allowance"
+    # 1386/2010 §12(4); 681/2023 §23(4): disability, illness, pregnancy or parental allowance
+    # days, or a comparable reason: the time lost is added.
+    TEMPORARY_OBSTACLE = "temporary_obstacle"
+    # 681/2023 §31(1): a client under 25 finishing self-study supported by unemployment benefit.
+    SELF_STUDY_UNDER_25 = "self_study_under_25"
+
+
 class PlanEndReason(StrEnum):
     GOALS_MET = "goals_met"
     MAXIMUM_REACHED = "maximum_reached"

@@ -5,11 +5,19 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class RuleKind(StrEnum):
+    STATUTE = "statute"
+    # A municipality's own service target (e.g. from its integration programme): shown and
+    # reminded of like a deadline, never presented or cited as law.
+    MUNICIPAL_TARGET = "municipal_target"
 
 
 class RuleRef(BaseModel):
@@ -23,6 +31,10 @@ class RuleRef(BaseModel):
     valid_from: date
     confirmed: bool
     citation: str
+    # Defaults: events stored before these were recorded read as they were.
+    kind: RuleKind = RuleKind.STATUTE
+    amended_by: str | None = None
+    quote: str | None = None
 
 
 class Rule(BaseModel):
@@ -35,6 +47,10 @@ class Rule(BaseModel):
     valid_until: date | None = None
     citation: str
     confirmed: bool
+    quote: str
+    amended_by: str | None = None
+    kind: RuleKind = RuleKind.STATUTE
+    municipality: str | None = None  # a municipal target's municipality (its code)
 
     @model_validator(mode="after")
     def _period_is_ordered(self) -> Rule:
@@ -64,7 +80,15 @@ class Rule(BaseModel):
             valid_from=self.valid_from,
             confirmed=self.confirmed,
             citation=self.citation,
+            kind=self.kind,
+            amended_by=self.amended_by,
+            quote=self.quote,
         )
+
+    @property
+    def without_delay(self) -> bool:
+        """The law says "without delay" (viipymättä): a duty with no day count."""
+        return bool((self.model_extra or {}).get("without_delay"))
 
 
 class NoRuleInForceError(LookupError):
@@ -107,8 +131,45 @@ def _overlap(a: Rule, b: Rule) -> bool:
     return a.valid_from <= b_end and b.valid_from <= a_end
 
 
+class Targets:
+    """Municipalities' own service targets (``targets.toml``), by id, municipality and day."""
+
+    def __init__(self, targets: Iterable[Rule]) -> None:
+        self._books: dict[str, RuleBook] = {}
+        grouped: dict[str, list[Rule]] = {}
+        for target in targets:
+            if target.kind is not RuleKind.MUNICIPAL_TARGET or not target.municipality:
+                raise ValueError(f"target {target.id} must name its municipality")
+            grouped.setdefault(target.municipality, []).append(target)
+        self._books = {code: RuleBook(rules) for code, rules in grouped.items()}
+
+    def in_force(self, target_id: str, municipality: str, day: date) -> Rule | None:
+        book = self._books.get(municipality)
+        if book is None:
+            return None
+        try:
+            return book.in_force(target_id, day)
+        except NoRuleInForceError:
+            return None
+
+    def all(self) -> list[Rule]:
+        return [r for book in self._books.values() for rs in book._rules.values() for r in rs]
+
+    @classmethod
+    def from_toml(cls, text: str) -> Targets:
+        raw = tomllib.loads(text).get("target", [])
+        return cls(Rule.model_validate({"kind": RuleKind.MUNICIPAL_TARGET, **t}) for t in raw)
+
+
 @cache
 def rulebook() -> RuleBook:
     """The rule tables shipped with the code (``rules.toml`` beside this module)."""
     text = resources.files("shared.law").joinpath("rules.toml").read_text(encoding="utf-8")
     return RuleBook.from_toml(text)
+
+
+@cache
+def municipal_targets() -> Targets:
+    """The municipalities' service targets shipped with the code (``targets.toml``)."""
+    text = resources.files("shared.law").joinpath("targets.toml").read_text(encoding="utf-8")
+    return Targets.from_toml(text)
