@@ -109,6 +109,16 @@ def _language(request: Request) -> str:
     return "en"
 
 
+def _try_again_later(request: Request, code: str, messages: dict[str, str]) -> JSONResponse:
+    """A 503 with Retry-After, in the caller's language and all three."""
+    body = Problem(code=code, message=messages[_language(request)], messages=messages)
+    return JSONResponse(
+        status_code=503,
+        content=body.model_dump(),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
@@ -186,14 +196,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "en": "The system's database or message broker cannot be reached right now. Try "
             "again in a moment; check first whether a change was saved.",
         }
-        body = Problem(
-            code="service_unavailable", message=messages[_language(request)], messages=messages
-        )
-        return JSONResponse(
-            status_code=503,
-            content=body.model_dump(),
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return _try_again_later(request, "service_unavailable", messages)
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, unavailable)
@@ -211,14 +214,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "en": "The system's own records disagree; the operators have been told. Try again "
             "later.",
         }
-        body = Problem(
-            code="inconsistent_state", message=messages[_language(request)], messages=messages
-        )
-        return JSONResponse(
-            status_code=503,
-            content=body.model_dump(),
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return _try_again_later(request, "inconsistent_state", messages)
 
     @app.exception_handler(NoRuleInForceError)
     async def no_rule(request: Request, error: NoRuleInForceError) -> JSONResponse:

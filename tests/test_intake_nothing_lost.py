@@ -18,18 +18,20 @@ import aio_pika
 import httpx
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
 from services.assessment.application import AssessmentApplication, InitialAssessment
 from services.intake.application import IntakeApplication, OrphanLookupError
 from services.intake.inbound import InboundReceipt
 from shared.contracts.inbound import ResidencePermitGranted, SocialAssistanceGranted, example
+from shared.entrypoints.embedded import EmbeddedSystem
 from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.identity import IdentifierKind, lookup_digest
 from shared.messaging.topology import Topology
 from shared.settings import Settings
-from tests.support import ACTOR, ServiceProcesses, eventually, queue_depth
+from tests.support import ACTOR, INTEGRATION, ServiceProcesses, eventually, queue_depth
 from tests.test_intake import identity_code
 from tests.test_intake_distributed import cli
 
@@ -376,6 +378,24 @@ def test_an_orphan_lookup_is_retried_not_blamed_on_the_sender_and_doctor_repairs
         assert app.find(IdentifierKind.IDENTITY_CODE, code) not in (None, orphan)
     finally:
         app.close()
+
+
+def test_an_orphan_lookup_over_http_is_a_503_the_sender_may_retry(
+    embedded_settings: Settings,
+) -> None:
+    _orphan_as_earlier_versions_left_it(embedded_settings, person_code(5))
+    system = EmbeddedSystem(embedded_settings)
+    try:
+        with TestClient(system.api()) as api:
+            body = json.loads(pair(5, "http")[0])
+            answer = api.post("/inbound", json=body, headers=INTEGRATION)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "inconsistent_state"
+            assert set(answer.json()["messages"]) == {"fi", "sv", "en"}
+            assert answer.headers["Retry-After"]
+            assert sum(api.get("/health").json()["inconsistencies"].values()) >= 1
+    finally:
+        system.close()
 
 
 @pytest.mark.distributed
