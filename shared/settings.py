@@ -70,6 +70,15 @@ class Settings(BaseSettings):
             "(120 × 30 s: an hour, for the message that registers the person to arrive)."
         ),
     )
+    late_entry_grace_hours: float = Field(
+        default=72,
+        ge=0,
+        description=(
+            "A deadline already past when it was recorded (a case entered late, an import "
+            "with its original dates) is marked overdue only this long after its record "
+            "time, so that steps taken in time are entered with their dates first."
+        ),
+    )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(
         default=0.5,

@@ -4,7 +4,12 @@ The timers are the stored events themselves: an event of a ``sets`` kind sets a 
 aggregate, one of the ``clears`` kinds clears it. On start the watch reads the service's log
 from the beginning and then follows it, so after a restart, a crash or a clock jump every
 deadline that has passed is reported — once, because the aggregate refuses a second time —
-with the business time at which it passed, however late it is noticed."""
+with the business time at which it passed, however late it is noticed.
+
+A deadline that had already passed when it was recorded (a case entered late, or imported with
+its original dates) is reported only after a grace period counted from its record time, the
+store's own timestamp of the event that set it: the steps taken in time are entered with their
+business dates meanwhile, and no overdue is recorded for them."""
 
 from __future__ import annotations
 
@@ -12,14 +17,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Long enough for a case entered on a Friday to get its steps entered on the Monday (the
+# deployment's own: Settings.late_entry_grace_hours).
+LATE_ENTRY_GRACE = timedelta(hours=Settings.model_fields["late_entry_grace_hours"].default)
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,12 @@ class Timer:
     kind: str
     sets: str  # "Aggregate.Event" whose ``deadline`` sets the timer
     clears: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pending:
+    due: date
+    recorded_at: datetime  # record time of the event that set the deadline
 
 
 # Marks one deadline of one aggregate as passed on ``today``; True if it did so now.
@@ -41,13 +57,15 @@ class DeadlineWatch:
         mark: Mark,
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = 60.0,
+        grace: timedelta = LATE_ENTRY_GRACE,
     ) -> None:
         self.app = app
         self.timers = timers
         self.mark = mark
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.pending: dict[tuple[UUID, str], date] = {}
+        self.grace = grace
+        self.pending: dict[tuple[UUID, str], Pending] = {}
         self.position = 0
 
     def follow(self) -> None:
@@ -61,18 +79,32 @@ class DeadlineWatch:
                     if name == timer.sets:
                         event = self.app.mapper.to_domain_event(notification)
                         due: date = event.deadline.due  # type: ignore[attr-defined]
-                        self.pending[(aggregate_id, timer.kind)] = due
+                        recorded: datetime = event.timestamp  # type: ignore[attr-defined]
+                        self.pending[(aggregate_id, timer.kind)] = Pending(due, recorded)
                     elif name in timer.clears:
                         self.pending.pop((aggregate_id, timer.kind), None)
 
     def today(self) -> date:
         return self.clock().astimezone(HELSINKI).date()
 
+    def waits(self, pending: Pending, now: datetime) -> bool:
+        """Recorded after it had passed, and the grace since the record has not run out.
+
+        A clock that reads before the record (a day simulated in tests) has no record time to
+        count from, and goes by the business day alone."""
+        recorded = pending.recorded_at
+        return passed_at(pending.due) < recorded <= now < recorded + self.grace
+
     def fire(self) -> int:
         """Reports every deadline that has passed; returns how many were reported now."""
         self.follow()
-        today = self.today()
-        passed = [key for key, due in self.pending.items() if due < today]
+        now = self.clock()
+        today = now.astimezone(HELSINKI).date()
+        passed = [
+            key
+            for key, pending in self.pending.items()
+            if pending.due < today and not self.waits(pending, now)
+        ]
         marked = 0
         for aggregate_id, kind in passed:
             if self.mark(aggregate_id, kind, today):
@@ -81,8 +113,8 @@ class DeadlineWatch:
         return marked
 
     async def run(self, stop: asyncio.Event) -> None:
-        # Woken by this service's writes (a deadline may already have passed when it is set,
-        # e.g. from imported history), and by the clock once a minute for the days that pass.
+        # Woken by this service's writes (a step that clears a deadline), and by the clock once
+        # a minute for the days that pass and the grace periods that run out.
         wakeup = Wakeup(self.poll_seconds)
         wakeup.follow(self.app)
         while not stop.is_set():

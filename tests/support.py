@@ -93,6 +93,7 @@ def env_for(settings: Settings) -> dict[str, str]:
             "KOTOUTUS_DELIVERY_LIMIT": str(settings.delivery_limit),
             "KOTOUTUS_WAIT_SECONDS": str(settings.wait_seconds),
             "KOTOUTUS_WAIT_ROUNDS": str(settings.wait_rounds),
+            "KOTOUTUS_LATE_ENTRY_GRACE_HOURS": str(settings.late_entry_grace_hours),
             "KOTOUTUS_TOKEN_SIGNING_KEY": str(settings.token_signing_key_path),
             "KOTOUTUS_MASTER_KEY": settings.master_key.get_secret_value()
             if settings.master_key

@@ -234,6 +234,11 @@ FACTS_2025 = ClientFacts(
         (FACTS_2025.model_copy(update={"quota_refugee": True}), date(2025, 1, 1), True,
          "international_protection", "681/2023"),
         (FACTS_2025, date(2025, 1, 1), True, "other_in_need", "681/2023"),
+        # From 2025 the unemployed jobseeker (681/2023 §14(1)(1)), not every registered one.
+        (FACTS_2025.model_copy(update={"registered_jobseeker": True}), date(2025, 1, 1), True,
+         "other_in_need", "681/2023"),
+        (FACTS_2025.model_copy(update={"registered_jobseeker": True, "unemployed": True}),
+         date(2025, 1, 1), True, "unemployed_jobseeker", "681/2023"),
         # The first permit is over three years old under the new law …
         (FACTS_2025, date(2027, 6, 2), False, None, "681/2023"),
         # … which does not bind trafficking victims.
@@ -259,12 +264,15 @@ def test_a_status_change_decides_again_and_records_the_transfer(
     )
     changed = api.post(
         f"/clients/{client_id}/facts",
-        json={"changes": {"registered_jobseeker": True}, "effective_on": "2025-03-03"},
+        json={
+            "changes": {"registered_jobseeker": True, "unemployed": True},
+            "effective_on": "2025-03-03",
+        },
         headers=ACTOR,
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["responsible_organisation"] == "employment_authority:320"
-    assert changed.json()["eligibility"]["group"] == "jobseeker"
+    assert changed.json()["eligibility"]["group"] == "unemployed_jobseeker"
     events = _public_events(embedded, client_id)
     transferred = events["ResponsibilityTransferred"]
     assert transferred["data"]["from_organisation"] == "municipality:320"

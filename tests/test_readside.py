@@ -245,11 +245,17 @@ def test_statistics_count_the_programme_by_month_and_year(client: TestClient) ->
     scenario(client)
     report = client.get("/statistics", params={"year": 2025}, headers=SUPERVISOR).json()
     figures = {(f["period"], f["measure"], f["dimension"]): f["value"] for f in report["figures"]}
-    assert figures[("2025", "assessments_started", "within_deadline")] == 1
-    assert figures[("2025", "assessments_started", "late_or_unknown")] == 1
-    assert figures[("2025", "assessments_started_within_deadline_share", "all")] == 0.5
-    assert figures[("2025-10", "assessments_started", "within_deadline")] == 1
-    assert figures[("2025-04", "assessments_started", "late_or_unknown")] == 1
+    # From 2025 the law says "without delay" (681/2023 §14(2)): starts are counted against the
+    # day the municipality learned of the person, and against its own two-month target.
+    target = "assessments_started_against_municipal_target"
+    assert figures[("2025", target, "within_municipal_target")] == 1
+    assert figures[("2025", target, "after_municipal_target")] == 1
+    assert figures[("2025", "assessments_started_within_municipal_target_share", "all")] == 0.5
+    assert figures[("2025-10", target, "within_municipal_target")] == 1
+    assert figures[("2025-04", target, "after_municipal_target")] == 1
+    assert figures[("2025", "assessments_started_on_the_day_learned", "no")] == 2
+    assert figures[("2025", "assessments_started_on_the_day_learned_share", "all")] == 0.0
+    assert ("2025", "assessments_started", "within_deadline") not in figures
     assert figures[("2025", "plans_agreed", "person")] == 1
     assert figures[("2025", "referrals_made", "adult_education_institute")] == 1
     assert figures[("2025", "language_levels", "fi/speaking/A1.1")] == 1
@@ -317,7 +323,8 @@ def test_a_redelivered_event_changes_nothing(client: TestClient, embedded: Embed
 
 @pytest.fixture(scope="module")
 def recorded_history(tmp_path_factory: pytest.TempPathFactory) -> list[PublicEvent]:
-    system = EmbeddedSystem(Settings(data_dir=tmp_path_factory.mktemp("history")))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("history"), late_entry_grace_hours=0)
+    system = EmbeddedSystem(settings)
     with TestClient(system.api()) as test_client:  # closes the system when it ends
         scenario(test_client)
         return history(system)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from services.assessment.application import AssessmentApplication
@@ -25,4 +25,11 @@ def overdue_watch(
     def mark(assessment_id: UUID, kind: str, today: date) -> bool:
         return app.mark_overdue(assessment_id, today)
 
-    return DeadlineWatch(app, [START], mark, clock=clock, poll_seconds=poll_seconds)
+    return DeadlineWatch(
+        app,
+        [START],
+        mark,
+        clock=clock,
+        poll_seconds=poll_seconds,
+        grace=timedelta(hours=app.settings.late_entry_grace_hours),
+    )

@@ -56,8 +56,13 @@ class NotificationsApplication(ServiceApplication):
         organisation: str,
         key_suffix: str | None = None,
     ) -> Sequence[Aggregate]:
+        book = self.stored(ClientReminders.create_id(client_id), ClientReminders)
+        # The reminder's organisation, also as its event's: whoever answers as the newest news
+        # says, which may be a transfer recorded after the deadline.
+        if book is not None:
+            organisation = book.answering(organisation, message.recorded_at)
         provenance = Provenance.system(self.service_name, organisation, message.occurred_at)
-        book = self._book(client_id, provenance)
+        book = book or ClientReminders(client_id=client_id, provenance=provenance)
         book.schedule(
             provenance=provenance,
             reminder_key=reminder_key(deadline_kind, subject_id, key_suffix),

@@ -106,7 +106,9 @@ class Dispatcher:
         else:
             result = await self._send(attempt.outgoing)
         failpoint(SENT_BEFORE_RECORD)
-        await asyncio.to_thread(self.app.record_attempt, outbox_id, result, attempt.recipient)
+        await asyncio.to_thread(
+            self.app.record_attempt, outbox_id, result, attempt.recipient, attempt.organisation
+        )
 
     async def _send_digests(self, members: dict[str, list[tuple[UUID, Attempt]]]) -> None:
         """One email per recipient for the day's reminders that are due together; each
@@ -127,7 +129,9 @@ class Dispatcher:
             failpoint(SENT_BEFORE_RECORD)
             for outbox_id, attempt in group:
                 own = result.model_copy(update={"message_id": attempt.message_id})
-                await asyncio.to_thread(self.app.record_attempt, outbox_id, own, recipient)
+                await asyncio.to_thread(
+                    self.app.record_attempt, outbox_id, own, recipient, attempt.organisation
+                )
 
     async def tick(self) -> int:
         """Sends every message due now; returns how many messages were attempted."""

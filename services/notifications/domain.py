@@ -7,7 +7,7 @@ schedules it once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -45,8 +45,9 @@ class ClientReminders(Aggregate):
     def __init__(self, *, client_id: UUID, provenance: Provenance) -> None:
         self.client_id = client_id
         self.reminders: dict[str, Reminder] = {}
-        # Who answers for the client, as the latest news of it said (access checks): a
-        # deadline's organisation or a transfer, whichever its source recorded later.
+        # Who answers for the client, as the latest news of it said (access checks, and every
+        # reminder still to come): a deadline's organisation or a transfer, whichever its
+        # source recorded later.
         self.responsible_organisation = provenance.organisation
         self.responsible_known_at: datetime | None = None
 
@@ -71,9 +72,19 @@ class ClientReminders(Aggregate):
             deadline_kind=deadline_kind,
             due=due,
             remind_on=remind_on,
-            responsible_organisation=responsible_organisation,
+            responsible_organisation=self.answering(responsible_organisation, known_at),
             known_at=known_at,
         )
+
+    def answering(self, organisation: str, known_at: datetime | None) -> str:
+        """Who answers for the client, given news that ``organisation`` does recorded at
+        ``known_at``: it, unless the book has newer news (a deadline recorded before a
+        transfer may be handled after it)."""
+        if self.responsible_known_at is None:
+            return organisation
+        if known_at is None or known_at < self.responsible_known_at:
+            return self.responsible_organisation
+        return organisation
 
     @event("ReminderScheduled")
     def _scheduled(
@@ -89,13 +100,14 @@ class ClientReminders(Aggregate):
         known_at: datetime | None = None,  # None in events stored before it was kept
     ) -> None:
         self._learn_responsibility(responsible_organisation, known_at)
+        # As the newest news says (events stored before ``answering`` may name an older one).
         self.reminders[reminder_key] = Reminder(
             key=reminder_key,
             state=ReminderState.SCHEDULED,
             deadline_kind=deadline_kind,
             due=due,
             remind_on=remind_on,
-            responsible_organisation=responsible_organisation,
+            responsible_organisation=self.responsible_organisation,
         )
 
     def note_responsibility(
@@ -121,10 +133,18 @@ class ClientReminders(Aggregate):
     def _learn_responsibility(self, organisation: str, known_at: datetime | None) -> None:
         if known_at is None:  # an old event: it counts until something dated comes
             if self.responsible_known_at is None:
-                self.responsible_organisation = organisation
+                self._answered_by(organisation)
         elif self.responsible_known_at is None or known_at >= self.responsible_known_at:
-            self.responsible_organisation = organisation
+            self._answered_by(organisation)
             self.responsible_known_at = known_at
+
+    def _answered_by(self, organisation: str) -> None:
+        """A reminder still to come goes to whoever answers for the client when it is sent,
+        so the scheduled ones follow; a cancelled one keeps its organisation as history."""
+        self.responsible_organisation = organisation
+        for key, reminder in self.reminders.items():
+            if reminder.state is ReminderState.SCHEDULED:
+                self.reminders[key] = replace(reminder, responsible_organisation=organisation)
 
     def cancel(self, *, provenance: Provenance, reminder_key: str, reason: str) -> None:
         current = self.reminders.get(reminder_key)

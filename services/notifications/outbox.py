@@ -88,6 +88,9 @@ class ClientOutbox(Aggregate):
         self.client_id = client_id
         self.messages: dict[str, Message] = {}
         self.worker: str | None = None
+        # Whose staff named the worker: after a transfer, that caseworker no longer handles
+        # the client.
+        self.worker_organisation: str | None = None
         # Whose staff first wrote to the client: answers for the client's messages while no
         # deadline names the responsible organisation (e.g. a letter to a new client).
         self.opened_by = provenance.organisation
@@ -241,7 +244,7 @@ class ClientOutbox(Aggregate):
         return True
 
     def note_worker(self, *, provenance: Provenance, worker: str) -> None:
-        if worker != self.worker:
+        if (worker, provenance.organisation) != (self.worker, self.worker_organisation):
             self._worker_noted(client_id=self.client_id, provenance=provenance, worker=worker)
 
     def forget_personal(self, *, provenance: Provenance) -> None:
@@ -364,7 +367,8 @@ class ClientOutbox(Aggregate):
         attempts: int,
         reason: str,
     ) -> None:
-        self._change(message_id, state=MessageState.FAILED, reason=reason)
+        # The failed attempt's addressee, as a sent message keeps whom it was sent to.
+        self._change(message_id, state=MessageState.FAILED, recipient=recipient, reason=reason)
 
     @event("ResendRequested")
     def _resend_requested(
@@ -382,3 +386,8 @@ class ClientOutbox(Aggregate):
     @event("WorkerNoted")
     def _worker_noted(self, *, client_id: UUID, provenance: Provenance, worker: str) -> None:
         self.worker = worker
+        self.worker_organisation = provenance.organisation
+
+    def worker_of(self, organisation: str) -> str | None:
+        """The client's caseworker, if one named by ``organisation``'s staff."""
+        return self.worker if self.worker_organisation == organisation else None

@@ -46,14 +46,18 @@ class MessageView(BaseModel):
     sent_at: datetime | None
 
     @classmethod
-    def of(cls, outbox: ClientOutbox, message: Message) -> MessageView:
+    def of(
+        cls, outbox: ClientOutbox, message: Message, recipient: str | None = None
+    ) -> MessageView:
+        """``recipient``: whom it goes to now, for a message still to go (a transfer may have
+        readdressed it since it was scheduled)."""
         return cls(
             client_id=outbox.client_id,
             message_id=message.message_id,
             kind=message.kind,
             audience=message.audience,
             channel=message.channel,
-            recipient=message.recipient,
+            recipient=recipient or message.recipient,
             state=message.state,
             send_at=message.send_at,
             retry_at=message.retry_at,
@@ -132,7 +136,8 @@ def post_appointment(
 )
 def get_messages(client_id: UUID, caller: ReadClient, app: Outbox) -> list[MessageView]:
     outbox = app.outbox_of(client_id)
-    return [MessageView.of(outbox, m) for m in outbox.messages.values()]
+    recipients = app.recipients_now(outbox)
+    return [MessageView.of(outbox, m, recipients[m.message_id]) for m in outbox.messages.values()]
 
 
 @router.get("/notifications/failed", summary="Messages that could not be delivered")
@@ -160,4 +165,4 @@ def post_resend(
         raise OtherOrganisationError()
     message = app.resend(message_id, caller.provenance())
     outbox, _ = app.find(message_id)
-    return MessageView.of(outbox, message)
+    return MessageView.of(outbox, message, app.recipients_now(outbox)[message_id])

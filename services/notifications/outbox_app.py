@@ -63,7 +63,7 @@ from services.notifications.delivery.templates import (
 from services.notifications.directory import Directory, MissingEntryError
 from services.notifications.domain import ClientReminders, ReminderState
 from services.notifications.keys import ClientKeys, KeyErasedError
-from services.notifications.outbox import ClientOutbox, Message, MessageState
+from services.notifications.outbox import PENDING, ClientOutbox, Message, MessageState
 from shared.clock import HELSINKI, Clock, utc_now
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
@@ -97,6 +97,7 @@ class Attempt:
     problem: str | None = None
     recipient: str | None = None  # as addressed now, when not the scheduled reference
     digest_item: DigestItem | None = None  # goes out in the recipient's daily digest
+    organisation: str | None = None  # on whose behalf it goes (answering for the client now)
 
 
 class OutboxApplication(NotificationsApplication):
@@ -203,7 +204,7 @@ class OutboxApplication(NotificationsApplication):
                     kind=MessageKind.DEADLINE_REMINDER.value,
                     audience="staff",
                     channel="email",
-                    recipient=outbox.worker or f"inbox:{organisation}",
+                    recipient=outbox.worker_of(organisation) or f"inbox:{organisation}",
                     language=None,
                     send_at=earliest_staff_send(max(opening, now), hours),
                     cause=cause,
@@ -258,7 +259,7 @@ class OutboxApplication(NotificationsApplication):
                 "deadline_kind": kind,
                 "due": due.isoformat(),
                 "organisation": organisation,
-                "responsible_worker": outbox.worker,
+                "responsible_worker": outbox.worker_of(organisation),
             },
         )
         return (outbox,)
@@ -390,11 +391,12 @@ class OutboxApplication(NotificationsApplication):
         attempt), and renders it; None when there is nothing to send now."""
         now = self.clock()
 
-        def decide(outbox: ClientOutbox) -> bool:
+        def decide(outbox: ClientOutbox) -> tuple[bool, str | None]:
             current = outbox.messages.get(message_id)
             if current is None:
-                return False
-            provenance = self._provenance(current.facts.get("organisation"))
+                return False, None
+            answering = self._answering(outbox, current)
+            provenance = self._provenance(answering)
             if current.state is MessageState.SENDING:
                 deduplicates = self.receiver_deduplicates(current.channel)
                 outbox.interrupted(
@@ -402,14 +404,14 @@ class OutboxApplication(NotificationsApplication):
                     message_id=message_id,
                     receiver_deduplicates=deduplicates,
                 )
-                return deduplicates
-            return outbox.start(provenance=provenance, message_id=message_id, now=now)
+                return deduplicates, answering
+            return outbox.start(provenance=provenance, message_id=message_id, now=now), answering
 
-        outbox, go = self.decide(outbox_id, ClientOutbox, decide)
+        outbox, (go, answering) = self.decide(outbox_id, ClientOutbox, decide)
         if not go:
             return None
         message = outbox.messages[message_id]
-        recipient = self._addressee(outbox, message)
+        recipient = self.addressee(outbox, message, answering)
         try:
             if message.facts.get("digest"):
                 return Attempt(
@@ -418,16 +420,18 @@ class OutboxApplication(NotificationsApplication):
                     None,
                     recipient,
                     digest_item=self._digest_item(outbox.client_id, message, recipient),
+                    organisation=answering,
                 )
-            outgoing = self._outgoing(outbox.client_id, message, recipient, now)
+            outgoing = self._outgoing(outbox, message, recipient, now, answering)
         except (MissingEntryError, KeyErasedError) as error:
-            return Attempt(message_id, None, str(error), recipient)
+            return Attempt(message_id, None, str(error), recipient, organisation=answering)
         except Exception as error:
             # A message that cannot be rendered fails with the reason (staff see it), rather
             # than being tried again and again.
             log.exception("cannot render %s", message_id)
-            return Attempt(message_id, None, f"{type(error).__name__}: {error}", recipient)
-        return Attempt(message_id, outgoing, None, recipient)
+            why = f"{type(error).__name__}: {error}"
+            return Attempt(message_id, None, why, recipient, organisation=answering)
+        return Attempt(message_id, outgoing, None, recipient, organisation=answering)
 
     def _digest_item(self, client_id: UUID, message: Message, recipient: str) -> DigestItem:
         if self.directory is None:
@@ -456,25 +460,53 @@ class OutboxApplication(NotificationsApplication):
         rendered = render(MessageKind.DAILY_DIGEST, language, context)
         return compose.email(rendered, message_id=digest_id, recipient=address)
 
-    def _addressee(self, outbox: ClientOutbox, message: Message) -> str:
-        """A reminder scheduled for the organisation's inbox goes to the client's caseworker
-        once ``WorkerAssigned`` named one the directory knows, and otherwise to the inbox of
-        the organisation answering for the client when it is sent (a transfer, such as the
-        2025 handover, may have come after it was scheduled)."""
-        if not message.recipient.startswith("inbox:"):
+    def _answering(self, outbox: ClientOutbox, message: Message) -> str | None:
+        """On whose behalf a message goes: for a staff message about a deadline, whoever
+        answers for the client when it is sent (a transfer, such as the 2025 handover or a
+        move, may have come after it was scheduled); otherwise whoever it was decided by."""
+        scheduled_for: str | None = message.facts.get("organisation")
+        if message.audience != "staff" or scheduled_for is None:
+            return scheduled_for
+        return self.responsible_organisation(outbox.client_id) or scheduled_for
+
+    def addressee(
+        self, outbox: ClientOutbox, message: Message, answering: str | None = None
+    ) -> str:
+        """Whom a message not yet sent goes to if sent now. A reminder goes to the client's
+        caseworker, when the answering organisation's staff named one the directory knows,
+        and otherwise to that organisation's inbox; an overdue alert to its supervisor."""
+        scheduled_for = message.facts.get("organisation")
+        if message.audience != "staff" or scheduled_for is None:
             return message.recipient
-        if (
-            outbox.worker is not None
-            and self.directory is not None
-            and outbox.worker in self.directory.workers
-        ):
-            return outbox.worker
-        now_responsible = self.responsible_organisation(outbox.client_id)
-        return f"inbox:{now_responsible}" if now_responsible else message.recipient
+        organisation = answering or self._answering(outbox, message) or scheduled_for
+        if message.kind == MessageKind.OVERDUE_ALERT.value:
+            return f"supervisor:{organisation}"
+        worker = outbox.worker_of(organisation)
+        if worker is not None and self.directory is not None and worker in self.directory.workers:
+            return worker
+        if organisation == scheduled_for and not message.recipient.startswith("inbox:"):
+            return message.recipient  # the caseworker it was scheduled for, still theirs
+        return f"inbox:{organisation}"
+
+    def recipients_now(self, outbox: ClientOutbox) -> dict[str, str]:
+        """Each message's recipient as staff should see it: whom it goes to if sent now,
+        while it is still to go; whom it went (or was tried) to, once it has."""
+        answering = self.responsible_organisation(outbox.client_id)
+        return {
+            message.message_id: self.addressee(outbox, message, answering)
+            if message.state in PENDING or message.state is MessageState.SENDING
+            else message.recipient
+            for message in outbox.messages.values()
+        }
 
     def record_attempt(
-        self, outbox_id: UUID, result: DeliveryResult, recipient: str | None = None
+        self,
+        outbox_id: UUID,
+        result: DeliveryResult,
+        recipient: str | None = None,
+        organisation: str | None = None,
     ) -> None:
+        """``recipient`` and ``organisation``: as the attempt addressed it (``Attempt``)."""
         now = self.clock()
         policy = self.delivery.retry_policy
 
@@ -482,7 +514,7 @@ class OutboxApplication(NotificationsApplication):
             current = outbox.messages[result.message_id]
             delay = retry_delay(policy, max(current.attempts, 1), result, self.rng)
             outbox.record_result(
-                provenance=self._provenance(current.facts.get("organisation")),
+                provenance=self._provenance(organisation or current.facts.get("organisation")),
                 message_id=result.message_id,
                 delivered=result.delivered,
                 permanent=result.status is DeliveryStatus.PERMANENT,
@@ -495,8 +527,14 @@ class OutboxApplication(NotificationsApplication):
         self.update(outbox_id, ClientOutbox, decide)
 
     def _outgoing(
-        self, client_id: UUID, message: Message, recipient: str, now: datetime
+        self,
+        outbox: ClientOutbox,
+        message: Message,
+        recipient: str,
+        now: datetime,
+        answering: str | None = None,
     ) -> OutgoingMessage:
+        client_id = outbox.client_id
         kind = MessageKind(message.kind)
         facts = message.facts
         official = self.delivery.official_language
@@ -541,8 +579,9 @@ class OutboxApplication(NotificationsApplication):
             return compose.webhook(
                 rendered, context, message_id=message.message_id, url=partner.webhook_url
             )
-        # Staff.
-        organisation = directory.organisation(facts["organisation"])
+        # Staff: the letter names the organisation it goes on behalf of (see ``_answering``).
+        answering = answering or facts["organisation"]
+        organisation = directory.organisation(answering)
         name, address = directory.address(recipient)
         staff_context: dict[str, Any] = {
             "deadline_kind": facts["deadline_kind"],
@@ -553,7 +592,9 @@ class OutboxApplication(NotificationsApplication):
             "link": directory.link(reference),
         }
         if kind is MessageKind.OVERDUE_ALERT:
-            worker = facts.get("responsible_worker")
+            # Named by the staff of the organisation answering now (the fact recorded with the
+            # alert may be an earlier organisation's caseworker).
+            worker = outbox.worker_of(answering)
             if worker and worker in directory.workers:
                 worker = directory.workers[worker].name
             context = OverdueAlert(supervisor_name=name, responsible_worker=worker, **staff_context)

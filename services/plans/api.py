@@ -45,7 +45,11 @@ class PlanView(BaseModel):
     agreed_on: date | None
     period: PlanPeriod | None
     enrolled_on: date | None
+    referral_due: Deadline | None = Field(
+        description="Referral to the agreed service (681/2023 §20(5); 1386/2010 §14(3))."
+    )
     review_due: Deadline | None
+    reviews_due: list[Deadline] = Field(description="Every review deadline set, in order.")
     ended_on: date | None
     end_reason: PlanEndReason | None
 
@@ -62,7 +66,9 @@ class PlanView(BaseModel):
             agreed_on=plan.agreed_on,
             period=plan.period,
             enrolled_on=plan.enrolled_on,
+            referral_due=plan.enrolment_due,
             review_due=plan.review_due,
+            reviews_due=list(plan.reviews_due),
             ended_on=plan.ended_on,
             end_reason=plan.end_reason,
         )

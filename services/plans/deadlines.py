@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.plans.application import PlansApplication
 from shared.clock import utc_now
@@ -31,5 +31,10 @@ def plan_deadline_watch(
     poll_seconds: float = 60.0,
 ) -> DeadlineWatch:
     return DeadlineWatch(
-        app, [ENROLMENT, REVIEW], app.mark_overdue, clock=clock, poll_seconds=poll_seconds
+        app,
+        [ENROLMENT, REVIEW],
+        app.mark_overdue,
+        clock=clock,
+        poll_seconds=poll_seconds,
+        grace=timedelta(hours=app.settings.late_entry_grace_hours),
     )

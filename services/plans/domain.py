@@ -105,6 +105,7 @@ class IntegrationPlan(Aggregate):
         self.first_starts_on: date | None = None
         self.enrolled_on: date | None = None
         self.review_due: Deadline | None = None
+        self.reviews_due: tuple[Deadline, ...] = ()  # every review deadline set, in order
         self.enrolment_due: Deadline | None = None
         self.enrolment_overdue = False
         self.review_overdue_for: date | None = None
@@ -246,6 +247,7 @@ class IntegrationPlan(Aggregate):
         legal_basis: tuple[RuleRef, ...],
     ) -> None:
         self.review_due = deadline
+        self.reviews_due = (*self.reviews_due, deadline)
 
     def mark_overdue(self, *, provenance: Provenance, kind: str, today: date) -> bool:
         """A plan deadline that passed undone: recorded once per deadline."""

@@ -47,6 +47,13 @@ class ClientFacts(BaseModel):
     home_municipality_since: date | None = None
     family_members: tuple[str, ...] = Field(default=(), description="Client ids of family.")
     registered_jobseeker: bool = False
+    unemployed: bool = Field(
+        default=False,
+        description=(
+            "An unemployed jobseeker (työtön työnhakija, Act 681/2023 §5(7)): from 2025 the "
+            "assessment group of §14(1)(1), not every registered jobseeker."
+        ),
+    )
     non_temporary_social_assistance: bool = False
     child_home_care_allowance: bool = False
     unaccompanied_minor: bool = False

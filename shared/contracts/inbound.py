@@ -170,10 +170,18 @@ class JobseekerRegistrationStarted(_On):
     """Employment services: the person registered as a jobseeker."""
 
     TYPE = "fi.employment.jobseeker-registration-started.v1"
-    EXAMPLE = {"person": {"identity_code": "131052-308T"}, "on": "2025-03-03"}
+    EXAMPLE = {"person": {"identity_code": "131052-308T"}, "on": "2025-03-03", "unemployed": True}
+    unemployed: bool | None = Field(
+        default=None,
+        description=(
+            "Whether the jobseeker is unemployed (Act 681/2023 §5(7)); from 2025 that, not "
+            "the registration, gives an assessment (§14(1)(1)). Absent: not said."
+        ),
+    )
 
     def facts(self) -> dict[str, Any]:
-        return {"registered_jobseeker": True}
+        said = {} if self.unemployed is None else {"unemployed": self.unemployed}
+        return {"registered_jobseeker": True, **said}
 
 
 class JobseekerRegistrationEnded(_On):
@@ -184,7 +192,7 @@ class JobseekerRegistrationEnded(_On):
     CREATES_CLIENT = False
 
     def facts(self) -> dict[str, Any]:
-        return {"registered_jobseeker": False}
+        return {"registered_jobseeker": False, "unemployed": False}
 
 
 class SocialAssistanceGranted(_On):

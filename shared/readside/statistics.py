@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from shared.clock import HELSINKI
 from shared.contracts import PublicEvent
+from shared.law.deadlines import Deadline
 
 COUNTED = frozenset(
     {
@@ -71,12 +72,12 @@ def report(
     clients_now: Iterable[tuple[str | None, str, int]],
 ) -> Report:
     counts: Counter[tuple[str, str, str]] = Counter()
-    due_by_assessment: dict[UUID, date] = {}
+    due_by_assessment: dict[UUID, Deadline] = {}
     starts: list[tuple[date, UUID]] = []
     for event in events:
         data: Any = event.data
         if event.event_type == "AssessmentDue":
-            due_by_assessment[data.assessment_id] = data.deadline.due
+            due_by_assessment[data.assessment_id] = data.deadline
             continue
         day = _day(event, data)
         if day.year != year:
@@ -87,10 +88,9 @@ def report(
         if event.event_type == "AssessmentStarted":
             starts.append((day, data.assessment_id))
     for day, assessment_id in starts:
-        due = due_by_assessment.get(assessment_id)
-        in_time = "within_deadline" if due is not None and day <= due else "late_or_unknown"
         for period in (str(year), f"{day:%Y-%m}"):
-            counts[(period, "assessments_started", in_time)] += 1
+            for measure, dimension in _start_measures(day, due_by_assessment.get(assessment_id)):
+                counts[(period, measure, dimension)] += 1
     figures = [
         Figure(period=period, measure=measure, dimension=dimension, value=value)
         for (period, measure, dimension), value in counts.items()
@@ -106,6 +106,22 @@ def report(
         for group, status, count in clients_now
     ]
     return Report(year=year, figures=sorted(figures, key=_figure_order))
+
+
+def _start_measures(day: date, due: Deadline | None) -> list[tuple[str, str]]:
+    """A start against its statutory deadline; where the law says "without delay" (681/2023
+    §14(2)), against the day the municipality learned of the person and against the
+    municipality's own target, each reported as what it is."""
+    if due is None:
+        return [("assessments_started", "late_or_unknown")]
+    if due.is_target:
+        on_the_day = "yes" if day <= due.starts_on else "no"
+        in_target = "within_municipal_target" if day <= due.due else "after_municipal_target"
+        return [
+            ("assessments_started_on_the_day_learned", on_the_day),
+            ("assessments_started_against_municipal_target", in_target),
+        ]
+    return [("assessments_started", "within_deadline" if day <= due.due else "late_or_unknown")]
 
 
 def _measures(event: PublicEvent, data: Any) -> list[tuple[str, str]]:
@@ -130,21 +146,36 @@ def _measures(event: PublicEvent, data: Any) -> list[tuple[str, str]]:
     return []
 
 
+SHARES = {
+    # measure: (its "in time" dimension, the other, the share's name)
+    "assessments_started": (
+        "within_deadline",
+        "late_or_unknown",
+        "assessments_started_within_deadline_share",
+    ),
+    "assessments_started_against_municipal_target": (
+        "within_municipal_target",
+        "after_municipal_target",
+        "assessments_started_within_municipal_target_share",
+    ),
+    "assessments_started_on_the_day_learned": (
+        "yes",
+        "no",
+        "assessments_started_on_the_day_learned_share",
+    ),
+}
+
+
 def _shares(counts: Counter[tuple[str, str, str]]) -> list[Figure]:
-    """The share of assessments started within their deadline, per period."""
-    periods = {period for period, measure, _ in counts if measure == "assessments_started"}
+    """The share of assessments started in time, per period and way of counting."""
     shares = []
-    for period in periods:
-        in_time = counts[(period, "assessments_started", "within_deadline")]
-        late = counts[(period, "assessments_started", "late_or_unknown")]
-        shares.append(
-            Figure(
-                period=period,
-                measure="assessments_started_within_deadline_share",
-                dimension="all",
-                value=in_time / (in_time + late),
-            )
-        )
+    for measure, (in_time_dimension, late_dimension, name) in SHARES.items():
+        periods = {period for period, counted, _ in counts if counted == measure}
+        for period in periods:
+            in_time = counts[(period, measure, in_time_dimension)]
+            late = counts[(period, measure, late_dimension)]
+            value = in_time / (in_time + late)
+            shares.append(Figure(period=period, measure=name, dimension="all", value=value))
     return shares
 
 
