@@ -59,6 +59,23 @@ INTERVIEW = {
     "interviewer_is_official": True,
     "language": "uk",
     "interpreter": {"kind": "professional", "language": "uk"},
+    "client_understands_language": True,
+}
+# What the initial interview covers and tells (Government Decree 869/2024 §2(1), §2(3)),
+# for tests that complete an assessment of 2025 or later.
+DECREE = {
+    "covered": {
+        "literacy": {"code": "literate_latin"},
+        "finnish_swedish": {"code": "none"},
+        "education_and_work_history": {"code": "vocational"},
+        "plan_need": {"code": "needed"},
+        "study_and_work_skills": {"note": "studied by distance learning"},
+        "employment_education_needs": {"note": "work as a bus driver"},
+        "special_skills": {"note": "driving licence"},
+        "life_situation": {"note": "two children at school"},
+        "other_service_needs": {"note": "civic orientation"},
+    },
+    "told": ["service_goals", "plan_and_process", "plan_obligations", "personal_data"],
 }
 
 

@@ -30,6 +30,7 @@ from shared.settings import Settings
 from tests.support import (
     ACTOR,
     AUDITOR,
+    DECREE,
     INTEGRATION,
     INTERVIEW,
     SUPERVISOR,
@@ -75,6 +76,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/clients/{client_id}/assessment/start"): CASE_RECORDERS,
     ("POST", "/clients/{client_id}/assessment/findings"): CASEWORK,
     ("POST", "/clients/{client_id}/assessment/waive"): CASEWORK,
+    ("POST", "/clients/{client_id}/assessment/interview"): CASE_RECORDERS,
     ("POST", "/clients/{client_id}/assessment/referrals"): CASEWORK,
     ("POST", "/clients/{client_id}/assessment/referrals/{referral_id}/outcome"): CASEWORK,
     ("POST", "/clients/{client_id}/assessment/complete"): CASE_RECORDERS,
@@ -87,6 +89,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/clients/{client_id}/plan/end"): CASEWORK,
     ("GET", "/clients/{client_id}/reminders"): READERS,
     ("POST", "/clients/{client_id}/appointments"): CASEWORK,
+    ("POST", "/clients/{client_id}/appointments/missed"): CASEWORK,
     ("GET", "/clients/{client_id}/messages"): READERS,
     ("GET", "/notifications/failed"): {"supervisor"},
     ("POST", "/notifications/{message_id}/resend"): {"supervisor"},
@@ -116,7 +119,11 @@ def system(embedded: EmbeddedSystem) -> Iterator[tuple[TestClient, str]]:
         client_id = api.post("/clients", json=REGISTRATION, headers=ACTOR).json()["client_id"]
         base = f"/clients/{client_id}/assessment"
         eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
-        start = {"started_on": REGISTRATION["relationship_started_on"], "interview": INTERVIEW}
+        start = {
+            "started_on": REGISTRATION["relationship_started_on"],
+            "interview": INTERVIEW,
+            **DECREE,
+        }
         assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
         done = {
             "completed_on": REGISTRATION["relationship_started_on"],

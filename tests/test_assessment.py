@@ -194,12 +194,38 @@ def test_referrals_and_their_outcomes(api: TestClient) -> None:
     assert unknown.status_code == 409
 
 
+def test_the_new_law_leaves_an_assessment_unmade_only_on_its_one_ground(api: TestClient) -> None:
+    """681/2023 §14(5): an unaccompanied minor whose needs another client plan meets; no
+    general waiver. Before 2025, the municipality's practice (cited as such, not as the act)."""
+    refugee = register(api, "2025-01-02", quota_refugee=True)
+    eventually(lambda: assessment(api, refugee), what="assessment")
+    body = {"waived_on": "2025-01-08", "reason": "resident in Finland for 12 years"}
+    refused = api.post(f"/clients/{refugee}/assessment/waive", json=body, headers=ACTOR)
+    assert refused.status_code == 409 and refused.json()["code"] == "waiver_refused"
+    assert "§14(5)" in refused.json()["messages"]["en"]
+    assert set(refused.json()["messages"]) == {"fi", "sv", "en"}
+
+    old = register(api, "2024-10-01", non_temporary_social_assistance=True)
+    eventually(lambda: assessment(api, old), what="assessment")
+    body = {"waived_on": "2024-10-08", "reason": "resident in Finland for 12 years"}
+    assert api.post(f"/clients/{old}/assessment/waive", json=body, headers=ACTOR).is_success
+    eventually(lambda: _has_event(api, old, "AssessmentWaived"), what="the waiver recorded")
+    timeline = api.get(f"/clients/{old}/timeline", headers=ACTOR).json()
+    waived = next(e for e in timeline if e["event_type"] == "AssessmentWaived")
+    assert [r["kind"] for r in waived["legal_basis"]] == ["municipal_practice"]
+
+
+def _has_event(api: TestClient, client_id: str, event_type: str) -> bool:
+    timeline = api.get(f"/clients/{client_id}/timeline", headers=ACTOR)
+    return timeline.is_success and event_type in {e["event_type"] for e in timeline.json()}
+
+
 def test_a_waiver_cancels_the_reminder(api: TestClient) -> None:
-    client_id = register(api, "2025-01-02", quota_refugee=True)
+    client_id = register(api, "2025-01-02", unaccompanied_minor=True)
     eventually(lambda: assessment(api, client_id), what="assessment")
     waived = api.post(
         f"/clients/{client_id}/assessment/waive",
-        json={"waived_on": "2025-01-08", "reason": "resident in Finland for 12 years"},
+        json={"waived_on": "2025-01-08", "reason": "the child welfare client plan meets them"},
         headers=ACTOR,
     )
     assert waived.status_code == 200, waived.text

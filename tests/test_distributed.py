@@ -23,6 +23,7 @@ from shared.settings import Settings
 from shared.values import Actor, ActorKind
 from tests.support import (
     ACTOR,
+    DECREE,
     INTERVIEW,
     Broker,
     ServiceProcesses,
@@ -106,7 +107,7 @@ def test_the_thread_through_four_processes(
     assessment = f"{processes.url('assessment')}/clients/{client_id}/assessment"
     started = httpx.post(
         f"{assessment}/start",
-        json={"started_on": "2025-01-15", "interview": INTERVIEW},
+        json={"started_on": "2025-01-15", "interview": INTERVIEW, **DECREE},
         headers=ACTOR,
     )
     assert started.status_code == 200, started.text
@@ -279,7 +280,9 @@ def test_two_concurrent_commands_on_one_assessment_one_wins_the_other_gets_409(
     eventually(lambda: assessment_version(distributed_settings, client_id) == (1, 1), what="due")
     url = f"{processes.url('assessment')}/clients/{client_id}/assessment"
     httpx.post(
-        f"{url}/start", json={"started_on": "2025-01-10", "interview": INTERVIEW}, headers=ACTOR
+        f"{url}/start",
+        json={"started_on": "2025-01-10", "interview": INTERVIEW, **DECREE},
+        headers=ACTOR,
     ).raise_for_status()
 
     barrier = threading.Barrier(2)
@@ -296,5 +299,6 @@ def test_two_concurrent_commands_on_one_assessment_one_wins_the_other_gets_409(
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 409]
-    # Due, Started, Completed, PlanNeedDecided: one completion, nothing lost, nothing doubled.
-    assert assessment_version(distributed_settings, client_id) == (4, 4)
+    # Due, Started, InterviewRecorded, Completed, PlanNeedDecided: one completion, nothing
+    # lost, nothing doubled.
+    assert assessment_version(distributed_settings, client_id) == (5, 5)

@@ -31,7 +31,7 @@ from shared.errors import DomainError, NotFoundError
 from shared.service import Service
 from shared.settings import Settings
 from shared.values import Provenance
-from tests.support import ACTOR, INTERVIEW, bearer, eventually, free_port, token_for
+from tests.support import ACTOR, DECREE, INTERVIEW, bearer, eventually, free_port, token_for
 
 IN_AN_ASSESSMENT_GROUP = ClientFacts(
     home_municipality="320",
@@ -81,7 +81,7 @@ def test_the_thread_in_one_process(client: TestClient) -> None:
     assert assessment["deadline"]["rolled_by"]["law"] == "150/1930"
 
     base = f"/clients/{client_id}/assessment"
-    start = {"started_on": "2024-11-04", "interview": INTERVIEW}
+    start = {"started_on": "2024-11-04", "interview": INTERVIEW, **DECREE}
     assert client.post(f"{base}/start", json=start, headers=te).is_success
     done = client.post(
         f"{base}/complete",

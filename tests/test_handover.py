@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.entrypoints.embedded import EmbeddedSystem
-from tests.support import ACTOR, AUDITOR, INTERVIEW, SUPERVISOR, bearer, eventually
+from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, bearer, eventually
 
 TE = bearer(organisation="te_office:lappi", subject="tea.laine")  # a TE office caseworker
 
@@ -144,7 +144,7 @@ def test_an_open_plan_follows_the_client_in_the_handover(api: TestClient) -> Non
     client_id = register(api, "2024-09-02", registered_jobseeker=True)
     base = f"/clients/{client_id}/assessment"
     eventually(lambda: api.get(base, headers=AUDITOR).is_success, what="assessment")
-    start = {"started_on": "2024-09-10", "interview": INTERVIEW}
+    start = {"started_on": "2024-09-10", "interview": INTERVIEW, **DECREE}
     assert api.post(f"{base}/start", json=start, headers=TE).is_success
     done = {"completed_on": "2024-09-20", "plan_needed": True, "reason": "work and language"}
     assert api.post(f"{base}/complete", json=done, headers=TE).is_success

@@ -22,7 +22,7 @@ from shared.entrypoints.te_import import TeExport, client_id_of, import_export
 from shared.replay import replay
 from shared.settings import Settings
 from shared.timers import LATE_ENTRY_GRACE
-from tests.support import ACTOR, INTERVIEW, bearer, eventually, token_for
+from tests.support import ACTOR, DECREE, INTERVIEW, bearer, eventually, token_for
 
 OVERDUE = {"AssessmentOverdue", "EnrolmentOverdue", "ReviewOverdue"}
 TE = bearer(organisation="te_office:lappi", subject="tea.laine")
@@ -131,12 +131,12 @@ def test_a_late_entry_is_not_overdue_before_its_start_is_entered(
     recorded = recorded_at(assessment, client_id)
     # The watch looks at once (woken by the write), before the caseworker enters the start.
     assert overdue_watch(assessment, clock=lambda: recorded).fire() == 0
-    start = {"started_on": "2025-01-01", "interview": INTERVIEW}
+    start = {"started_on": "2025-01-01", "interview": INTERVIEW, **DECREE}
     started = api.post(f"/clients/{client_id}/assessment/start", json=start, headers=ACTOR)
     assert started.status_code == 200, started.text
     later = recorded + LATE_ENTRY_GRACE + timedelta(days=400)
     assert overdue_watch(assessment, clock=lambda: later).fire() == 0
-    assert names(assessment, client_id) == ["Due", "Started"]
+    assert names(assessment, client_id) == ["Due", "Started", "InterviewRecorded"]
     view = api.get(f"/clients/{client_id}/assessment", headers=ACTOR).json()
     assert (view["started_on"], view["overdue_on"]) == ("2025-01-01", None)
     assert not OVERDUE & set(history(embedded, client_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -45,6 +46,8 @@ PERIOD_KEYS = {
     "days": "days",
     "max_years_since_first_permit": "years",
 }
+# Rule values that are amounts: euros ("56,70 euroa") and age limits ("alle 18-vuotiaalta").
+AMOUNT_KEYS = {"max_euros": "euros", "min_age": "age"}
 
 
 def text_of(act: str) -> str:
@@ -68,6 +71,15 @@ def periods_in(quote: str) -> list[tuple[int, str]]:
     return found
 
 
+def amounts_in(quote: str) -> list[tuple[Decimal, str]]:
+    """The euro amounts and age limits a Finnish phrase states."""
+    euros = re.findall(r"(\d+(?:,\d+)?) euroa", quote)
+    ages = re.findall(r"alle (\d+)-vuotia", quote)
+    return [(Decimal(n.replace(",", ".")), "euros") for n in euros] + [
+        (Decimal(n), "age") for n in ages
+    ]
+
+
 def where(text: str, quote: str) -> list[tuple[str, str | None]]:
     """(section, subsection) of each place ``quote`` stands in ``text``."""
     flat_quote = _flat(quote)
@@ -77,8 +89,9 @@ def where(text: str, quote: str) -> list[tuple[str, str | None]]:
             continue
         section = None
         for previous in reversed(text.splitlines()[: line_no + 1]):
-            if match := re.match(r"## (\d+ ?[a-z]?) §", previous):
-                section = match.group(1).replace(" ", "")
+            # "32 a §" is written with a no-break space in the texts.
+            if match := re.match(r"## (\d+\s?[a-z]?) §", previous):
+                section = re.sub(r"\s", "", match.group(1))
                 break
         subsection = match.group(1) if (match := re.match(r"\((\d+)\)", line)) else None
         places.append((section or "", subsection))
@@ -113,6 +126,10 @@ def test_every_number_of_a_rule_is_the_number_its_quote_says(rule: Rule) -> None
     )
     if rule.without_delay:
         assert "viipymättä" in rule.quote and not values
+    amounts = {
+        AMOUNT_KEYS[k]: Decimal(str(v)) for k, v in rule.values().items() if k in AMOUNT_KEYS
+    }
+    assert sorted((v, unit) for unit, v in amounts.items()) == sorted(amounts_in(rule.quote))
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: f"{r.id}@{r.law}")
@@ -129,8 +146,11 @@ def test_a_municipal_target_is_data_of_its_own_never_cited_as_law() -> None:
     targets = municipal_targets().all()
     assert targets
     for target in targets:
-        assert target.kind is RuleKind.MUNICIPAL_TARGET and target.municipality
-        assert not target.law.startswith("Act ") and "own service target" in target.citation
+        assert target.kind is not RuleKind.STATUTE and target.municipality
+        assert not target.law.startswith("Act ")
+        assert f"own {target.kind.value.split('_')[1]}" in target.citation.replace(
+            "own service target", "own target"
+        )
         values = {PERIOD_KEYS[k]: v for k, v in target.values().items() if k in PERIOD_KEYS}
         assert sorted((v, u) for u, v in values.items()) == sorted(periods_in(target.quote))
 
@@ -141,6 +161,8 @@ def test_the_number_reader_knows_the_phrases_of_the_rules() -> None:
     assert periods_in("vähintään kuuden kuukauden välein") == [(6, "months")]
     assert periods_in("vähintään kerran vuodessa") == [(1, "years")]
     assert periods_in("enintään kahdella vuodella") == [(2, "years")]
+    assert amounts_in("kuitenkin enintään 56,70 euroa") == [(Decimal("56.70"), "euros")]
+    assert amounts_in("ei saa periä alle 18-vuotiaalta") == [(Decimal(18), "age")]
 
 
 # --- the corrected rules, walked through (681/2023 as amended by 1100/2024) ---

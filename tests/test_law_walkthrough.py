@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.entrypoints.embedded import EmbeddedSystem
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, DECREE, INTERVIEW, eventually
 from tests.test_plans import FINNISH
 
 
@@ -101,7 +101,7 @@ def test_a_client_s_deadlines_under_each_law(api: TestClient, law: str) -> None:
     eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment opened")
     assert _due(api.get(base, headers=ACTOR).json()["deadline"]) == walk["assessment"]
 
-    start = {"started_on": walk["started"], "interview": INTERVIEW}
+    start = {"started_on": walk["started"], "interview": INTERVIEW, **DECREE}
     assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
     complete = {"completed_on": walk["completed"], "plan_needed": True, "reason": "language"}
     assert api.post(f"{base}/complete", json=complete, headers=ACTOR).is_success

@@ -14,6 +14,7 @@ from shared.settings import Settings
 from tests.support import (
     ACTOR,
     AUDITOR,
+    DECREE,
     INTERVIEW,
     SUPERVISOR,
     ServiceProcesses,
@@ -66,7 +67,7 @@ def test_clients_walk_across_the_2025_boundary(
     ok(
         httpx.post(
             f"{base}/start",
-            json={"started_on": "2024-04-20", "interview": INTERVIEW},
+            json={"started_on": "2024-04-20", "interview": INTERVIEW, **DECREE},
             headers=TE,
         )
     )

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
 from shared.entrypoints.embedded import EmbeddedSystem
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, DECREE, INTERVIEW, eventually
 
 FINNISH = [
     {"kind": "finnish_study", "target_level": "B1.1", "provider": "Kemijärven kansalaisopisto"}
@@ -39,7 +39,7 @@ def client_needing_a_plan(api: TestClient, started: str, first_permit_on: str, d
     client_id = str(api.post("/clients", json=body, headers=ACTOR).json()["client_id"])
     base = f"/clients/{client_id}/assessment"
     eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
-    start = {"started_on": started, "interview": INTERVIEW}
+    start = {"started_on": started, "interview": INTERVIEW, **DECREE}
     assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
     complete = {"completed_on": done, "plan_needed": True, "reason": "language and work"}
     assert api.post(f"{base}/complete", json=complete, headers=ACTOR).is_success

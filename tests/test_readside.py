@@ -29,7 +29,7 @@ from shared.readside.projector import Projector
 from shared.readside.tables import caseload, client_names, events, name_keys
 from shared.replay import replay
 from shared.settings import Settings
-from tests.support import ACTOR, AUDITOR, INTERVIEW, SUPERVISOR, eventually
+from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually
 
 
 @pytest.fixture
@@ -97,7 +97,10 @@ def scenario(client: TestClient) -> dict[str, str]:
         assert response.is_success, response.text
 
     # Amina: started in time, a referral, findings, completed, plan agreed.
-    post(f"/clients/{amina}/assessment/start", {"started_on": "2025-10-01", "interview": INTERVIEW})
+    post(
+        f"/clients/{amina}/assessment/start",
+        {"started_on": "2025-10-01", "interview": INTERVIEW, **DECREE},
+    )
     skills = {"language_skills": [{"language": "fi", "speaking": "A1.1", "reading": "A1.2"}]}
     when = "2025-10-01T10:00:00+03:00"
     post(f"/clients/{amina}/assessment/findings", {"findings": skills, "occurred_at": when})
@@ -120,7 +123,10 @@ def scenario(client: TestClient) -> dict[str, str]:
         },
     )
     # Olena: started after the deadline (due in March).
-    post(f"/clients/{olena}/assessment/start", {"started_on": "2025-04-01", "interview": INTERVIEW})
+    post(
+        f"/clients/{olena}/assessment/start",
+        {"started_on": "2025-04-01", "interview": INTERVIEW, **DECREE},
+    )
     # Farid: nothing done; the relationship ends.
     post(f"/clients/{farid}/close", {"reason": "moved to Rovaniemi"})
     settled(client, amina, plan_state="agreed", open_referrals=1)

@@ -7,10 +7,11 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.assessment.application import AssessmentApplication
 from services.assessment.domain import InitialAssessment
+from services.assessment.interview import InterviewContent, Matter, Told
 from services.assessment.model import (
     Findings,
     Interview,
@@ -42,6 +43,14 @@ RecordCase = Annotated[Caller, Depends(client_access("assessment", Permission.RE
 ChangeCase = Annotated[Caller, Depends(client_access("assessment", Permission.CHANGE_CLIENT))]
 
 
+class CoveredView(BaseModel):
+    code: str | None = None
+    note: str | None = None
+    note_unreadable: bool = Field(
+        default=False, description="A note was recorded; the client's key is forgotten."
+    )
+
+
 class AssessmentView(BaseModel):
     assessment_id: UUID
     client_id: UUID
@@ -52,6 +61,14 @@ class AssessmentView(BaseModel):
     deadline: Deadline
     started_on: date | None
     interview: Interview | None
+    covered: dict[Matter, CoveredView] = Field(
+        description="Government Decree 869/2024 §2(1) matters recorded with the interview."
+    )
+    told: list[Told] = Field(description="§2(3) matters the client was told.")
+    still_to_cover: list[Matter] = Field(
+        description="§2(1) matters neither recorded nor coded in the findings (from 2025)."
+    )
+    still_to_tell: list[Told] = Field(description="§2(3) matters not told yet (from 2025).")
     findings: Findings | None
     waived_on: date | None
     overdue_on: date | None
@@ -72,6 +89,14 @@ class AssessmentView(BaseModel):
             deadline=assessment.deadline,
             started_on=assessment.started_on,
             interview=assessment.interview,
+            covered=_covered(assessment),
+            told=[t for t in Told if t in assessment.told],
+            still_to_cover=[m for m in Matter if m not in assessment.covered()]
+            if assessment.under_decree
+            else [],
+            still_to_tell=[t for t in Told if t not in assessment.told]
+            if assessment.under_decree
+            else [],
             findings=assessment.findings,
             waived_on=assessment.waived_on,
             overdue_on=assessment.overdue_on,
@@ -92,9 +117,28 @@ class RequestAssessment(BusinessTime):
     )
 
 
-class StartAssessment(BusinessTime):
+def _covered(assessment: InitialAssessment) -> dict[Matter, CoveredView]:
+    covered = {m: CoveredView(code=c) for m, c in assessment.interview_codes.items()}
+    for matter, note in assessment.interview_notes.items():
+        covered[matter] = CoveredView(note=note, note_unreadable=note is None)
+    return {m: covered[m] for m in Matter if m in covered}
+
+
+class StartAssessment(BusinessTime, InterviewContent):
+    """Optionally with what the interview covered and told, as POST .../interview takes."""
+
+    model_config = ConfigDict(frozen=False, extra="ignore")  # as before the decree's fields
+
     started_on: date = Field(description="Day of the first assessment meeting.")
     interview: Interview
+
+
+class RecordInterview(BusinessTime, InterviewContent):
+    """Matters covered (a matter given again replaces its record) and told (added)."""
+
+    client_understands_language: bool | None = Field(
+        default=None, description="The statement on the interview's language, if given now."
+    )
 
 
 class RecordFindings(BusinessTime):
@@ -187,6 +231,24 @@ def start_assessment(
         provenance=caller.provenance(body.occurred_at),
         started_on=body.started_on,
         interview=body.interview,
+        content=InterviewContent(covered=body.covered, told=body.told),
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post(
+    "/interview",
+    responses={**ERRORS, 422: {"model": Problem}},
+    summary="Record what the initial interview covered and told (Government Decree 869/2024 §2)",
+)
+def record_interview(
+    client_id: UUID, body: RecordInterview, caller: RecordCase, app: Assessment
+) -> AssessmentView:
+    assessment = app.record_interview(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        content=InterviewContent(covered=body.covered, told=body.told),
+        client_understands_language=body.client_understands_language,
     )
     return AssessmentView.of(assessment)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import InitialAssessment, ResponsibilityPeriod
+from services.assessment.domain import InitialAssessment, ResponsibilityPeriod, WaiverRefusedError
+from services.assessment.interview import InterviewContent
 from services.assessment.model import (
     Findings,
     Interview,
@@ -19,12 +20,15 @@ from services.assessment.model import (
     ReferralOutcome,
     ReferralService,
 )
+from services.assessment.sealing import ClientKeys, NotesMapper
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
+from shared.crypto import master_key
 from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline_or_target
-from shared.law.rulebook import municipal_targets
+from shared.law.rulebook import NoRuleInForceError, Rule, RuleBook, municipal_targets
+from shared.settings import Settings
 from shared.timers import passed_at
 from shared.values import Provenance
 
@@ -41,6 +45,16 @@ class AssessmentAlreadyOpenError(DomainError):
 class AssessmentApplication(ServiceApplication):
     name = "assessment"
     service_name: ClassVar[str] = "assessment"
+
+    def __init__(self, settings: Settings, env: dict[str, str], book: RuleBook | None = None):
+        super().__init__(settings, env, book)
+        # The interview's notes are sealed with per-client keys kept in our own store.
+        self.keys = ClientKeys(self.recorder, master_key(settings))
+        assert isinstance(self.mapper, NotesMapper)
+        self.mapper.keys = self.keys
+
+    def construct_mapper(self) -> Any:
+        return NotesMapper(self.construct_transcoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -76,6 +90,13 @@ class AssessmentApplication(ServiceApplication):
             responsible_organisation=responsible_organisation,
             legal_basis=due.legal_basis,
         )
+
+    def on_client_erased(self, message: PublicEvent) -> Sequence[Aggregate]:
+        """The person is erased: the key of their interview notes goes, and the notes with it
+        (idempotent, so a redelivery does no harm)."""
+        assert isinstance(message, contracts.ClientErased)
+        self.keys.forget(message.data.client_id)
+        return ()
 
     def on_eligibility_determined(self, message: PublicEvent) -> Sequence[Aggregate]:
         """A client who enters a group the law assigns an assessment gets one."""
@@ -192,11 +213,48 @@ class AssessmentApplication(ServiceApplication):
         return self.update(InitialAssessment.create_id(client_id), InitialAssessment, change)
 
     def start(
-        self, client_id: UUID, *, provenance: Provenance, started_on: date, interview: Interview
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        started_on: date,
+        interview: Interview,
+        content: InterviewContent | None = None,
     ) -> InitialAssessment:
+        def start(assessment: InitialAssessment) -> None:
+            assessment.start(provenance=provenance, started_on=started_on, interview=interview)
+            if content is not None:  # nothing new is no event
+                self._interview_content(assessment, provenance, content, None)
+
+        return self._change(client_id, start)
+
+    def record_interview(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        content: InterviewContent,
+        client_understands_language: bool | None = None,
+    ) -> InitialAssessment:
+        """What the initial interview covered and told (Government Decree 869/2024 §2)."""
         return self._change(
             client_id,
-            lambda a: a.start(provenance=provenance, started_on=started_on, interview=interview),
+            lambda a: self._interview_content(a, provenance, content, client_understands_language),
+        )
+
+    @staticmethod
+    def _interview_content(
+        assessment: InitialAssessment,
+        provenance: Provenance,
+        content: InterviewContent,
+        client_understands_language: bool | None,
+    ) -> None:
+        assessment.record_interview(
+            provenance=provenance,
+            codes=content.codes,
+            notes=content.notes,
+            told=content.told,
+            client_understands_language=client_understands_language,
         )
 
     def record_findings(
@@ -209,9 +267,30 @@ class AssessmentApplication(ServiceApplication):
     def waive(
         self, client_id: UUID, *, provenance: Provenance, waived_on: date, reason: str
     ) -> InitialAssessment:
-        return self._change(
-            client_id, lambda a: a.waive(provenance=provenance, waived_on=waived_on, reason=reason)
+        def waive(assessment: InitialAssessment) -> None:
+            assessment.waive(
+                provenance=provenance,
+                waived_on=waived_on,
+                reason=reason,
+                ground=self._waiver_ground(assessment),
+            )
+
+        return self._change(client_id, waive)
+
+    def _waiver_ground(self, assessment: InitialAssessment) -> Rule:
+        """The law's ground for not making the assessment, by the law of its period's start;
+        under the old law, where the act says nothing, the municipality's own practice."""
+        starts_on = assessment.deadline.starts_on
+        try:
+            return self.book.in_force("assessment.not_made", starts_on)
+        except NoRuleInForceError:
+            pass
+        practice = municipal_targets().in_force(
+            "assessment.waiver", self.settings.municipality_code, starts_on
         )
+        if practice is None:
+            raise WaiverRefusedError(f"no ground on {starts_on}")
+        return practice
 
     def refer(
         self,

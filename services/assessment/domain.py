@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -9,6 +10,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.assessment.interview import (
+    InterviewIncompleteError,
+    Matter,
+    Told,
+    check_language,
+    under_decree,
+)
 from services.assessment.model import (
     Findings,
     InterpreterKind,
@@ -20,7 +28,7 @@ from services.assessment.model import (
 from shared.clock import HELSINKI
 from shared.errors import DomainError
 from shared.law.deadlines import Deadline
-from shared.law.rulebook import RuleRef
+from shared.law.rulebook import Rule, RuleRef
 from shared.values import Provenance
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:initial-assessment")
@@ -50,6 +58,15 @@ class AssessmentAlreadyCompletedError(DomainError):
         "fi": "Alkukartoitus on jo valmis",
         "sv": "Den inledande kartläggningen är redan klar",
         "en": "The initial assessment is already completed",
+    }
+
+
+class WaiverRefusedError(DomainError):
+    code = "waiver_refused"
+    texts = {
+        "fi": "Laki ei salli jättää tätä arviointia tekemättä",
+        "sv": "Lagen tillåter inte att denna bedömning lämnas ogjord",
+        "en": "The law gives no ground for leaving this assessment unmade",
     }
 
 
@@ -136,6 +153,11 @@ class InitialAssessment(Aggregate):
         self.overdue_on: date | None = None
         self.plan_needed: bool | None = None
         self.findings: Findings | None = None
+        # Government Decree 869/2024 §2: matters covered (a code, or a note: None once the
+        # client's key is forgotten) and told.
+        self.interview_codes: dict[Matter, str] = {}
+        self.interview_notes: dict[Matter, str | None] = {}
+        self.told: set[Told] = set()
         self.responsibility: list[ResponsibilityPeriod] = [
             ResponsibilityPeriod(
                 organisation=responsible_organisation,
@@ -167,6 +189,8 @@ class InitialAssessment(Aggregate):
         interpreter = interview.interpreter
         if interpreter is not None and interpreter.kind is not InterpreterKind.PROFESSIONAL:
             raise InterpreterNotAllowedError(interpreter.kind.value)
+        if self.under_decree:
+            check_language(interview)
         self._started(
             client_id=self.client_id,
             provenance=provenance,
@@ -196,18 +220,122 @@ class InitialAssessment(Aggregate):
     ) -> None:
         self.findings = findings
 
-    def waive(self, *, provenance: Provenance, waived_on: date, reason: str) -> None:
-        """Obviously unnecessary (e.g. long residence): no assessment, with the reason."""
+    @property
+    def under_decree(self) -> bool:
+        """Government Decree 869/2024 governs the interview of a period starting in 2025 on."""
+        return under_decree(self.deadline.starts_on)
+
+    def record_interview(
+        self,
+        *,
+        provenance: Provenance,
+        codes: Mapping[Matter, str] | None = None,
+        notes: Mapping[Matter, str] | None = None,
+        told: Collection[Told] = (),
+        client_understands_language: bool | None = None,
+    ) -> None:
+        """Records matters covered (a matter given again replaces its record), matters told,
+        and the statement on the language; what is already so is not recorded again."""
+        self._require_open()
+        if self.started_on is None or self.interview is None:
+            raise AssessmentNotStartedError()
+        understands = client_understands_language
+        if understands is not None and self.under_decree:
+            check_language(
+                self.interview.model_copy(update={"client_understands_language": understands})
+            )
+        new_codes = {m: c for m, c in (codes or {}).items() if self.interview_codes.get(m) != c}
+        new_notes = {m: n for m, n in (notes or {}).items() if self.interview_notes.get(m) != n}
+        new_told = [t for t in Told if t in told and t not in self.told]
+        if understands == self.interview.client_understands_language:
+            understands = None
+        if not (new_codes or new_notes or new_told or understands is not None):
+            return
+        self._interview_recorded(
+            client_id=self.client_id,
+            provenance=provenance,
+            codes={m.value: c for m, c in new_codes.items()},
+            noted=tuple(m.value for m in new_notes),
+            notes={m.value: n for m, n in new_notes.items()} or None,
+            told=tuple(t.value for t in new_told),
+            client_understands_language=understands,
+        )
+
+    @event("InterviewRecorded")
+    def _interview_recorded(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        codes: dict[str, str],
+        noted: tuple[str, ...],
+        notes: dict[str, str] | None,  # personal data: sealed at rest (sealing.NotesMapper)
+        told: tuple[str, ...],
+        client_understands_language: bool | None,
+    ) -> None:
+        for name, code in codes.items():
+            self.interview_notes.pop(Matter(name), None)
+            self.interview_codes[Matter(name)] = code
+        for name in noted:
+            self.interview_codes.pop(Matter(name), None)
+            self.interview_notes[Matter(name)] = (notes or {}).get(name)
+        self.told.update(Told(name) for name in told)
+        if client_understands_language is not None and self.interview is not None:
+            self.interview = self.interview.model_copy(
+                update={"client_understands_language": client_understands_language}
+            )
+
+    def covered(self) -> set[Matter]:
+        """The §2(1) matters covered: recorded with the interview, or coded in the findings."""
+        covered = set(self.interview_codes) | set(self.interview_notes)
+        findings = self.findings
+        if findings is not None:
+            if findings.literacy is not None:
+                covered.add(Matter.LITERACY)
+            if findings.language_skills:
+                covered.add(Matter.FINNISH_SWEDISH)
+            if findings.education is not None and findings.years_of_work_experience is not None:
+                covered.add(Matter.EDUCATION_AND_WORK_HISTORY)
+        return covered
+
+    def interview_missing(self) -> InterviewIncompleteError | None:
+        """What the decree still asks of the interview (None when nothing, or not under it)."""
+        if not self.under_decree:
+            return None
+        matters = [m for m in Matter if m not in self.covered()]
+        told = [t for t in Told if t not in self.told]
+        unstated = self.interview is None or self.interview.client_understands_language is None
+        if not (matters or told or unstated):
+            return None
+        return InterviewIncompleteError(matters, told, unstated)
+
+    def waive(self, *, provenance: Provenance, waived_on: date, reason: str, ground: Rule) -> None:
+        """Not made, on ``ground``: under Act 681/2023 only §14(5) (an unaccompanied minor whose
+        needs another client plan meets); under 1386/2010 the municipality's practice for an
+        obviously unnecessary one."""
         self._require_open()
         if self.started_on is not None:
             raise AssessmentAlreadyStartedError(self.started_on.isoformat())
+        groups = ground.values().get("groups")
+        if groups is not None and self.group not in groups:
+            raise WaiverRefusedError(ground.citation)
         self._waived(
-            client_id=self.client_id, provenance=provenance, waived_on=waived_on, reason=reason
+            client_id=self.client_id,
+            provenance=provenance,
+            waived_on=waived_on,
+            reason=reason,
+            legal_basis=(ground.ref,),
         )
 
     @event("Waived")
     def _waived(
-        self, *, client_id: UUID, provenance: Provenance, waived_on: date, reason: str
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        waived_on: date,
+        reason: str,
+        legal_basis: tuple[RuleRef, ...] = (),  # () in events stored before it was recorded
     ) -> None:
         self.waived_on = waived_on
 
@@ -341,6 +469,9 @@ class InitialAssessment(Aggregate):
             raise AssessmentNotStartedError()
         if completed_on < self.started_on:
             raise DateBeforeError(f"{completed_on} < {self.started_on}")
+        missing = self.interview_missing()
+        if missing is not None:
+            raise missing
         self._completed(client_id=self.client_id, provenance=provenance, completed_on=completed_on)
         self._plan_need_decided(
             client_id=self.client_id,

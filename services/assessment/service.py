@@ -29,6 +29,7 @@ SERVICE = Service(
     policies={
         "EligibilityDetermined": AssessmentApplication.on_eligibility_determined,
         "ResponsibilityTransferred": AssessmentApplication.on_responsibility_transferred,
+        "ClientErased": AssessmentApplication.on_client_erased,
     },
     routes=router,
     background=(overdue_watch,),

@@ -3,7 +3,8 @@ became of it. Pure: time comes in as an argument; nothing here sends anything.
 
 One stream per client, so the client's notification history (what was sent, to whom, when,
 through which channel, with what result) is one event stream that the read side shows and
-auditors replay.
+auditors replay. Appointments the client missed are recorded here too, beside the letter
+whose notice decides whether the interpreting may be charged (see ``missed``).
 
 A message's life::
 
@@ -24,12 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.law.rulebook import RuleRef
 from shared.values import Provenance
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:client-outbox")
@@ -78,6 +81,25 @@ class Message:
         return None
 
 
+@dataclass(frozen=True)
+class MissedAppointment:
+    """An appointment the client missed, as staff reported it, and whether its interpreting
+    may be charged (681/2023 §32a(1)); the appointment is its letter's."""
+
+    message_id: str
+    starts_at: datetime
+    purpose: str
+    acceptable_reason: bool
+    cancelled_in_advance: bool
+    client_under_18: bool
+    unreasonable: bool
+    interpreting_cost_eur: Decimal
+    fee_may_be_charged: bool
+    amount_eur: Decimal
+    reasons: tuple[str, ...]
+    legal_basis: tuple[RuleRef, ...]
+
+
 class ClientOutbox(Aggregate):
     @staticmethod
     def create_id(client_id: UUID, **_: Any) -> UUID:
@@ -94,6 +116,7 @@ class ClientOutbox(Aggregate):
         # Whose staff first wrote to the client: answers for the client's messages while no
         # deadline names the responsible organisation (e.g. a letter to a new client).
         self.opened_by = provenance.organisation
+        self.missed: dict[str, MissedAppointment] = {}  # by the letter's message id
 
     # --- decisions ---
 
@@ -252,6 +275,29 @@ class ClientOutbox(Aggregate):
         for message in list(self.messages.values()):
             self.cancel(provenance=provenance, message_id=message.message_id, reason="erased")
 
+    def record_missed(self, *, provenance: Provenance, missed: MissedAppointment) -> bool:
+        """Records the miss and its decision; a later report with other facts (a reason
+        shown afterwards) stands in its place. False when the same is recorded already."""
+        if self.missed.get(missed.message_id) == missed:
+            return False
+        self._appointment_missed(
+            client_id=self.client_id,
+            provenance=provenance,
+            message_id=missed.message_id,
+            starts_at=missed.starts_at,
+            purpose=missed.purpose,
+            acceptable_reason=missed.acceptable_reason,
+            cancelled_in_advance=missed.cancelled_in_advance,
+            client_under_18=missed.client_under_18,
+            unreasonable=missed.unreasonable,
+            interpreting_cost_eur=missed.interpreting_cost_eur,
+            fee_may_be_charged=missed.fee_may_be_charged,
+            amount_eur=missed.amount_eur,
+            reasons=list(missed.reasons),
+            legal_basis=list(missed.legal_basis),
+        )
+        return True
+
     def _record_failed(self, provenance: Provenance, current: Message, reason: str) -> None:
         self._failed(
             client_id=self.client_id,
@@ -381,6 +427,40 @@ class ClientOutbox(Aggregate):
             send_at=send_at,
             retry_at=None,
             reason=None,
+        )
+
+    @event("AppointmentMissed")
+    def _appointment_missed(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        message_id: str,
+        starts_at: datetime,
+        purpose: str,
+        acceptable_reason: bool,
+        cancelled_in_advance: bool,
+        client_under_18: bool,
+        unreasonable: bool,
+        interpreting_cost_eur: Decimal,
+        fee_may_be_charged: bool,
+        amount_eur: Decimal,
+        reasons: list[str],
+        legal_basis: list[RuleRef],
+    ) -> None:
+        self.missed[message_id] = MissedAppointment(
+            message_id=message_id,
+            starts_at=starts_at,
+            purpose=purpose,
+            acceptable_reason=acceptable_reason,
+            cancelled_in_advance=cancelled_in_advance,
+            client_under_18=client_under_18,
+            unreasonable=unreasonable,
+            interpreting_cost_eur=interpreting_cost_eur,
+            fee_may_be_charged=fee_may_be_charged,
+            amount_eur=amount_eur,
+            reasons=tuple(reasons),
+            legal_basis=tuple(legal_basis),
         )
 
     @event("WorkerNoted")

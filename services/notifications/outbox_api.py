@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Self
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from services.notifications.delivery.templates import Appointment, AppointmentPurpose
+from services.notifications.missed import MissedReport, NoFee
 from services.notifications.outbox import ClientOutbox, Message, MessageState
 from services.notifications.outbox_app import OutboxApplication
 from shared.api import Caller, Problem, application
@@ -17,6 +19,7 @@ from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
 from shared.languages import LanguageCode
+from shared.law.rulebook import RuleRef
 
 router = APIRouter(tags=["notifications"])
 Outbox = Annotated[OutboxApplication, Depends(application("notifications", OutboxApplication))]
@@ -25,6 +28,8 @@ ReadClient = Annotated[Caller, Depends(client_access("notifications", Permission
 WriteToClient = Annotated[
     Caller, Depends(client_access("notifications", Permission.CHANGE_CLIENT, opens=True))
 ]
+# Only about a client whose letters notifications holds (no ``opens``).
+ChangeClient = Annotated[Caller, Depends(client_access("notifications", Permission.CHANGE_CLIENT))]
 ManageDelivery = Annotated[Caller, Depends(require(Permission.MANAGE_DELIVERY))]
 
 
@@ -74,9 +79,17 @@ class AppointmentRequest(BaseModel):
     purpose: AppointmentPurpose
     client_name: str = Field(min_length=1, max_length=200, description="As the letter greets.")
     languages: list[LanguageCode] = Field(
-        default_factory=list, description="The client's languages, best first."
+        default_factory=list,
+        description="The client's languages, best first: a fee notice counts as understood "
+        "only in one of these or the interpreter's language.",
     )
     interpreter_language: LanguageCode | None = None
+    interpreted: bool = Field(
+        default=False,
+        description="An interpreter is arranged for the client (681/2023 §32a(1)): the letter "
+        "says that the interpreting may be charged if the appointment is missed without an "
+        "acceptable reason and without cancelling, and how to cancel.",
+    )
     contact_name: str = Field(min_length=1, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=40)
     contact_email: str | None = Field(default=None, max_length=200)
@@ -92,6 +105,19 @@ class AppointmentRequest(BaseModel):
     def _one_address(self) -> Self:
         if (self.email is None) == (self.phone is None):
             raise ValueError("give the client's email or phone number, one of them")
+        return self
+
+    @model_validator(mode="after")
+    def _interpreted_names_language_and_how_to_cancel(self) -> Self:
+        # The notice tells the client to cancel through the contact person: it needs a way.
+        if self.interpreted and (
+            self.interpreter_language is None
+            or (self.contact_phone is None and self.contact_email is None)
+        ):
+            raise ValueError(
+                "an interpreted appointment names the interpreter's language and the contact "
+                "person's phone or email (for cancelling)"
+            )
         return self
 
 
@@ -125,8 +151,58 @@ def post_appointment(
         email=body.email,
         phone=body.phone,
         not_before=body.not_before,
+        interpreted=body.interpreted,
     )
     return MessageView.of(app.outbox_of(client_id), message)
+
+
+class MissedAppointmentRequest(BaseModel):
+    """The appointment (as its letter was asked for: time and purpose) and what staff know."""
+
+    starts_at: AwareDatetime
+    purpose: AppointmentPurpose
+    acceptable_reason: bool = Field(description="The client had an acceptable reason.")
+    cancelled_in_advance: bool
+    # Notifications knows no birth dates: staff say whether the client is a minor.
+    client_under_18: bool
+    unreasonable: bool = Field(description="Charging would be unreasonable for the client.")
+    interpreting_cost_eur: Decimal = Field(ge=0, max_digits=9, decimal_places=2)
+
+
+class FeeAnswer(BaseModel):
+    fee_may_be_charged: bool
+    amount_eur: Decimal = Field(description="The cost, capped by law; 0 when no fee.")
+    reasons: list[NoFee] = Field(description="Each condition of the law that failed.")
+    legal_basis: list[RuleRef]
+
+
+@router.post(
+    "/clients/{client_id}/appointments/missed",
+    responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
+    summary="Record a missed appointment: may its interpreting be charged (681/2023 §32a)?",
+)
+def post_missed_appointment(
+    client_id: UUID, body: MissedAppointmentRequest, caller: ChangeClient, app: Outbox
+) -> FeeAnswer:
+    missed = app.record_missed(
+        client_id,
+        caller.provenance(),
+        starts_at=body.starts_at,
+        purpose=body.purpose,
+        report=MissedReport(
+            acceptable_reason=body.acceptable_reason,
+            cancelled_in_advance=body.cancelled_in_advance,
+            client_under_18=body.client_under_18,
+            unreasonable=body.unreasonable,
+            interpreting_cost_eur=body.interpreting_cost_eur,
+        ),
+    )
+    return FeeAnswer(
+        fee_may_be_charged=missed.fee_may_be_charged,
+        amount_eur=missed.amount_eur,
+        reasons=[NoFee(reason) for reason in missed.reasons],
+        legal_basis=list(missed.legal_basis),
+    )
 
 
 @router.get(

@@ -9,7 +9,8 @@
 * the two halves of an attempt, called by the dispatcher around the channel:
   ``begin_attempt`` (records ``SendingStarted`` and renders the message) and
   ``record_attempt`` (records the result: sent, retry at, or failed);
-* staff commands: appointment letters, the list of failed messages, resend.
+* staff commands: appointment letters, a missed appointment (may its interpreting be
+  charged?), the list of failed messages, resend.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from services.notifications.delivery.send_window import (
 )
 from services.notifications.delivery.templates import (
     Appointment,
+    AppointmentPurpose,
     DailyDigest,
     DeadlineReminder,
     DigestItem,
@@ -63,7 +65,15 @@ from services.notifications.delivery.templates import (
 from services.notifications.directory import Directory, MissingEntryError
 from services.notifications.domain import ClientReminders, ReminderState
 from services.notifications.keys import ClientKeys, KeyErasedError
-from services.notifications.outbox import PENDING, ClientOutbox, Message, MessageState
+from services.notifications.missed import MissedReport, fee_notice, fee_rule, max_fee
+from services.notifications.missed import decide as decide_fee
+from services.notifications.outbox import (
+    PENDING,
+    ClientOutbox,
+    Message,
+    MessageState,
+    MissedAppointment,
+)
 from shared.clock import HELSINKI, Clock, utc_now
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
@@ -76,6 +86,15 @@ from shared.values import OrganisationKind, Provenance
 
 REMINDER = "reminder"
 log = logging.getLogger(__name__)
+
+
+class AppointmentNotPassedError(DomainError):
+    code = "appointment_not_passed"
+    texts = {
+        "fi": "Tapaaminen on vasta tulossa: siitä ei voi vielä jäädä pois",
+        "sv": "Mötet har inte ägt rum ännu: ingen kan ha uteblivit från det",
+        "en": "The appointment has not begun yet: it cannot have been missed",
+    }
 
 
 class NotFailedError(DomainError):
@@ -348,20 +367,31 @@ class OutboxApplication(NotificationsApplication):
         email: str | None,
         phone: str | None,
         not_before: datetime | None,
+        interpreted: bool = False,
     ) -> Message:
+        """``interpreted``: the letter of an appointment the law lets a fee be charged for if
+        missed (681/2023 §32a(1)) says so and how to cancel, and records that it did."""
         kind = MessageKind.APPOINTMENT_LETTER
         channel = "email" if email else "sms"
         address = email or phone
         assert address is not None
         cause = f"appointment:{client_id}:{appointment.starts_at.isoformat()}:{appointment.purpose}"
         message_id = message_id_for(cause)
+        language = choose_language(kind, languages, official=self.delivery.official_language)
+        facts: dict[str, Any] = {"purpose": appointment.purpose.value, "interpreted": interpreted}
+        rule = fee_rule(self.book, appointment.starts_at) if interpreted else None
+        if rule is not None:
+            fee = max_fee(rule)
+            appointment = appointment.model_copy(update={"missed_fee_eur": fee})
+            facts["fee_notice"] = fee_notice(
+                language, languages, appointment.interpreter_language
+            ) | {"max_eur": str(fee), "rule": rule.id, "law": rule.law}
         sealed = self.keys.seal(
             client_id,
             {"address": address, "context": appointment.model_dump(mode="json")},
         )
         at = max(self.clock(), not_before) if not_before else self.clock()
         send_at = earliest_client_send(at, self.delivery.client_hours)
-        language = choose_language(kind, languages, official=self.delivery.official_language)
 
         def decide(outbox: ClientOutbox) -> Message:
             outbox.schedule(
@@ -374,7 +404,7 @@ class OutboxApplication(NotificationsApplication):
                 language=language,
                 send_at=send_at,
                 cause=cause,
-                facts={"purpose": appointment.purpose.value},
+                facts=facts,
                 sealed=sealed,
             )
             return outbox.messages[message_id]
@@ -382,6 +412,43 @@ class OutboxApplication(NotificationsApplication):
         outbox_id = ClientOutbox.create_id(client_id)
         if outbox_id not in self.repository:
             self.save(ClientOutbox(client_id=client_id, provenance=provenance))
+        return self.decide(outbox_id, ClientOutbox, decide)[1]
+
+    def record_missed(
+        self,
+        client_id: UUID,
+        provenance: Provenance,
+        *,
+        starts_at: datetime,
+        purpose: AppointmentPurpose,
+        report: MissedReport,
+    ) -> MissedAppointment:
+        """The client missed the appointment of the letter for ``starts_at`` and ``purpose``:
+        records it with the answer to whether its interpreting may be charged."""
+        if self.clock() < starts_at:
+            raise AppointmentNotPassedError(starts_at.isoformat())
+        outbox_id = self.outbox_of(client_id).id
+
+        def decide(outbox: ClientOutbox) -> MissedAppointment:
+            letter = _letter_of(outbox, starts_at, purpose)
+            decision = decide_fee(self.book, letter, purpose, starts_at, report)
+            missed = MissedAppointment(
+                message_id=letter.message_id,
+                starts_at=starts_at,
+                purpose=purpose.value,
+                acceptable_reason=report.acceptable_reason,
+                cancelled_in_advance=report.cancelled_in_advance,
+                client_under_18=report.client_under_18,
+                unreasonable=report.unreasonable,
+                interpreting_cost_eur=report.interpreting_cost_eur,
+                fee_may_be_charged=decision.fee_may_be_charged,
+                amount_eur=decision.amount_eur,
+                reasons=tuple(decision.reasons),
+                legal_basis=decision.legal_basis,
+            )
+            outbox.record_missed(provenance=provenance, missed=missed)
+            return missed
+
         return self.decide(outbox_id, ClientOutbox, decide)[1]
 
     # --- the two halves of an attempt ---
@@ -667,6 +734,22 @@ class OutboxApplication(NotificationsApplication):
 
 
 _INDEXED = frozenset({"MessageScheduled", "MessageFailed", "ResendRequested"})
+
+
+def _letter_of(outbox: ClientOutbox, starts_at: datetime, purpose: AppointmentPurpose) -> Message:
+    """The appointment's letter, as ``schedule_appointment`` identified it (the time may be
+    given in another offset than the letter's)."""
+    prefix = f"appointment:{outbox.client_id}:"
+    suffix = f":{purpose}"
+    for message in outbox.messages.values():
+        cause = message.cause
+        if message.kind != MessageKind.APPOINTMENT_LETTER.value or not (
+            cause.startswith(prefix) and cause.endswith(suffix)
+        ):
+            continue
+        if datetime.fromisoformat(cause.removeprefix(prefix).removesuffix(suffix)) == starts_at:
+            return message
+    raise NotFoundError(f"appointment letter of client {outbox.client_id} for {starts_at}")
 
 
 def with_outbox(policies: dict[str, Policy]) -> dict[str, Policy]:

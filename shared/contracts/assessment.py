@@ -32,6 +32,12 @@ class Interview(BaseModel):
     interviewer_is_official: bool
     language: LanguageCode
     interpreter: Interpreter | None = None
+    client_understands_language: bool | None = Field(
+        default=None,
+        description="The interviewer's statement that `language` is the client's mother tongue "
+        "or one they understand well enough (Government Decree 869/2024 §4(1)); false needs a "
+        "professional interpreter into another language, the client's. Null: not stated.",
+    )
 
 
 class Cefr(StrEnum):

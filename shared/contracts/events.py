@@ -263,7 +263,9 @@ class AssessmentWaivedData(_Data):
 
 
 class AssessmentWaived(PublicEvent):
-    """No assessment: obviously unnecessary (e.g. long residence), with the reason."""
+    """No assessment, with the reason and its ground (`legal_basis`): from 2025 only Act 681/2023
+    §14(5), an unaccompanied minor whose needs another client plan meets; before, the
+    municipality's practice for an obviously unnecessary one (not the act's words)."""
 
     EVENT_TYPE = "AssessmentWaived"
     event_type: Literal["AssessmentWaived"] = "AssessmentWaived"

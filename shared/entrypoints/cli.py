@@ -194,12 +194,34 @@ def start_assessment(
     interpreter_language: Annotated[
         str | None, typer.Option(help="A professional interpreter's language, if one is used.")
     ] = None,
+    client_understands_language: Annotated[
+        bool | None,
+        typer.Option(
+            help="The client understands the interview's language well enough "
+            "(Government Decree 869/2024 §4(1))."
+        ),
+    ] = None,
+    covered: Annotated[
+        str | None,
+        typer.Option(
+            help='The matters of 869/2024 §2(1) covered, as JSON: {"literacy": {"code": '
+            '"literate_latin"}, "life_situation": {"note": "…"}, …}.'
+        ),
+    ] = None,
+    told: Annotated[
+        list[str] | None,
+        typer.Option(help="A matter of 869/2024 §2(3) told to the client (repeat the option)."),
+    ] = None,
     api: ApiOption = DEFAULT_API,
 ) -> None:
     """Record the initial interview (by you, a public official)."""
     interpreter = (
         {"kind": "professional", "language": interpreter_language} if interpreter_language else None
     )
+    try:
+        matters = json.loads(covered) if covered else None
+    except json.JSONDecodeError as error:
+        raise typer.BadParameter(f"not JSON: {error}", param_hint="--covered") from None
     body = {
         "started_on": started_on,
         "interview": {
@@ -207,7 +229,10 @@ def start_assessment(
             "interviewer_is_official": True,
             "language": language,
             "interpreter": interpreter,
+            "client_understands_language": client_understands_language,
         },
+        **({"covered": matters} if matters else {}),
+        **({"told": told} if told else {}),
     }
     _call("POST", f"{api}/clients/{client_id}/assessment/start", token, body)
 

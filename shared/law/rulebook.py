@@ -18,6 +18,8 @@ class RuleKind(StrEnum):
     # A municipality's own service target (e.g. from its integration programme): shown and
     # reminded of like a deadline, never presented or cited as law.
     MUNICIPAL_TARGET = "municipal_target"
+    # A municipality's own practice (e.g. the waiver its programme describes): not law either.
+    MUNICIPAL_PRACTICE = "municipal_practice"
 
 
 class RuleRef(BaseModel):
@@ -138,7 +140,7 @@ class Targets:
         self._books: dict[str, RuleBook] = {}
         grouped: dict[str, list[Rule]] = {}
         for target in targets:
-            if target.kind is not RuleKind.MUNICIPAL_TARGET or not target.municipality:
+            if target.kind is RuleKind.STATUTE or not target.municipality:
                 raise ValueError(f"target {target.id} must name its municipality")
             grouped.setdefault(target.municipality, []).append(target)
         self._books = {code: RuleBook(rules) for code, rules in grouped.items()}
@@ -158,7 +160,7 @@ class Targets:
     @classmethod
     def from_toml(cls, text: str) -> Targets:
         raw = tomllib.loads(text).get("target", [])
-        return cls(Rule.model_validate({"kind": RuleKind.MUNICIPAL_TARGET, **t}) for t in raw)
+        return cls(Rule.model_validate({"kind": RuleKind.MUNICIPAL_TARGET} | t) for t in raw)
 
 
 @cache

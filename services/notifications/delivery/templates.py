@@ -10,6 +10,9 @@ Layout of ``services/notifications/templates``:
 * ``_terms/<language>.j2`` — shared vocabulary (deadline kinds, appointment purposes,
   referral services); its top-level ``set`` variables reach every message template of that
   language as ``terms`` (``terms.purposes[purpose]``).
+* ``_missed_fee/<language>.j2`` — the notice of 681/2023 §32a(1) that an appointment letter
+  (or confirmation) of an interpreted appointment gives: the fee for missing it, and how to
+  cancel.
 
 Files and folders starting with ``_`` are partials; every other file must be a (kind, language)
 of ``OFFERED``, which a test checks both ways. Dates, weekdays, times and language names come
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -27,6 +31,7 @@ from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_time
+from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
 from jinja2.runtime import Context
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -125,6 +130,12 @@ class Appointment(MessageContext):
     contact_email: str | None = None
     interpreter_language: LanguageCode | None = Field(
         default=None, description="Set when an interpreter has been booked for this language."
+    )
+    missed_fee_eur: Decimal | None = Field(
+        default=None,
+        description="Set when the appointment is interpreted: the most its interpreting may "
+        "cost the client if missed (681/2023 §32a(1)); the letter then says so and how to "
+        "cancel.",
     )
 
 
@@ -271,6 +282,11 @@ def _clock_time(context: Context, value: datetime) -> str:
 
 
 @pass_context
+def _euros(context: Context, value: Decimal) -> str:
+    return str(format_currency(value, "EUR", locale=context["locale"]))
+
+
+@pass_context
 def _language_name(context: Context, code: str) -> str:
     return language_name(code, context["language"])
 
@@ -289,6 +305,7 @@ def _environment(*, autoescape: bool) -> Environment:
         long_date=_long_date,
         short_date=_short_date,
         clock=_clock_time,
+        euros=_euros,
         language_name=_language_name,
     )
     return environment
