@@ -227,3 +227,7 @@ def test_a_note_reads_back_for_staff_and_is_sealed_at_rest(
         "note_unreadable": True,
     }
     assert set(view["covered"]) == set(NOTED)
+    # Nothing new is sealed for the erased person under a fresh key.
+    more = {"covered": {"life_situation": {"note": "moved to Oulu"}}}
+    refused = post(api, client_id, "interview", more)
+    assert refused.status_code == 409 and refused.json()["code"] == "person_erased"

@@ -469,7 +469,7 @@ async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_addres
     outbox: Outbox,
 ) -> None:
     from services.notifications.delivery.templates import Appointment, AppointmentPurpose
-    from services.notifications.keys import KeyErasedError
+    from services.notifications.keys import ClientErasedError, KeyErasedError
     from shared.values import Provenance
 
     client_id = uuid4()
@@ -523,6 +523,20 @@ async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_addres
     erased = outbox.app.outbox_of(client_id).messages[message.message_id]
     assert erased.state is MessageState.CANCELLED
     assert await outbox.tick(datetime(2025, 3, 11, 9, 0, tzinfo=HELSINKI)) == 0
+    # A tombstone remembers the erasure: a new letter is refused, not sealed under a new key
+    # (its address would be readable again).
+    later = letter.model_copy(update={"starts_at": letter.starts_at + timedelta(days=7)})
+    with pytest.raises(ClientErasedError):
+        outbox.app.schedule_appointment(
+            client_id,
+            provenance,
+            appointment=later,
+            languages=["so"],
+            email="amina@example.org",
+            phone=None,
+            not_before=None,
+        )
+    assert len(outbox.app.outbox_of(client_id).messages) == 1
 
 
 def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(

@@ -21,6 +21,17 @@ from eventsourcing.sqlite import SQLiteProcessRecorder
 from psycopg import sql
 
 from shared.crypto import PerClientSeal
+from shared.errors import DomainError
+
+
+class PersonErasedError(DomainError):
+    code = "person_erased"
+    texts = {
+        "fi": "Henkilön tiedot on poistettu; uutta ei voi kirjata",
+        "sv": "Personens uppgifter har raderats; inget nytt kan registreras",
+        "en": "The person's data has been erased; nothing new can be recorded",
+    }
+
 
 TABLE = "assessment_client_keys"
 NOTES = "notes"
@@ -56,6 +67,11 @@ class ClientKeys:
     def wrapped(self, client_id: UUID, *, create: bool) -> bytes | None:
         select = "SELECT wrapped FROM {table} WHERE client_id = ?"
         row = self._execute(select, (str(client_id),))
+        if row is not None and (row["wrapped"] if isinstance(row, dict) else row[0]) is None:
+            # A tombstone: the person was erased, and no new note may be sealed for them.
+            if create:
+                raise PersonErasedError(str(client_id))
+            return None
         if row is None and create:
             insert = "INSERT INTO {table} (client_id, wrapped) VALUES (?, ?) ON CONFLICT DO NOTHING"
             self._execute(insert, (str(client_id), self.seal.new_key(client_id)))
@@ -66,7 +82,12 @@ class ClientKeys:
         return bytes(row["wrapped"] if isinstance(row, dict) else row[0])
 
     def forget(self, client_id: UUID) -> None:
-        self._execute("DELETE FROM {table} WHERE client_id = ?", (str(client_id),))
+        """Destroys the key and leaves a tombstone (idempotent)."""
+        self._execute(
+            "INSERT INTO {table} (client_id, wrapped) VALUES (?, NULL)"
+            " ON CONFLICT (client_id) DO UPDATE SET wrapped = NULL",
+            (str(client_id),),
+        )
 
 
 class NotesMapper(Mapper[UUID]):

@@ -3,8 +3,9 @@ key per client, as in intake and the read side (crypto-shredding).
 
 The event store keeps only the sealed bytes. The client keys live in a small table of the
 service's own database (PostgreSQL schema or SQLite file), wrapped under a key derived from
-the master key; ``ClientErased`` deletes the client's key, after which the sealed details in
-the stored events can no longer be read by anyone.
+the master key; ``ClientErased`` destroys the client's key, after which the sealed details in
+the stored events can no longer be read by anyone. A tombstone (the row without its key)
+remembers the erasure, so that nothing new is sealed for the person under a fresh key.
 """
 
 from __future__ import annotations
@@ -20,12 +21,26 @@ from eventsourcing.sqlite import SQLiteProcessRecorder
 from psycopg import sql
 
 from shared.crypto import PerClientSeal
+from shared.errors import DomainError
+
+ERASED = b""  # what _read answers for a tombstone (a row whose key was destroyed)
 
 TABLE = "notification_client_keys"
 
 
 class KeyErasedError(LookupError):
     """The client's key is gone (the client was erased): the details are unreadable."""
+
+
+class ClientErasedError(DomainError):
+    """Nothing new is written to an erased person (their details would be readable again)."""
+
+    code = "client_erased"
+    texts = {
+        "fi": "Asiakkaan tiedot on poistettu; hänelle ei voi enää kirjoittaa",
+        "sv": "Klientens uppgifter har raderats; inget nytt kan skickas till hen",
+        "en": "The client's data has been erased; nothing new can be written to them",
+    }
 
 
 class ClientKeys:
@@ -69,7 +84,7 @@ class ClientKeys:
         if row is None:
             return None
         value = row["wrapped"] if isinstance(row, dict) else row[0]
-        return bytes(value)
+        return ERASED if value is None else bytes(value)
 
     def _insert(self, client_id: UUID, wrapped: bytes) -> None:
         if isinstance(self._recorder, PostgresProcessRecorder):
@@ -86,25 +101,33 @@ class ClientKeys:
                 )
 
     def forget(self, client_id: UUID) -> None:
+        """Destroys the key and leaves the tombstone (idempotent)."""
+        upsert = (
+            "INSERT INTO {} (client_id, wrapped) VALUES ({}, NULL)"
+            " ON CONFLICT (client_id) DO UPDATE SET wrapped = NULL"
+        )
         if isinstance(self._recorder, PostgresProcessRecorder):
-            statement = sql.SQL("DELETE FROM {} WHERE client_id = %s").format(self._table())
+            statement = sql.SQL(upsert.format("{}", "%s")).format(self._table())
             with self._recorder.datastore.transaction(commit=True) as pg:
                 pg.execute(statement, (str(client_id),))
         else:
             with self._recorder.datastore.transaction(commit=True) as lite:
-                lite.execute(f"DELETE FROM {TABLE} WHERE client_id = ?", (str(client_id),))
+                lite.execute(upsert.format(TABLE, "?"), (str(client_id),))
 
     # --- sealing ---
 
     def _wrapped_key(self, client_id: UUID, *, create: bool) -> bytes:
         wrapped = self._read(client_id)
+        if wrapped == ERASED:
+            if create:
+                raise ClientErasedError(str(client_id))
+            raise KeyErasedError(f"the key of client {client_id} was destroyed")
         if wrapped is None:
             if not create:
                 raise KeyErasedError(f"no key for client {client_id}")
             self._insert(client_id, self._seal.new_key(client_id))
-            # Read back: a concurrent writer's key wins, and both seal with the same one.
-            wrapped = self._read(client_id)
-            assert wrapped is not None
+            # Read back: a concurrent writer's key (or an erasure) wins.
+            return self._wrapped_key(client_id, create=False)
         return wrapped
 
     def seal(self, client_id: UUID, details: dict[str, Any]) -> str:
