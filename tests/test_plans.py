@@ -206,3 +206,22 @@ def test_a_new_law_extension_needs_its_ground_and_adds_what_the_ground_allows(
     assert extended("2029-03-04", ground="special_measures").status_code == 409
     plan = api.get(f"/clients/{client_id}/plan", headers=ACTOR).json()
     assert plan["period"]["ends_on"] == "2029-03-03"
+
+
+def test_from_2025_there_is_no_family_plan(api: TestClient) -> None:
+    """Act 1100/2024 repealed the family plan (681/2023 §21) before it came into force; the
+    wellbeing services county joins the ordinary plan instead (§20(2))."""
+    client_id = client_needing_a_plan(api, "2025-02-03", "2024-12-01", "2025-02-20")
+    body = {
+        "agreed_on": "2025-03-03",
+        "period": {"starts_on": "2025-03-03", "ends_on": "2026-03-02"},
+        "kind": "family",
+        "goals": ["language"],
+        "measures": FINNISH,
+    }
+    refused = api.post(f"/clients/{client_id}/plan/agree", json=body, headers=ACTOR)
+    assert refused.status_code == 409 and "§20(2)" in refused.json()["message"]
+    agreed = api.post(
+        f"/clients/{client_id}/plan/agree", json={**body, "kind": "person"}, headers=ACTOR
+    )
+    assert agreed.is_success, agreed.text

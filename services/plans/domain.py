@@ -172,6 +172,9 @@ class IntegrationPlan(Aggregate):
         """Agreed with the client, within the limits of the law of the plan's date."""
         if self.agreed_on is not None or self.ended_on is not None:
             raise PlanStateError("already agreed" if self.agreed_on else "ended")
+        kinds = book.in_force("plan.kinds", agreed_on)
+        if kind.value not in kinds.value("kinds"):
+            raise PlanRefusedError(f"{kinds.citation} ({kind.value} plan, {agreed_on})")
         window = book.in_force("plan.first_within_permit", agreed_on)
         if first_permit_on is None:
             raise PlanRefusedError("the first residence permit's date is not known")
