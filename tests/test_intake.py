@@ -255,6 +255,19 @@ def test_eligibility_by_the_law_of_the_day(
     assert eligibility.reasons
 
 
+def test_a_trafficking_victim_is_assessed_late_only_if_first_reached_late() -> None:
+    """681/2023 §14(6): after the three years only if first reached after they ran out."""
+    victim = FACTS_2025.model_copy(update={"trafficking_victim": True})  # permit 2024-06-01
+    late = date(2027, 6, 2)  # the permit is over three years old
+    reached_late, _ = determine_eligibility(rulebook(), victim, late, reached_on=late)
+    assert (reached_late.in_scope, reached_late.group) == (True, "trafficking_victim")
+    reached_in_time, _ = determine_eligibility(
+        rulebook(), victim, late, reached_on=date(2025, 3, 3)
+    )
+    assert not reached_in_time.in_scope
+    assert "over 3 years old" in " ".join(reached_in_time.reasons)
+
+
 def test_a_status_change_decides_again_and_records_the_transfer(
     api: TestClient, embedded: EmbeddedSystem
 ) -> None:

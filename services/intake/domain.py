@@ -112,7 +112,9 @@ class Client(Aggregate):
             legal_basis=(responsibility_rule,),
             source=source,
         )
-        eligibility, eligibility_rule = determine_eligibility(book, facts, relationship_started_on)
+        eligibility, eligibility_rule = determine_eligibility(
+            book, facts, relationship_started_on, reached_on=relationship_started_on
+        )
         client._eligibility_determined(
             client_id=client_id,
             provenance=provenance,
@@ -199,7 +201,9 @@ class Client(Aggregate):
         self._pass_on_if_handed_over(
             provenance=provenance, on=on, book=book, organisation_of=organisation_of
         )
-        eligibility, eligibility_rule = determine_eligibility(book, self.facts, on)
+        eligibility, eligibility_rule = determine_eligibility(
+            book, self.facts, on, reached_on=self.relationship_started_on
+        )
         if eligibility != self.eligibility:
             self._eligibility_determined(
                 client_id=self.client_id,

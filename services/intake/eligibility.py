@@ -13,8 +13,11 @@ from shared.values import OrganisationKind
 
 
 def determine_eligibility(
-    book: RuleBook, facts: ClientFacts, on: date
+    book: RuleBook, facts: ClientFacts, on: date, reached_on: date | None = None
 ) -> tuple[Eligibility, RuleRef]:
+    """``reached_on``: when the municipality's services first reached the person (the client
+    relationship's start). A group exempt from the permit's age (a trafficking victim) is so
+    only if first reached after that time ran out (681/2023 §14(6), §20(4))."""
     rule = book.in_force("eligibility.scope", on)
     group = _group(rule.value("groups"), facts) or str(rule.value("default_group"))
     reasons: list[str] = []
@@ -29,10 +32,11 @@ def determine_eligibility(
         reasons.append(f"permit type {permit.type.value} is not in scope")
     else:
         max_years = rule.values().get("max_years_since_first_permit")
-        exempt = group in rule.value("permit_age_exempt")
-        if max_years is not None and not exempt:
+        if max_years is not None:
             limit = permit.first_permit_on + relativedelta(years=int(max_years))
-            if on > limit:
+            reached_late = reached_on is None or reached_on > limit
+            exempt = group in rule.value("permit_age_exempt") and reached_late
+            if on > limit and not exempt:
                 reasons.append(
                     f"first permit {permit.first_permit_on} is over {max_years} years old"
                 )
