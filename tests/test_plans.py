@@ -225,3 +225,46 @@ def test_from_2025_there_is_no_family_plan(api: TestClient) -> None:
         f"/clients/{client_id}/plan/agree", json={**body, "kind": "person"}, headers=ACTOR
     )
     assert agreed.is_success, agreed.text
+
+
+def _victim_needing_a_plan(api: TestClient, started: str, first_permit_on: str) -> str:
+    body = {
+        "relationship_started_on": started,
+        "personal": {"given_names": "A", "family_name": "B"},
+        "facts": {
+            "trafficking_victim": True,
+            "residence_permit": {"type": "A", "first_permit_on": first_permit_on},
+        },
+    }
+    client_id = str(api.post("/clients", json=body, headers=ACTOR).json()["client_id"])
+    base = f"/clients/{client_id}/assessment"
+    eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
+    start = {"started_on": started, "interview": INTERVIEW, **DECREE}
+    assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
+    complete = {"completed_on": started, "plan_needed": True, "reason": "language"}
+    assert api.post(f"{base}/complete", json=complete, headers=ACTOR).is_success
+    eventually(lambda: api.get(f"/clients/{client_id}/plan", headers=ACTOR).is_success, what="plan")
+    return client_id
+
+
+def test_a_trafficking_victim_first_reached_late_gets_a_plan_after_three_years(
+    api: TestClient,
+) -> None:
+    """681/2023 §20(4): the three years of §20(3) may be departed from for a trafficking
+    victim first reached only after they ran out — and only then."""
+    late = _victim_needing_a_plan(api, "2025-06-02", "2022-01-10")
+    agreed = agree(api, late, "2025-07-01", "2025-07-01", "2026-06-30")
+    assert agreed.status_code == 200, agreed.text
+
+    def in_timeline() -> bool:
+        timeline = api.get(f"/clients/{late}/timeline", headers=ACTOR).json()
+        return "PlanAgreed" in {e["event_type"] for e in timeline}
+
+    eventually(in_timeline, what="the plan in the timeline")
+    timeline = api.get(f"/clients/{late}/timeline", headers=ACTOR).json()
+    plan = next(e for e in timeline if e["event_type"] == "PlanAgreed")
+    assert "§20(4)" in {r["section"] for r in plan["legal_basis"]}
+
+    in_time = _victim_needing_a_plan(api, "2025-01-02", "2022-02-01")  # reached within them
+    refused = agree(api, in_time, "2025-03-03", "2025-03-03", "2026-03-02")
+    assert refused.status_code == 409 and refused.json()["code"] == "plan_refused"

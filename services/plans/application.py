@@ -68,20 +68,33 @@ class PlansApplication(ServiceApplication):
 
     def on_client_facts(self, message: PublicEvent) -> Sequence[Aggregate]:
         """Keeps the first permit's date: the first plan must fall within years of it."""
+        reached_on: date | None = None
         if isinstance(message, contracts.ClientRegistered):
             permit = message.data.residence_permit
+            victim = message.data.trafficking_victim
+            reached_on = message.data.relationship_started_on
         else:
             assert isinstance(message, contracts.ClientFactsChanged)
             permit = message.data.facts.residence_permit
+            victim = message.data.facts.trafficking_victim
         first_permit_on = permit.first_permit_on if permit else None
         client_id = message.data.client_id
         provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
         record = self.stored(ClientPermit.create_id(client_id), ClientPermit)
         if record is not None:
-            record.note(provenance=provenance, first_permit_on=first_permit_on)
+            record.note(
+                provenance=provenance,
+                first_permit_on=first_permit_on,
+                trafficking_victim=victim,
+                reached_on=reached_on,
+            )
         else:
             record = ClientPermit(
-                client_id=client_id, provenance=provenance, first_permit_on=first_permit_on
+                client_id=client_id,
+                provenance=provenance,
+                first_permit_on=first_permit_on,
+                trafficking_victim=victim,
+                reached_on=reached_on,
             )
         return (record,)
 
@@ -127,6 +140,8 @@ class PlansApplication(ServiceApplication):
         job_seeking_obligation: bool,
     ) -> IntegrationPlan:
         first_permit_on = self.first_permit_on(client_id)
+        known = self.stored(ClientPermit.create_id(client_id), ClientPermit)
+        victim_reached_on = known.reached_on if known and known.trafficking_victim else None
         return self._change(
             client_id,
             lambda plan: plan.agree(
@@ -139,6 +154,7 @@ class PlansApplication(ServiceApplication):
                 job_seeking_obligation=job_seeking_obligation,
                 first_permit_on=first_permit_on,
                 book=self.book,
+                trafficking_victim_reached_on=victim_reached_on,
             ),
         )
 

@@ -57,24 +57,59 @@ class PlanStateError(DomainError):
 
 
 class ClientPermit(Aggregate):
-    """What plans knows of a client from intake's events: the first permit's date."""
+    """What plans knows of a client from intake's events: the first permit's date, and what
+    the trafficking-victim exception of 681/2023 §20(4) turns on (events stored before these
+    were kept read as not a victim, reached when unknown)."""
 
     @staticmethod
     def create_id(client_id: UUID, **_: Any) -> UUID:
         return uuid5(_PERMIT_NAMESPACE, str(client_id))
 
     @event("Noted")
-    def __init__(self, *, client_id: UUID, provenance: Provenance, first_permit_on: date | None):
+    def __init__(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        first_permit_on: date | None,
+        trafficking_victim: bool = False,
+        reached_on: date | None = None,
+    ):
         self.client_id = client_id
         self.first_permit_on = first_permit_on
+        self.trafficking_victim = trafficking_victim
+        self.reached_on = reached_on  # the client relationship's start
 
-    def note(self, *, provenance: Provenance, first_permit_on: date | None) -> None:
-        if first_permit_on != self.first_permit_on:
-            self._changed(provenance=provenance, first_permit_on=first_permit_on)
+    def note(
+        self,
+        *,
+        provenance: Provenance,
+        first_permit_on: date | None,
+        trafficking_victim: bool,
+        reached_on: date | None,
+    ) -> None:
+        reached_on = reached_on or self.reached_on
+        known = (self.first_permit_on, self.trafficking_victim, self.reached_on)
+        if (first_permit_on, trafficking_victim, reached_on) != known:
+            self._changed(
+                provenance=provenance,
+                first_permit_on=first_permit_on,
+                trafficking_victim=trafficking_victim,
+                reached_on=reached_on,
+            )
 
     @event("Changed")
-    def _changed(self, *, provenance: Provenance, first_permit_on: date | None) -> None:
+    def _changed(
+        self,
+        *,
+        provenance: Provenance,
+        first_permit_on: date | None,
+        trafficking_victim: bool = False,
+        reached_on: date | None = None,
+    ) -> None:
         self.first_permit_on = first_permit_on
+        self.trafficking_victim = trafficking_victim
+        self.reached_on = reached_on or getattr(self, "reached_on", None)
 
 
 class IntegrationPlan(Aggregate):
@@ -168,6 +203,7 @@ class IntegrationPlan(Aggregate):
         job_seeking_obligation: bool,
         first_permit_on: date | None,
         book: RuleBook,
+        trafficking_victim_reached_on: date | None = None,
     ) -> None:
         """Agreed with the client, within the limits of the law of the plan's date."""
         if self.agreed_on is not None or self.ended_on is not None:
@@ -178,10 +214,16 @@ class IntegrationPlan(Aggregate):
         window = book.in_force("plan.first_within_permit", agreed_on)
         if first_permit_on is None:
             raise PlanRefusedError("the first residence permit's date is not known")
-        if agreed_on > add_period(first_permit_on, window):
-            raise PlanRefusedError(
-                f"{window.citation} First permit {first_permit_on}, plan {agreed_on}."
-            )
+        basis: tuple[RuleRef, ...] = (window.ref,)
+        limit = add_period(first_permit_on, window)
+        if agreed_on > limit:
+            exception = _late_reach_exception(book, agreed_on)
+            reached = trafficking_victim_reached_on
+            if exception is None or reached is None or reached <= limit:
+                raise PlanRefusedError(
+                    f"{window.citation} First permit {first_permit_on}, plan {agreed_on}."
+                )
+            basis = (window.ref, exception.ref)
         first = book.in_force("plan.first_period", agreed_on)
         if period.ends_on > add_period(period.starts_on, first):
             raise PlanRefusedError(f"{first.citation} Period {period.starts_on}–{period.ends_on}.")
@@ -196,7 +238,7 @@ class IntegrationPlan(Aggregate):
             goals=goals,
             measures=measures,
             job_seeking_obligation=job_seeking_obligation,
-            legal_basis=(window.ref, first.ref),
+            legal_basis=(*basis, first.ref),
         )
         self._enrolment_due(
             client_id=self.client_id,
@@ -424,3 +466,10 @@ def _extension_rule(book: RuleBook, agreed_on: date, ground: ExtensionGround) ->
     elif ground.value in extension.value("grounds"):
         return extension
     raise PlanRefusedError(f"{extension.citation} ({ground.value} is not a ground under it)")
+
+
+def _late_reach_exception(book: RuleBook, agreed_on: date) -> Rule | None:
+    try:
+        return book.in_force("plan.late_reach_exception", agreed_on)
+    except NoRuleInForceError:
+        return None

@@ -75,6 +75,9 @@ class ClientRegisteredData(_Named):
         description="Start of the client relationship: the day statutory periods count from."
     )
     registered_jobseeker: bool
+    trafficking_victim: bool = Field(
+        default=False, description="A victim of trafficking (681/2023 §14(6), §20(4))."
+    )
     home_municipality: str | None = Field(default=None, description="Statistics Finland code.")
     mother_tongue: str | None = Field(default=None, description="ISO 639-1 (or 639-3) code.")
     service_languages: tuple[str, ...] = Field(
