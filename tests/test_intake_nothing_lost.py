@@ -186,8 +186,14 @@ def test_pairs_about_the_same_new_person_at_the_same_moment_lose_nothing(
             )
 
         eventually(assessed, 120, "an assessment for every client")
-        versions = {assessment.assessment_of(c).version for c in clients}
-        assert len(versions) == 1, versions  # one assessment each, opened once
+        # Opened once each (the overdue marker may come and go with the clock: not counted).
+        opened = {
+            c: [
+                type(e).__name__ for e in assessment.events.get(InitialAssessment.create_id(c))
+            ].count("Due")
+            for c in clients
+        }
+        assert set(opened.values()) == {1}, opened
     finally:
         assessment.close()
     assert dead_letters(distributed_settings, "assessment") == 0
@@ -310,14 +316,15 @@ def test_a_postgresql_crash_under_load_loses_no_one(
         bodies = [body for n in persons for body in pair(n, "pg")]
         sender = threading.Thread(target=publish, args=(settings, bodies))
         sender.start()
-        eventually(
-            lambda: (
-                queue_depth(settings, Topology.of(settings).queue("intake.inbound").name)
-                < len(bodies)
-            ),
-            60,
-            "intake to be at work",
-        )
+        app = intake_store(settings)
+        try:  # the crash comes while intake is storing: some messages are in, not all
+            eventually(
+                lambda: any(t.endswith("InboundReceipt.Received") for t in topics(app)),
+                60,
+                "intake to be at work",
+            )
+        finally:
+            app.close()
         subprocess.run([*_postgres_cluster(), "stop", "-m", "immediate"], check=True, timeout=60)
         subprocess.run([*_postgres_cluster(), "start"], check=True, timeout=120)
         subprocess.run(["pg_isready", "-h", "127.0.0.1", "-t", "60"], check=True, timeout=90)

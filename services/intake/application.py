@@ -149,6 +149,7 @@ class IntakeApplication(ServiceApplication):
             if owner is None:
                 claims[digest] = client_id
             elif owner != client_id:
+                self._owned_client(owner)  # a lookup naming no stored client is ours to mend
                 raise IdentifierInUseError(kind, owner)
         return claims
 

@@ -113,7 +113,11 @@ def register_consumer(
             persist=True,
             message_id=message.message_id,
             content_type=message.content_type,
-            headers={**(raw.headers or {}), WAITS_HEADER: waits},
+            # Its deliveries start afresh when it comes back (the back-off counts from them).
+            headers={
+                **{k: v for k, v in (raw.headers or {}).items() if k != "x-delivery-count"},
+                WAITS_HEADER: waits,
+            },
         )
 
     subscriber = broker.subscriber(
@@ -125,35 +129,46 @@ def register_consumer(
         description=description,
     )
 
+    async def park(message: RabbitMessage, error: Exception) -> bool:
+        """Moves a failed message to where it waits, or to the dead letters, with its reason;
+        False for a failure to retry here."""
+        waits = _waits(message)
+        if is_not_yet(error) and waits < wait_rounds:
+            log.info("%s waits (%d): %s", message.message_id, waits + 1, reason(error))
+            await wait(message, waits + 1)
+            return True
+        if is_not_yet(error) or is_permanent(error):
+            why = reason(error) + (f" (after {waits} waits)" if waits else "")
+            log.warning("dead-letter %s: %s", message.message_id, why)
+            await dead_letter(message, why)
+            return True
+        return False
+
+    async def retry_later(message: RabbitMessage, why: str) -> None:
+        deliveries = _delivery_count(message)
+        log.warning(
+            "%s failed (delivery %d), will retry: %s", message.message_id, deliveries + 1, why
+        )
+        # Backs off up to a minute: with the default delivery limit a message rides out
+        # several minutes of a database or broker outage before it is dead-lettered.
+        await asyncio.sleep(min(0.2 * 2**deliveries, 60.0))
+        await message.reject(requeue=True)
+
     async def on_message(body: bytes, message: RabbitMessage) -> None:
         try:
             await asyncio.to_thread(handle, body)
         except Exception as error:
-            waits = _waits(message)
-            if is_not_yet(error) and waits < wait_rounds:
-                log.info("%s waits (%d): %s", message.message_id, waits + 1, reason(error))
-                await wait(message, waits + 1)  # stored there before this one is acked
-                await message.ack()
+            try:
+                parked = await park(message, error)  # the copy is stored before the ack
+            except Exception as refused:  # the broker took no copy: keep the original
+                await retry_later(message, reason(refused))
                 return
-            if is_not_yet(error) or is_permanent(error):
-                why = reason(error) + (f" (after {waits} waits)" if waits else "")
-                log.warning("dead-letter %s: %s", message.message_id, why)
-                await dead_letter(message, why)
+            if parked:
                 await message.ack()
                 return
             if is_inconsistency(error):
                 report(f"consumer {queue.name}", error)
-            deliveries = _delivery_count(message)
-            log.warning(
-                "%s failed (delivery %d), will retry: %s",
-                message.message_id,
-                deliveries + 1,
-                reason(error),
-            )
-            # Backs off up to a minute: with the default delivery limit a message rides out
-            # several minutes of a database or broker outage before it is dead-lettered.
-            await asyncio.sleep(min(0.2 * 2**deliveries, 60.0))
-            await message.reject(requeue=True)
+            await retry_later(message, reason(error))
             return
         failpoint("consumer.before_ack")
         await message.ack()
