@@ -27,12 +27,20 @@ def api(embedded: EmbeddedSystem) -> Iterator[TestClient]:
         yield client
 
 
-def client_needing_a_plan(api: TestClient, started: str, first_permit_on: str, done: str) -> str:
+def client_needing_a_plan(
+    api: TestClient,
+    started: str,
+    first_permit_on: str,
+    done: str,
+    group: dict[str, bool] | None = None,
+) -> str:
+    """A client of a group given an assessment (by default non-temporary social assistance),
+    assessed with a plan needed."""
     body = {
         "relationship_started_on": started,
         "personal": {"given_names": "A", "family_name": "B"},
         "facts": {
-            "non_temporary_social_assistance": True,
+            **(group or {"non_temporary_social_assistance": True}),
             "residence_permit": {"type": "A", "first_permit_on": first_permit_on},
         },
     }
@@ -227,24 +235,7 @@ def test_from_2025_there_is_no_family_plan(api: TestClient) -> None:
     assert agreed.is_success, agreed.text
 
 
-def _victim_needing_a_plan(api: TestClient, started: str, first_permit_on: str) -> str:
-    body = {
-        "relationship_started_on": started,
-        "personal": {"given_names": "A", "family_name": "B"},
-        "facts": {
-            "trafficking_victim": True,
-            "residence_permit": {"type": "A", "first_permit_on": first_permit_on},
-        },
-    }
-    client_id = str(api.post("/clients", json=body, headers=ACTOR).json()["client_id"])
-    base = f"/clients/{client_id}/assessment"
-    eventually(lambda: api.get(base, headers=ACTOR).is_success, what="assessment")
-    start = {"started_on": started, "interview": INTERVIEW, **DECREE}
-    assert api.post(f"{base}/start", json=start, headers=ACTOR).is_success
-    complete = {"completed_on": started, "plan_needed": True, "reason": "language"}
-    assert api.post(f"{base}/complete", json=complete, headers=ACTOR).is_success
-    eventually(lambda: api.get(f"/clients/{client_id}/plan", headers=ACTOR).is_success, what="plan")
-    return client_id
+VICTIM = {"trafficking_victim": True}
 
 
 def test_a_trafficking_victim_first_reached_late_gets_a_plan_after_three_years(
@@ -252,7 +243,7 @@ def test_a_trafficking_victim_first_reached_late_gets_a_plan_after_three_years(
 ) -> None:
     """681/2023 §20(4): the three years of §20(3) may be departed from for a trafficking
     victim first reached only after they ran out — and only then."""
-    late = _victim_needing_a_plan(api, "2025-06-02", "2022-01-10")
+    late = client_needing_a_plan(api, "2025-06-02", "2022-01-10", "2025-06-02", VICTIM)
     agreed = agree(api, late, "2025-07-01", "2025-07-01", "2026-06-30")
     assert agreed.status_code == 200, agreed.text
 
@@ -265,6 +256,6 @@ def test_a_trafficking_victim_first_reached_late_gets_a_plan_after_three_years(
     plan = next(e for e in timeline if e["event_type"] == "PlanAgreed")
     assert "§20(4)" in {r["section"] for r in plan["legal_basis"]}
 
-    in_time = _victim_needing_a_plan(api, "2025-01-02", "2022-02-01")  # reached within them
+    in_time = client_needing_a_plan(api, "2025-01-02", "2022-02-01", "2025-01-02", VICTIM)
     refused = agree(api, in_time, "2025-03-03", "2025-03-03", "2026-03-02")
     assert refused.status_code == 409 and refused.json()["code"] == "plan_refused"

@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from services.intake.application import IntakeApplication
 from services.intake.domain import Client
 from services.intake.handover import HandoverReport
-from services.intake.model import ClientFacts, Eligibility, PersonalDetails, with_birth_date
+from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
@@ -31,8 +31,6 @@ ChangeClient = Annotated[Caller, Depends(client_access("intake", Permission.CHAN
 Registrar = Annotated[Caller, Depends(require(Permission.REGISTER_CLIENT))]
 InboundSender = Annotated[Caller, Depends(require(Permission.RECEIVE_INBOUND))]
 HandoverRunner = Annotated[Caller, Depends(require(Permission.RUN_HANDOVER))]
-# Staff need not type the birth date an identity code already carries.
-GivenDetails = Annotated[PersonalDetails, AfterValidator(with_birth_date)]
 
 
 class RegisterClient(BusinessTime):
@@ -42,7 +40,7 @@ class RegisterClient(BusinessTime):
     relationship_started_on: date = Field(
         description="Start of the client relationship; the statutory periods count from it."
     )
-    personal: GivenDetails
+    personal: PersonalDetails
     facts: ClientFacts = ClientFacts()
 
     @model_validator(mode="after")
@@ -94,7 +92,7 @@ class ClientView(BaseModel):
 
 
 class CorrectDetails(BusinessTime):
-    personal: GivenDetails = Field(description="Only the fields to correct.")
+    personal: PersonalDetails = Field(description="Only the fields to correct.")
     reason: str = Field(min_length=1, max_length=2000)
 
 

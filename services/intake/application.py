@@ -135,9 +135,9 @@ class IntakeApplication(ServiceApplication):
     def find(self, kind: IdentifierKind, value: str) -> UUID | None:
         return self.lookups.owner(lookup_digest(self.keys.lookup_secret, kind, value))
 
-    def owners(self, personal: PersonalDetails) -> dict[IdentifierKind, UUID]:
-        found = {kind: self.lookups.owner(d) for kind, d in self._digests(personal).items()}
-        return {kind: owner for kind, owner in found.items() if owner is not None}
+    def _owners(self, personal: PersonalDetails) -> dict[str, UUID | None]:
+        """Each identifier's digest, and the client it names (None: no one yet)."""
+        return {digest: self.lookups.owner(digest) for digest in self._digests(personal).values()}
 
     def _claims(self, client_id: UUID, personal: PersonalDetails | None) -> dict[str, UUID]:
         """The lookups ``client_id`` must take to carry ``personal``'s identifiers: those
@@ -174,10 +174,11 @@ class IntakeApplication(ServiceApplication):
         """Lookups an earlier version kept beside the keys move into the event store (copy,
         then drop: a crash between copies them again, harmlessly)."""
         legacy = self.keys.legacy_lookups()
-        if legacy:
-            self.lookups.adopt(legacy)
-            log.info("intake: %d identifier lookups moved into the event store", len(legacy))
+        if legacy is None:
+            return  # nothing to move (every start but the first after an upgrade)
+        self.lookups.adopt(legacy)
         self.keys.drop_legacy_lookups()
+        log.info("intake: %d identifier lookups moved into the event store", len(legacy))
 
     # --- commands ---
 
@@ -387,10 +388,7 @@ class IntakeApplication(ServiceApplication):
         for _ in range(MAX_ATTEMPTS):
             if receipt_id in self.repository:
                 return "duplicate"
-            try:
-                client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
-            except IdentifierInUseError:
-                continue  # another message registered the person meanwhile: look again
+            client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
             receipt = InboundReceipt(
                 source=envelope.source,
                 message_id=envelope.id,
@@ -415,7 +413,8 @@ class IntakeApplication(ServiceApplication):
         """What the message does: the client, the changed aggregates, the outcome, and the
         lookups to claim for the client in the same transaction."""
         personal = payload.personal()
-        owners = sorted(set(self.owners(personal).values()))
+        found = self._owners(personal)  # read once: the claims below come from it too
+        owners = sorted({owner for owner in found.values() if owner is not None})
         if not owners:
             if not payload.CREATES_CLIENT:
                 raise UnknownPersonError(f"{envelope.type} does not register new clients")
@@ -434,7 +433,7 @@ class IntakeApplication(ServiceApplication):
                 client_id,
                 [client],
                 "registered",
-                dict.fromkeys(self._digests(personal).values(), client_id),
+                dict.fromkeys(found, client_id),
             )
         clients = [self._owned_client(owner) for owner in owners]
         cause = f"{envelope.type} from {envelope.source}"
@@ -475,7 +474,12 @@ class IntakeApplication(ServiceApplication):
             book=self.book,
             organisation_of=self.organisation_of,
         )
-        claims = self._claims(client.id, agreed)
+        # Every identifier names this client or no one (else a conflict above): claim the
+        # agreed ones no one holds yet.
+        agreed_digests = set(self._digests(agreed).values())
+        claims = {
+            d: client.id for d, owner in found.items() if owner is None and d in agreed_digests
+        }
         return client.id, [client], "conflict" if disputed else "updated", claims
 
     def erase(self, client_id: UUID, *, provenance: Provenance, legal_ground: str) -> Client:

@@ -119,11 +119,12 @@ class ClientKeys(ABC):
     @abstractmethod
     def _has_legacy_lookups(self, cursor: Any) -> bool: ...
 
-    def legacy_lookups(self) -> list[Lookup]:
-        """The identifier lookups an earlier version kept here, outside the event store."""
+    def legacy_lookups(self) -> list[Lookup] | None:
+        """The identifier lookups an earlier version kept here, outside the event store (None:
+        there is no such table)."""
         with self._cursor() as cursor:
             if not self._has_legacy_lookups(cursor):
-                return []
+                return None
             cursor.execute("SELECT digest, client_id FROM identifier_lookup")
             return [Lookup(str(digest), UUID(str(client))) for digest, client in cursor.fetchall()]
 

@@ -17,15 +17,6 @@ from shared.contracts.clients import (
     ResidencePermit,
     Sex,
 )
-from shared.identity import birth_date_of
-
-
-def with_birth_date(personal: PersonalDetails) -> PersonalDetails:
-    """The details with the birth date their identity code carries, when none is given (one
-    that disagrees with the code is refused by ``PersonalDetails`` itself)."""
-    if personal.identity_code is None or personal.birth_date is not None:
-        return personal
-    return personal.model_copy(update={"birth_date": birth_date_of(personal.identity_code)})
 
 
 def age_group(birth_date: date | None, on: date) -> str | None:
@@ -48,5 +39,4 @@ __all__ = [
     "ResidencePermit",
     "Sex",
     "age_group",
-    "with_birth_date",
 ]

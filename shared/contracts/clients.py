@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from shared.identity import IdentifierKind, IdentityCode, OtherIdentifier
+from shared.identity import (
+    IdentifierKind,
+    IdentityCode,
+    OtherIdentifier,
+    birth_date_of,
+    validate_identity_code,
+)
 from shared.languages import CountryCode, LanguageCode
 
 
@@ -120,19 +127,24 @@ class PersonalDetails(BaseModel):
             changes["contact"] = {**known["contact"], **changes["contact"]}
         return type(self).model_validate({**known, **changes})
 
+    @model_validator(mode="before")
+    @classmethod
+    def _birth_date_from_code(cls, data: Any) -> Any:
+        """An identity code carries the birth date: no one need type it again."""
+        if isinstance(data, dict) and data.get("identity_code") and not data.get("birth_date"):
+            try:
+                code = validate_identity_code(str(data["identity_code"]))
+            except ValueError:
+                return data  # the field's own check says what is wrong
+            return {**data, "birth_date": birth_date_of(code)}
+        return data
+
     @model_validator(mode="after")
     def _code_agrees_with_birth_date(self) -> PersonalDetails:
         if (
             self.identity_code
             and self.birth_date
-            and _code_birth_date(self.identity_code) != (self.birth_date)
+            and birth_date_of(self.identity_code) != self.birth_date
         ):
             raise ValueError("the identity code and the birth date name different days")
         return self
-
-
-def _code_birth_date(code: str) -> date:
-    century = {"+": 1800, "-": 1900, "A": 2000}
-    century.update(dict.fromkeys("YXWVU", 1900))
-    century.update(dict.fromkeys("BCDEF", 2000))
-    return date(century[code[6]] + int(code[4:6]), int(code[2:4]), int(code[0:2]))

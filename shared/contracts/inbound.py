@@ -14,7 +14,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from shared.contracts.clients import PersonalDetails, ResidencePermit
 from shared.contracts.envelope import ContractError
-from shared.identity import birth_date_of
 
 
 class PersonRef(PersonalDetails):
@@ -28,13 +27,6 @@ class PersonRef(PersonalDetails):
                 "foreign_id or unhcr_number"
             )
         return self
-
-    def known(self) -> dict[str, Any]:
-        """What is said of the person, with the birth date the identity code carries."""
-        known = self.model_dump(exclude_none=True)
-        if self.identity_code is not None and self.birth_date is None:
-            known["birth_date"] = birth_date_of(self.identity_code)
-        return known
 
 
 class InboundData(BaseModel):
@@ -54,7 +46,7 @@ class InboundData(BaseModel):
 
     def personal(self) -> PersonalDetails:
         """What the message says about the person."""
-        return PersonalDetails.model_validate(self.person.known())
+        return PersonalDetails.model_validate(self.person.model_dump(exclude_none=True))
 
 
 class _On(InboundData):
@@ -96,7 +88,7 @@ class AddressChanged(_On):
     address: str = Field(min_length=1, max_length=300)
 
     def personal(self) -> PersonalDetails:
-        known = self.person.known()
+        known = self.person.model_dump(exclude_none=True)
         return PersonalDetails.model_validate({**known, "contact": {"address": self.address}})
 
 
