@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -36,6 +37,12 @@ class ResidencePermit(BaseModel):
     ground_section: str | None = Field(
         default=None, pattern=r"^\d{1,3}[a-z]?$", description="Aliens Act section, e.g. 90."
     )
+    ground_subsection: int | None = Field(
+        default=None,
+        ge=1,
+        le=9,
+        description="Its subsection where the law names one (52a(2), 54(5): 681/2023 §2(3)(4)).",
+    )
     first_permit_on: date
 
 
@@ -52,7 +59,32 @@ class ClientFacts(BaseModel):
     residence_permit: ResidencePermit | None = None
     home_municipality: str | None = Field(default=None, pattern=r"^\d{3}$")
     home_municipality_since: date | None = None
+    first_home_municipality_on: date | None = Field(
+        default=None,
+        description=(
+            "When the person's first home municipality in Finland was registered (681/2023 "
+            "§59(2)); when absent the current one's start stands in for it, marked assumed."
+        ),
+    )
+    home_municipality_act_unmet: bool = Field(
+        default=False,
+        description=(
+            "Had no permit on arrival and does not meet the Home Municipality Act 201/1994 §4 "
+            "(681/2023 §59(3)): compensation counts from the first permit."
+        ),
+    )
     family_members: tuple[str, ...] = Field(default=(), description="Client ids of family.")
+    family_tie_to: UUID | None = Field(
+        default=None,
+        description=(
+            "The client of 681/2023 §2(3) this person is a family member or other relative of, "
+            "the tie existing before that person came to Finland (§2(4))."
+        ),
+    )
+    born_in_finland_to: UUID | None = Field(
+        default=None,
+        description="The parent of §2(3) or §2(4), for a child born in Finland (§2(5), §61(4)).",
+    )
     registered_jobseeker: bool = False
     unemployed: bool = Field(
         default=False,

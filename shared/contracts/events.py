@@ -26,6 +26,7 @@ from shared.contracts.plans import (
     PlanKind,
     PlanPeriod,
 )
+from shared.contracts.records import FurtherMeasure, InformationSource, Maker, ReviewContent
 from shared.law.deadlines import Deadline
 
 
@@ -50,6 +51,17 @@ class _Named(_Data):
     it is null for a client whose key was destroyed): staff lists need a name to be usable."""
 
     name: PersonName | None = Field(default=None, json_schema_extra=PERSONAL)
+    identity_code: str | None = Field(
+        default=None,
+        json_schema_extra=PERSONAL,
+        description="The Finnish personal identity code, where known: the national data store "
+        "and the state's compensation name the person by it (681/2023 §73(1)(1)).",
+    )
+    birth_date: date | None = Field(
+        default=None,
+        json_schema_extra=PERSONAL,
+        description="Compensation depends on age to the day (Decree 872/2024 §1(1)).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -62,6 +74,8 @@ class _Named(_Data):
                 "name": PersonName(
                     given_names=fields.get("given_names"), family_name=fields.get("family_name")
                 ),
+                "identity_code": fields.get("identity_code"),
+                "birth_date": fields.get("birth_date"),
             }
         return data
 
@@ -89,6 +103,11 @@ class ClientRegisteredData(_Named):
     age_group: str | None = Field(default=None, description="0-6, 7-17, 18-29, 30-64 or 65+.")
     residence_permit: ResidencePermit | None = None
     source: str | None = Field(default=None, description="staff, or the system it came from.")
+    facts: ClientFacts | None = Field(
+        default=None,
+        description="All the facts as registered (the flat fields above are some of them, kept "
+        "for consumers of version 1); absent in events published before they were added.",
+    )
 
 
 class ClientRegistered(PublicEvent):
@@ -350,6 +369,31 @@ class AssessmentCompleted(PublicEvent):
     data: AssessmentCompletedData
 
 
+class AssessmentDocumentedData(_Data):
+    client_id: UUID
+    assessment_id: UUID
+    further_measures: tuple[FurtherMeasure, ...] | None = Field(
+        default=None, description="874/2024 §1(1); Decree 869/2024 §3(1). Empty: none."
+    )
+    plan_planned_on: date | None = Field(
+        default=None,
+        description='874/2024 §1(1) "suunniteltu kotoutumissuunnitelman laadinta-ajankohta".',
+    )
+    makers: tuple[Maker, ...] | None = Field(default=None, description="874/2024 §1(1).")
+    sources: tuple[InformationSource, ...] | None = Field(
+        default=None, description="874/2024 §1(1)."
+    )
+
+
+class AssessmentDocumented(PublicEvent):
+    """What the national data store needs of an assessment beyond its events (Decree 874/2024
+    §1): each field given replaces the one recorded before; null leaves it as it was."""
+
+    EVENT_TYPE = "AssessmentDocumented"
+    event_type: Literal["AssessmentDocumented"] = "AssessmentDocumented"
+    data: AssessmentDocumentedData
+
+
 class PlanNeedDecidedData(_Data):
     client_id: UUID
     assessment_id: UUID
@@ -484,6 +528,28 @@ class PlanAgreed(PublicEvent):
     data: PlanAgreedData
 
 
+class PlanDocumentedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    makers: tuple[Maker, ...] | None = Field(default=None, description="874/2024 §2(1).")
+    sources: tuple[InformationSource, ...] | None = Field(
+        default=None, description="874/2024 §2(1)."
+    )
+    review_planned_on: date | None = Field(
+        default=None,
+        description='874/2024 §2(1) "suunniteltu suunnitelman tarkistamisen ajankohta".',
+    )
+
+
+class PlanDocumented(PublicEvent):
+    """What the national data store needs of a plan beyond its events (Decree 874/2024 §2):
+    each field given replaces the one recorded before; null leaves it as it was."""
+
+    EVENT_TYPE = "PlanDocumented"
+    event_type: Literal["PlanDocumented"] = "PlanDocumented"
+    data: PlanDocumentedData
+
+
 class PlanDeadlineData(_Data):
     client_id: UUID
     plan_id: UUID
@@ -542,6 +608,9 @@ class PlanReviewedData(_Data):
     plan_id: UUID
     reviewed_on: date
     review_due_met: Deadline
+    content: ReviewContent | None = Field(
+        default=None, description="What the review recorded (Decree 874/2024 §3(2))."
+    )
 
 
 class PlanReviewed(PublicEvent):
@@ -550,6 +619,23 @@ class PlanReviewed(PublicEvent):
     EVENT_TYPE = "PlanReviewed"
     event_type: Literal["PlanReviewed"] = "PlanReviewed"
     data: PlanReviewedData
+
+
+class ReviewDocumentedData(_Data):
+    client_id: UUID
+    plan_id: UUID
+    reviewed_on: date = Field(description="The review it completes.")
+    content: ReviewContent = Field(
+        description="Each field given replaces the one recorded; null leaves it as it was."
+    )
+
+
+class ReviewDocumented(PublicEvent):
+    """A review's record completed after the review (Decree 874/2024 §3(2))."""
+
+    EVENT_TYPE = "ReviewDocumented"
+    event_type: Literal["ReviewDocumented"] = "ReviewDocumented"
+    data: ReviewDocumentedData
 
 
 class PlanExtendedData(_Data):
@@ -605,6 +691,7 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         ReferralMade,
         ReferralOutcomeRecorded,
         AssessmentCompleted,
+        AssessmentDocumented,
         PlanNeedDecided,
         PlanPreparationDue,
         PlanDrafted,
@@ -615,6 +702,8 @@ CONTRACTS: dict[str, type[PublicEvent]] = {
         ReviewOverdue,
         PlanEnrolled,
         PlanReviewed,
+        ReviewDocumented,
+        PlanDocumented,
         PlanExtended,
         PlanEnded,
         ReminderScheduled,
