@@ -80,9 +80,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/clients/{client_id}/assessment/referrals"): CASEWORK,
     ("POST", "/clients/{client_id}/assessment/referrals/{referral_id}/outcome"): CASEWORK,
     ("POST", "/clients/{client_id}/assessment/complete"): CASE_RECORDERS,
+    ("POST", "/clients/{client_id}/assessment/documentation"): CASE_RECORDERS,
     ("GET", "/clients/{client_id}/plan"): CASE_READERS,
     ("POST", "/clients/{client_id}/plan/draft"): CASEWORK,
     ("POST", "/clients/{client_id}/plan/agree"): CASE_RECORDERS,
+    ("POST", "/clients/{client_id}/plan/documentation"): CASE_RECORDERS,
+    ("POST", "/clients/{client_id}/plan/reviews/{reviewed_on}/documentation"): CASE_RECORDERS,
     ("POST", "/clients/{client_id}/plan/enrol"): CASEWORK,
     ("POST", "/clients/{client_id}/plan/review"): CASEWORK,
     ("POST", "/clients/{client_id}/plan/extend"): CASEWORK,
@@ -98,6 +101,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/caseload"): READERS | {"other_caseworker"},
     ("GET", "/clients/{client_id}/timeline"): READERS,
     ("GET", "/statistics"): {"supervisor", "auditor"},
+    ("GET", "/reports/national-data-store"): {"supervisor", "auditor"},
+    ("GET", "/reports/national-data-store/completeness"): {"supervisor", "auditor"},
     ("GET", "/audit/replay"): {"auditor"},
     ("GET", "/audit/access-log"): {"auditor"},
 }
@@ -150,7 +155,11 @@ def test_every_route_against_every_caller(system: tuple[TestClient, str]) -> Non
     assert routes == set(EXPECTED), "a route without an entry in EXPECTED (or a stale entry)"
     for (method, template), allowed in sorted(EXPECTED.items()):
         path = template.format(
-            client_id=client_id, conflict_id="c1", referral_id="r1", message_id="m1"
+            client_id=client_id,
+            conflict_id="c1",
+            referral_id="r1",
+            message_id="m1",
+            reviewed_on="2025-09-01",
         )
         for who, headers in CALLERS.items():
             # An empty body: a caller let in gets 422 (or a read), and nothing changes.

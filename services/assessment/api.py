@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.assessment.application import AssessmentApplication
-from services.assessment.domain import InitialAssessment
+from services.assessment.domain import Documentation, InitialAssessment
 from services.assessment.interview import InterviewContent, Matter, Told
 from services.assessment.model import (
     Findings,
@@ -24,10 +24,12 @@ from shared.auth.access import client_access
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
 from shared.clock import HELSINKI
+from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import NotFoundError
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef
 
+T = TypeVar("T")
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
 Assessment = Annotated[
     AssessmentApplication, Depends(application("assessment", AssessmentApplication))
@@ -76,6 +78,14 @@ class AssessmentView(BaseModel):
     plan_needed: bool | None
     referrals: dict[str, ReferralService]
     referral_outcomes: dict[str, ReferralOutcome]
+    further_measures: list[FurtherMeasure] | None = Field(
+        default=None, description="Decree 874/2024 §1(1) (Decree 869/2024 §3(1)); null: none yet."
+    )
+    plan_planned_on: date | None = Field(default=None, description="Decree 874/2024 §1(1).")
+    makers: list[Maker] | None = Field(default=None, description="Decree 874/2024 §1(1).")
+    sources: list[InformationSource] | None = Field(
+        default=None, description="Decree 874/2024 §1(1)."
+    )
 
     @classmethod
     def of(cls, assessment: InitialAssessment) -> AssessmentView:
@@ -104,7 +114,15 @@ class AssessmentView(BaseModel):
             plan_needed=assessment.plan_needed,
             referrals=assessment.referrals,
             referral_outcomes=assessment.referral_outcomes,
+            further_measures=_listed(assessment.further_measures),
+            plan_planned_on=assessment.plan_planned_on,
+            makers=_listed(assessment.makers),
+            sources=_listed(assessment.sources),
         )
+
+
+def _listed(values: tuple[T, ...] | None) -> list[T] | None:
+    return None if values is None else list(values)
 
 
 class RequestAssessment(BusinessTime):
@@ -163,7 +181,43 @@ class RecordReferralOutcome(BusinessTime):
     on: date
 
 
-class CompleteAssessment(BusinessTime):
+class DocumentAssessment(BusinessTime):
+    """What the national data store asks of the assessment (Decree 874/2024 §1(1)) beyond its
+    other records. Each field given replaces the one recorded; null leaves it as it was."""
+
+    further_measures: tuple[FurtherMeasure, ...] | None = Field(
+        default=None,
+        max_length=20,
+        description="The further measures it includes (Decree 869/2024 §3(1)); empty: none.",
+    )
+    plan_planned_on: date | None = Field(
+        default=None,
+        description="The planned date of the integration plan, or of the other referral made; "
+        "not before the assessment started.",
+    )
+    makers: tuple[Maker, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Who made it, each with an email or a phone number.",
+    )
+    sources: tuple[InformationSource, ...] | None = Field(
+        default=None, min_length=1, max_length=20, description="Where its information came from."
+    )
+
+    def documentation(self) -> Documentation:
+        return Documentation(
+            further_measures=self.further_measures,
+            plan_planned_on=self.plan_planned_on,
+            makers=self.makers,
+            sources=self.sources,
+        )
+
+
+class CompleteAssessment(DocumentAssessment):
+    """Optionally with what the national data store asks of it (as POST .../documentation
+    takes), recorded with the completion."""
+
     completed_on: date
     plan_needed: bool = Field(description="Does the client need an integration plan?")
     reason: str = Field(min_length=1, max_length=2000, description="Why (or why not).")
@@ -318,5 +372,24 @@ def complete_assessment(
         completed_on=body.completed_on,
         plan_needed=body.plan_needed,
         reason=body.reason,
+        documentation=body.documentation(),
+    )
+    return AssessmentView.of(assessment)
+
+
+@router.post(
+    "/documentation",
+    responses=ERRORS,
+    summary="Record what the national data store asks of it (Decree 874/2024 §1)",
+)
+def document_assessment(
+    client_id: UUID, body: DocumentAssessment, caller: RecordCase, app: Assessment
+) -> AssessmentView:
+    """On an assessment started or completed (not one only due, nor a waived one): makers,
+    sources, further measures and the plan's planned date, at once or field by field."""
+    assessment = app.document(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        documentation=body.documentation(),
     )
     return AssessmentView.of(assessment)

@@ -11,7 +11,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import InitialAssessment, ResponsibilityPeriod, WaiverRefusedError
+from services.assessment.domain import (
+    Documentation,
+    InitialAssessment,
+    ResponsibilityPeriod,
+    WaiverRefusedError,
+)
 from services.assessment.interview import InterviewContent
 from services.assessment.model import (
     Findings,
@@ -23,6 +28,7 @@ from services.assessment.model import (
 from services.assessment.sealing import ClientKeys, NotesMapper
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
+from shared.contracts.records import Maker
 from shared.crypto import master_key
 from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, pydantic_transcoding
@@ -58,7 +64,7 @@ class AssessmentApplication(ServiceApplication):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        for model in (Interview, Findings):
+        for model in (Interview, Findings, Maker):
             transcoder.register(pydantic_transcoding(model))
 
     def _open(
@@ -335,6 +341,7 @@ class AssessmentApplication(ServiceApplication):
         completed_on: date,
         plan_needed: bool,
         reason: str,
+        documentation: Documentation | None = None,
     ) -> InitialAssessment:
         return self._change(
             client_id,
@@ -343,7 +350,16 @@ class AssessmentApplication(ServiceApplication):
                 completed_on=completed_on,
                 plan_needed=plan_needed,
                 reason=reason,
+                documentation=documentation,
             ),
+        )
+
+    def document(
+        self, client_id: UUID, *, provenance: Provenance, documentation: Documentation
+    ) -> InitialAssessment:
+        """What the national data store asks of the assessment (Decree 874/2024 §1(1))."""
+        return self._change(
+            client_id, lambda a: a.document(provenance=provenance, documentation=documentation)
         )
 
     def mark_overdue(self, assessment_id: UUID, today: date) -> bool:

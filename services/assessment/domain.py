@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from services.assessment.model import (
     ReferralService,
 )
 from shared.clock import HELSINKI
+from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import DomainError
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import Rule, RuleRef
@@ -115,6 +116,30 @@ class UnknownReferralError(DomainError):
     }
 
 
+class PlanPlannedBeforeStartError(DomainError):
+    code = "plan_planned_before_assessment"
+    texts = {
+        "fi": "Kotoutumissuunnitelman suunniteltu laatimisajankohta on ennen alkukartoituksen "
+        "aloittamista",
+        "sv": "Den planerade tidpunkten för integrationsplanen är före den inledande "
+        "kartläggningens början",
+        "en": "The planned date of the integration plan is before the initial assessment started",
+    }
+
+
+@dataclass(frozen=True)
+class Documentation:
+    """What the national data store asks of an assessment beyond its other events (Decree
+    874/2024 §1(1)): further measures (Decree 869/2024 §3(1)), the planned date of the plan
+    (or of the other referral made), the makers' contact details and where the information
+    came from. A field given replaces the one recorded; None leaves it as it was."""
+
+    further_measures: Collection[FurtherMeasure] | None = None
+    plan_planned_on: date | None = None
+    makers: Sequence[Maker] | None = None
+    sources: Collection[InformationSource] | None = None
+
+
 @dataclass(frozen=True)
 class ResponsibilityPeriod:
     organisation: str
@@ -167,6 +192,12 @@ class InitialAssessment(Aggregate):
         ]
         self.referrals: dict[str, ReferralService] = {}
         self.referral_outcomes: dict[str, ReferralOutcome] = {}
+        # Decree 874/2024 §1(1), from Documented events (None: not recorded; an assessment
+        # stored before they were kept has none).
+        self.further_measures: tuple[FurtherMeasure, ...] | None = None
+        self.plan_planned_on: date | None = None
+        self.makers: tuple[Maker, ...] | None = None
+        self.sources: tuple[InformationSource, ...] | None = None
 
     @property
     def open(self) -> bool:
@@ -461,8 +492,16 @@ class InitialAssessment(Aggregate):
         self.referral_outcomes[referral_id] = ReferralOutcome(outcome)
 
     def complete(
-        self, *, provenance: Provenance, completed_on: date, plan_needed: bool, reason: str
+        self,
+        *,
+        provenance: Provenance,
+        completed_on: date,
+        plan_needed: bool,
+        reason: str,
+        documentation: Documentation | None = None,
     ) -> None:
+        """Completed, with the plan need decided; with ``documentation``, what the national
+        data store asks of it is recorded right after, in the same save."""
         if self.completed_on is not None:
             raise AssessmentAlreadyCompletedError(self.completed_on.isoformat())
         if self.started_on is None:
@@ -472,6 +511,8 @@ class InitialAssessment(Aggregate):
         missing = self.interview_missing()
         if missing is not None:
             raise missing
+        if documentation is not None:
+            self._check_documentation(documentation)
         self._completed(client_id=self.client_id, provenance=provenance, completed_on=completed_on)
         self._plan_need_decided(
             client_id=self.client_id,
@@ -481,6 +522,65 @@ class InitialAssessment(Aggregate):
             reason=reason,
             responsible_organisation=self.responsible_organisation,
         )
+        if documentation is not None:
+            self.document(provenance=provenance, documentation=documentation)
+
+    def document(self, *, provenance: Provenance, documentation: Documentation) -> None:
+        """Records what the national data store asks of the assessment (Decree 874/2024
+        §1(1)), at completion or later (records are fixed before the store opens in 2027).
+        Only an assessment that was made: started (in progress) or completed; not one only
+        due, nor a waived one (never started). Each field given replaces the one recorded;
+        what is already so is not recorded again, and nothing new is no event."""
+        self._check_documentation(documentation)
+        further = documentation.further_measures
+        measures = None if further is None else tuple(m for m in FurtherMeasure if m in further)
+        given = documentation.sources
+        sources = None if given is None else tuple(s for s in InformationSource if s in given)
+        makers = None if documentation.makers is None else tuple(documentation.makers)
+        planned = documentation.plan_planned_on
+        measures = measures if measures != self.further_measures else None
+        planned = planned if planned != self.plan_planned_on else None
+        makers = makers if makers != self.makers else None
+        sources = sources if sources != self.sources else None
+        if measures is None and planned is None and makers is None and sources is None:
+            return
+        self._documented(
+            client_id=self.client_id,
+            provenance=provenance,
+            further_measures=measures,
+            plan_planned_on=planned,
+            makers=makers,
+            sources=sources,
+        )
+
+    def _check_documentation(self, documentation: Documentation) -> None:
+        if self.started_on is None:
+            raise AssessmentNotStartedError()
+        planned = documentation.plan_planned_on
+        if planned is not None and planned < self.started_on:
+            raise PlanPlannedBeforeStartError(f"{planned} < {self.started_on}")
+
+    @event("Documented")
+    def _documented(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        # Each None: left as it was (and so absent from an event that never had the field).
+        further_measures: tuple[FurtherMeasure, ...] | None = None,
+        plan_planned_on: date | None = None,
+        makers: tuple[Maker, ...] | None = None,
+        sources: tuple[InformationSource, ...] | None = None,
+    ) -> None:
+        # Stored tuples are read back as lists, and the codes as plain strings.
+        if further_measures is not None:
+            self.further_measures = tuple(FurtherMeasure(m) for m in further_measures)
+        if plan_planned_on is not None:
+            self.plan_planned_on = plan_planned_on
+        if makers is not None:
+            self.makers = tuple(makers)
+        if sources is not None:
+            self.sources = tuple(InformationSource(s) for s in sources)
 
     @event("Completed")
     def _completed(self, *, client_id: UUID, provenance: Provenance, completed_on: date) -> None:

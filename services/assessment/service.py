@@ -24,6 +24,7 @@ SERVICE = Service(
             "InitialAssessment.ReferralOutcomeRecorded": contracts.ReferralOutcomeRecorded,
             "InitialAssessment.Completed": contracts.AssessmentCompleted,
             "InitialAssessment.PlanNeedDecided": contracts.PlanNeedDecided,
+            "InitialAssessment.Documented": contracts.AssessmentDocumented,
         },
     ),
     policies={

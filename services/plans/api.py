@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from services.plans.application import PlansApplication
-from services.plans.domain import IntegrationPlan
+from services.plans.domain import Documentation, IntegrationPlan
 from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access
 from shared.auth.roles import Permission
@@ -23,6 +23,7 @@ from shared.contracts.plans import (
     PlanKind,
     PlanPeriod,
 )
+from shared.contracts.records import InformationSource, Maker, ReviewContent
 from shared.law.deadlines import Deadline
 
 router = APIRouter(prefix="/clients/{client_id}/plan", tags=["plans"])
@@ -32,6 +33,11 @@ ERRORS: dict[int | str, dict[str, object]] = {404: {"model": Problem}, 409: {"mo
 ReadCase = Annotated[Caller, Depends(client_access("plans", Permission.READ_CASE))]
 RecordCase = Annotated[Caller, Depends(client_access("plans", Permission.RECORD_CASE))]
 ChangeCase = Annotated[Caller, Depends(client_access("plans", Permission.CHANGE_CLIENT))]
+
+
+class ReviewRecord(BaseModel):
+    reviewed_on: date
+    content: ReviewContent | None = Field(description="Null: nothing recorded beyond its date.")
 
 
 class PlanView(BaseModel):
@@ -52,6 +58,14 @@ class PlanView(BaseModel):
     reviews_due: list[Deadline] = Field(description="Every review deadline set, in order.")
     ended_on: date | None
     end_reason: PlanEndReason | None
+    makers: list[Maker] | None = Field(default=None, description="Decree 874/2024 §2(1).")
+    sources: list[InformationSource] | None = Field(
+        default=None, description="Decree 874/2024 §2(1)."
+    )
+    review_planned_on: date | None = Field(default=None, description="Decree 874/2024 §2(1).")
+    reviews: list[ReviewRecord] = Field(
+        default=[], description="Each day reviewed, with what was recorded of it (§3(2))."
+    )
 
     @classmethod
     def of(cls, plan: IntegrationPlan) -> PlanView:
@@ -71,6 +85,13 @@ class PlanView(BaseModel):
             reviews_due=list(plan.reviews_due),
             ended_on=plan.ended_on,
             end_reason=plan.end_reason,
+            makers=None if plan.makers is None else list(plan.makers),
+            sources=None if plan.sources is None else list(plan.sources),
+            review_planned_on=plan.review_planned_on,
+            reviews=[
+                ReviewRecord(reviewed_on=day, content=content)
+                for day, content in sorted(plan.reviews.items())
+            ],
         )
 
 
@@ -91,7 +112,33 @@ def draft_plan(client_id: UUID, body: DraftPlan, caller: ChangeCase, app: Plans)
     return PlanView.of(plan)
 
 
-class AgreePlan(BusinessTime):
+class DocumentPlan(BusinessTime):
+    """What the national data store asks of the plan (Decree 874/2024 §2(1)) beyond its other
+    records. Each field given replaces the one recorded; null leaves it as it was."""
+
+    makers: tuple[Maker, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Who made it, each with an email or a phone number.",
+    )
+    sources: tuple[InformationSource, ...] | None = Field(
+        default=None, min_length=1, max_length=20, description="Where its information came from."
+    )
+    review_planned_on: date | None = Field(
+        default=None, description="When its review is planned; not before the plan was agreed."
+    )
+
+    def documentation(self) -> Documentation:
+        return Documentation(
+            makers=self.makers, sources=self.sources, review_planned_on=self.review_planned_on
+        )
+
+
+class AgreePlan(DocumentPlan):
+    """Optionally with what the national data store asks of it (as POST .../documentation
+    takes), recorded with the agreement."""
+
     agreed_on: date
     period: PlanPeriod
     kind: PlanKind = PlanKind.PERSON
@@ -107,6 +154,18 @@ class Enrol(BusinessTime):
 
 class Review(BusinessTime):
     reviewed_on: date
+    content: ReviewContent | None = Field(
+        default=None,
+        description="What the review recorded (Decree 874/2024 §3(2)); may be completed later "
+        "(POST .../reviews/{reviewed_on}/documentation). Its changes are a record only: the "
+        "plan's period changes by POST .../extend.",
+    )
+
+
+class DocumentReview(BusinessTime):
+    content: ReviewContent = Field(
+        description="Each field given replaces the one recorded; null leaves it as it was."
+    )
 
 
 class Extend(BusinessTime):
@@ -140,6 +199,23 @@ def agree(client_id: UUID, body: AgreePlan, caller: RecordCase, app: Plans) -> P
         goals=body.goals,
         measures=body.measures,
         job_seeking_obligation=body.job_seeking_obligation,
+        documentation=body.documentation(),
+    )
+    return PlanView.of(plan)
+
+
+@router.post(
+    "/documentation",
+    responses=ERRORS,
+    summary="Record what the national data store asks of the plan (Decree 874/2024 §2)",
+)
+def document(client_id: UUID, body: DocumentPlan, caller: RecordCase, app: Plans) -> PlanView:
+    """On an agreed plan, ended or not: makers, sources and the planned review date, at once
+    or field by field."""
+    plan = app.document(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        documentation=body.documentation(),
     )
     return PlanView.of(plan)
 
@@ -158,7 +234,28 @@ def enrol(client_id: UUID, body: Enrol, caller: ChangeCase, app: Plans) -> PlanV
 @router.post("/review", responses=ERRORS, summary="Record the yearly review")
 def review(client_id: UUID, body: Review, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.review(
-        client_id, provenance=caller.provenance(body.occurred_at), reviewed_on=body.reviewed_on
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        reviewed_on=body.reviewed_on,
+        content=body.content,
+    )
+    return PlanView.of(plan)
+
+
+@router.post(
+    "/reviews/{reviewed_on}/documentation",
+    responses=ERRORS,
+    summary="Complete the record of a review made (Decree 874/2024 §3)",
+)
+def document_review(
+    client_id: UUID, reviewed_on: date, body: DocumentReview, caller: RecordCase, app: Plans
+) -> PlanView:
+    """The review of ``reviewed_on`` must have been recorded (404 review_not_found if not)."""
+    plan = app.document_review(
+        client_id,
+        provenance=caller.provenance(body.occurred_at),
+        reviewed_on=reviewed_on,
+        content=body.content,
     )
     return PlanView.of(plan)
 

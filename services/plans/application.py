@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.plans.domain import ClientPermit, IntegrationPlan
+from services.plans.domain import ClientPermit, Documentation, IntegrationPlan
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.contracts.plans import (
@@ -22,6 +22,7 @@ from shared.contracts.plans import (
     PlanKind,
     PlanPeriod,
 )
+from shared.contracts.records import Maker, ReviewContent
 from shared.eventstore import ServiceApplication, pydantic_transcoding
 from shared.law.deadlines import deadline
 from shared.timers import passed_at
@@ -34,7 +35,7 @@ class PlansApplication(ServiceApplication):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        for model in (PlanPeriod, Measure):
+        for model in (PlanPeriod, Measure, Maker, ReviewContent):
             transcoder.register(pydantic_transcoding(model))
 
     def on_plan_need_decided(self, message: PublicEvent) -> Sequence[Aggregate]:
@@ -138,6 +139,7 @@ class PlansApplication(ServiceApplication):
         goals: tuple[Goal, ...],
         measures: tuple[Measure, ...],
         job_seeking_obligation: bool,
+        documentation: Documentation | None = None,
     ) -> IntegrationPlan:
         first_permit_on = self.first_permit_on(client_id)
         known = self.stored(ClientPermit.create_id(client_id), ClientPermit)
@@ -155,6 +157,27 @@ class PlansApplication(ServiceApplication):
                 first_permit_on=first_permit_on,
                 book=self.book,
                 trafficking_victim_reached_on=victim_reached_on,
+                documentation=documentation,
+            ),
+        )
+
+    def document(
+        self, client_id: UUID, *, provenance: Provenance, documentation: Documentation
+    ) -> IntegrationPlan:
+        """What the national data store asks of the plan (Decree 874/2024 §2(1))."""
+        return self._change(
+            client_id,
+            lambda plan: plan.document(provenance=provenance, documentation=documentation),
+        )
+
+    def document_review(
+        self, client_id: UUID, *, provenance: Provenance, reviewed_on: date, content: ReviewContent
+    ) -> IntegrationPlan:
+        """Completes the record of a review made (Decree 874/2024 §3(2))."""
+        return self._change(
+            client_id,
+            lambda plan: plan.document_review(
+                provenance=provenance, reviewed_on=reviewed_on, content=content
             ),
         )
 
@@ -169,12 +192,17 @@ class PlansApplication(ServiceApplication):
         )
 
     def review(
-        self, client_id: UUID, *, provenance: Provenance, reviewed_on: date
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        reviewed_on: date,
+        content: ReviewContent | None = None,
     ) -> IntegrationPlan:
         return self._change(
             client_id,
             lambda plan: plan.review(
-                provenance=provenance, reviewed_on=reviewed_on, book=self.book
+                provenance=provenance, reviewed_on=reviewed_on, book=self.book, content=content
             ),
         )
 

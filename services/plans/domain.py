@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -18,7 +20,8 @@ from shared.contracts.plans import (
     PlanKind,
     PlanPeriod,
 )
-from shared.errors import DomainError
+from shared.contracts.records import InformationSource, Maker, ReviewContent
+from shared.errors import DomainError, NotFoundError
 from shared.law.deadlines import Deadline, add_period, deadline
 from shared.law.rulebook import NoRuleInForceError, Rule, RuleBook, RuleRef
 from shared.values import Provenance
@@ -54,6 +57,39 @@ class PlanStateError(DomainError):
         "sv": "Planens läge tillåter inte detta",
         "en": "The plan's state does not allow this",
     }
+
+
+class ReviewNotFoundError(NotFoundError):
+    code = "review_not_found"
+    texts = {
+        "fi": "Suunnitelmaa ei ole tarkistettu sinä päivänä",
+        "sv": "Planen har inte setts över den dagen",
+        "en": "The plan was not reviewed on that day",
+    }
+
+
+class PlannedBeforeError(DomainError):
+    """A planned review day before the plan was agreed, or before the review it follows."""
+
+    code = "review_planned_too_early"
+    texts = {
+        "fi": "Suunniteltu tarkistamisen ajankohta on ennen suunnitelman laatimista tai "
+        "edellistä tarkistusta",
+        "sv": "Den planerade tidpunkten för översynen är före planens upprättande eller "
+        "föregående översyn",
+        "en": "The planned review date is before the plan was agreed or the review it follows",
+    }
+
+
+@dataclass(frozen=True)
+class Documentation:
+    """What the national data store asks of a plan beyond its other events (Decree 874/2024
+    §2(1)): the makers' contact details, where its information came from and the planned date
+    of its review. A field given replaces the one recorded; None leaves it as it was."""
+
+    makers: Sequence[Maker] | None = None
+    sources: Collection[InformationSource] | None = None
+    review_planned_on: date | None = None
 
 
 class ClientPermit(Aggregate):
@@ -146,6 +182,14 @@ class IntegrationPlan(Aggregate):
         self.review_overdue_for: date | None = None
         self.ended_on: date | None = None
         self.end_reason: PlanEndReason | None = None
+        # Decree 874/2024 §2(1), from Documented events (None: not recorded; a plan stored
+        # before they were kept has none).
+        self.makers: tuple[Maker, ...] | None = None
+        self.sources: tuple[InformationSource, ...] | None = None
+        self.review_planned_on: date | None = None
+        # Each day reviewed, with what its review recorded (874/2024 §3(2); None: nothing, as
+        # in reviews stored before the content was kept).
+        self.reviews: dict[date, ReviewContent | None] = {}
 
     def draft(self, *, provenance: Provenance, drafted_on: date) -> None:
         if self.drafted_on is not None:
@@ -204,10 +248,15 @@ class IntegrationPlan(Aggregate):
         first_permit_on: date | None,
         book: RuleBook,
         trafficking_victim_reached_on: date | None = None,
+        documentation: Documentation | None = None,
     ) -> None:
-        """Agreed with the client, within the limits of the law of the plan's date."""
+        """Agreed with the client, within the limits of the law of the plan's date; with
+        ``documentation``, what the national data store asks of it is recorded right after,
+        in the same save."""
         if self.agreed_on is not None or self.ended_on is not None:
             raise PlanStateError("already agreed" if self.agreed_on else "ended")
+        if documentation is not None:
+            _not_before(documentation.review_planned_on, agreed_on)
         kinds = book.in_force("plan.kinds", agreed_on)
         if kind.value not in kinds.value("kinds"):
             raise PlanRefusedError(f"{kinds.citation} ({kind.value} plan, {agreed_on})")
@@ -252,6 +301,52 @@ class IntegrationPlan(Aggregate):
             deadline=review,
             legal_basis=review.legal_basis,
         )
+        if documentation is not None:
+            self.document(provenance=provenance, documentation=documentation)
+
+    def document(self, *, provenance: Provenance, documentation: Documentation) -> None:
+        """Records what the national data store asks of the plan (Decree 874/2024 §2(1)), at
+        its agreement or later (records are fixed before the store opens in 2027): on an
+        agreed plan, ended or not. Each field given replaces the one recorded; what is
+        already so is not recorded again, and nothing new is no event."""
+        if self.agreed_on is None:
+            raise PlanStateError("not agreed")
+        _not_before(documentation.review_planned_on, self.agreed_on)
+        makers = None if documentation.makers is None else tuple(documentation.makers)
+        given = documentation.sources
+        sources = None if given is None else tuple(s for s in InformationSource if s in given)
+        planned = documentation.review_planned_on
+        makers = makers if makers != self.makers else None
+        sources = sources if sources != self.sources else None
+        planned = planned if planned != self.review_planned_on else None
+        if makers is None and sources is None and planned is None:
+            return
+        self._documented(
+            client_id=self.client_id,
+            provenance=provenance,
+            makers=makers,
+            sources=sources,
+            review_planned_on=planned,
+        )
+
+    @event("Documented")
+    def _documented(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        # Each None: left as it was (and so absent from an event that never had the field).
+        makers: tuple[Maker, ...] | None = None,
+        sources: tuple[InformationSource, ...] | None = None,
+        review_planned_on: date | None = None,
+    ) -> None:
+        # Stored tuples are read back as lists, and the codes as plain strings.
+        if makers is not None:
+            self.makers = tuple(makers)
+        if sources is not None:
+            self.sources = tuple(InformationSource(s) for s in sources)
+        if review_planned_on is not None:
+            self.review_planned_on = review_planned_on
 
     @event("Agreed")
     def _agreed(
@@ -346,16 +441,31 @@ class IntegrationPlan(Aggregate):
     ) -> None:
         self.enrolled_on = enrolled_on
 
-    def review(self, *, provenance: Provenance, reviewed_on: date, book: RuleBook) -> None:
-        """A yearly review; the next one is due by the law of this review's date."""
+    def review(
+        self,
+        *,
+        provenance: Provenance,
+        reviewed_on: date,
+        book: RuleBook,
+        content: ReviewContent | None = None,
+    ) -> None:
+        """A yearly review; the next one is due by the law of this review's date. Its
+        ``content`` (874/2024 §3(2)) is recorded with it; ``changes`` in it are a record of
+        what the review decided, nothing more: they change neither the plan's period nor its
+        deadlines (an extension is its own command, on the law's grounds)."""
         self._require_agreed()
         assert self.review_due is not None
+        if content is not None:
+            _not_before(content.next_review_planned_on, reviewed_on)
+            if content == ReviewContent():
+                content = None  # nothing recorded
         previous = self.review_due
         self._reviewed(
             client_id=self.client_id,
             provenance=provenance,
             reviewed_on=reviewed_on,
             review_due_met=previous,
+            content=content,  # its changes: data only, the period and deadlines stay
         )
         # By the law of this review's date: a plan made under the old law is reviewed by the
         # new law's interval from its first review under it on (681/2023 §102(2)).
@@ -380,8 +490,46 @@ class IntegrationPlan(Aggregate):
         provenance: Provenance,
         reviewed_on: date,
         review_due_met: Deadline,
+        content: ReviewContent | None = None,  # None in reviews stored before it was kept
     ) -> None:
         self.last_reviewed_on = reviewed_on
+        # A review recorded again for the same day is its record anew (as the read side has it).
+        self.reviews[reviewed_on] = content
+
+    def document_review(
+        self, *, provenance: Provenance, reviewed_on: date, content: ReviewContent
+    ) -> None:
+        """Completes the record of the review of ``reviewed_on`` (874/2024 §3(2)), on an
+        agreed plan, ended or not: each field of ``content`` given replaces the one recorded;
+        what is already so is not recorded again, and nothing new is no event. As at the
+        review, ``changes`` are recorded only: the plan's period and deadlines stay."""
+        if self.agreed_on is None:
+            raise PlanStateError("not agreed")
+        if reviewed_on not in self.reviews:
+            raise ReviewNotFoundError(reviewed_on.isoformat())
+        _not_before(content.next_review_planned_on, reviewed_on)
+        recorded = self.reviews[reviewed_on] or ReviewContent()
+        new = ReviewContent.model_validate(
+            {
+                name: value
+                for name, value in content
+                if value is not None and value != getattr(recorded, name)
+            }
+        )
+        if new == ReviewContent():
+            return
+        self._review_documented(
+            client_id=self.client_id,
+            provenance=provenance,
+            reviewed_on=reviewed_on,
+            content=new,
+        )
+
+    @event("ReviewDocumented")
+    def _review_documented(
+        self, *, client_id: UUID, provenance: Provenance, reviewed_on: date, content: ReviewContent
+    ) -> None:
+        self.reviews[reviewed_on] = _merged(self.reviews.get(reviewed_on), content)
 
     def extend(
         self,
@@ -452,6 +600,18 @@ class IntegrationPlan(Aggregate):
     ) -> None:
         self.ended_on = ended_on
         self.end_reason = PlanEndReason(reason)
+
+
+def _merged(recorded: ReviewContent | None, given: ReviewContent) -> ReviewContent:
+    """A review's record with the fields given in ``given`` replacing those recorded."""
+    if recorded is None:
+        return given
+    return recorded.model_copy(update={n: v for n, v in given if v is not None})
+
+
+def _not_before(planned: date | None, earliest: date) -> None:
+    if planned is not None and planned < earliest:
+        raise PlannedBeforeError(f"{planned} < {earliest}")
 
 
 def _extension_rule(book: RuleBook, agreed_on: date, ground: ExtensionGround) -> Rule:

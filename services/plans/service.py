@@ -26,6 +26,8 @@ SERVICE = Service(
             "IntegrationPlan.Ended": contracts.PlanEnded,
             "IntegrationPlan.EnrolmentOverdue": contracts.EnrolmentOverdue,
             "IntegrationPlan.ReviewOverdue": contracts.ReviewOverdue,
+            "IntegrationPlan.Documented": contracts.PlanDocumented,
+            "IntegrationPlan.ReviewDocumented": contracts.ReviewDocumented,
         },
     ),
     policies={

@@ -25,6 +25,11 @@ CLIENT_READS = frozenset(
         "GET /audit/access-log",
         "GET /caseload",
         "GET /notifications/failed",
+        # Reports that name persons (681/2023 §59–61, §102(1); Decree 874/2024).
+        "GET /reports/compensation",
+        "GET /reports/compensation/old-law",
+        "GET /reports/national-data-store",
+        "GET /reports/national-data-store/completeness",
     }
 )
 

@@ -22,6 +22,9 @@ class Permission(StrEnum):
     RUN_HANDOVER = "run_handover"  # organisation-wide: the TE offices' clients in 2025
     AUDIT = "audit"  # whole-history replay and the access log
     READ_STATISTICS = "read_statistics"  # the programme's follow-up figures (no client data)
+    # The reports the law asks for that name persons: the state's compensation (681/2023
+    # §59–61, §102(1)) and the national data store (§76, Decree 874/2024). Every read logged.
+    READ_REPORTS = "read_reports"
     MANAGE_DELIVERY = "manage_delivery"  # messages that could not be delivered: list, resend
     ACT_ON_BEHALF = "act_on_behalf"  # name the original author and record (imports)
     # Not limited to clients the caller's own organisation answers for.
@@ -41,7 +44,12 @@ _CASEWORK = frozenset(
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASEWORKER: _CASEWORK,
     Role.SUPERVISOR: _CASEWORK
-    | {Permission.RUN_HANDOVER, Permission.READ_STATISTICS, Permission.MANAGE_DELIVERY},
+    | {
+        Permission.RUN_HANDOVER,
+        Permission.READ_STATISTICS,
+        Permission.READ_REPORTS,
+        Permission.MANAGE_DELIVERY,
+    },
     # Auditors read everything and change nothing.
     Role.AUDITOR: frozenset(
         {
@@ -49,6 +57,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_CASE,
             Permission.AUDIT,
             Permission.READ_STATISTICS,
+            Permission.READ_REPORTS,
             Permission.ANY_ORGANISATION,
         }
     ),

@@ -16,6 +16,7 @@ import typer
 import uvicorn
 
 from services.notifications import cli as notifications_cli
+from shared.entrypoints import report_cli
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,9 +33,11 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(token_app, name="token")
 app.add_typer(notifications_cli.app, name="notifications")
+app.add_typer(report_cli.app, name="report")
 
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
 OPENAPI_PATH = Path("docs/openapi.json")
+NATIONAL_DATA_STORE_SCHEMA_PATH = Path("docs/national-data-store.schema.json")
 DEFAULT_API = "http://127.0.0.1:8000"
 
 ApiOption = Annotated[str, typer.Option(envvar="KOTOUTUS_API", help="Staff API base URL.")]
@@ -105,8 +108,16 @@ def serve(
 
 def _documents() -> dict[Path, Callable[[], str]]:
     from shared.entrypoints import asyncapi, openapi
+    from shared.readside.reports.national_data_store import json_schema
 
-    return {ASYNCAPI_PATH: asyncapi.render, OPENAPI_PATH: openapi.render}
+    def national_data_store_schema() -> str:
+        return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+    return {
+        ASYNCAPI_PATH: asyncapi.render,
+        OPENAPI_PATH: openapi.render,
+        NATIONAL_DATA_STORE_SCHEMA_PATH: national_data_store_schema,
+    }
 
 
 @contracts_app.command("write")

@@ -22,6 +22,7 @@ from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
 from shared.readside.api import router as read_side_routes
 from shared.readside.projector import Projector
+from shared.readside.reports.national_data_store_api import router as national_data_store_routes
 from shared.replay import replay
 from shared.service import Service
 from shared.settings import Settings
@@ -85,6 +86,7 @@ def create_api(
     api.state.projector = projector
     if read_routes or (read_routes is None and projector is not None):
         api.include_router(read_side_routes)
+        api.include_router(national_data_store_routes)
 
     @api.get(
         "/audit/replay",

@@ -23,8 +23,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared.contracts.assessment import Interview
 from shared.contracts.clients import ClientFacts, PersonalDetails
 from shared.contracts.plans import Goal, Measure, PlanKind, PlanPeriod
+from shared.contracts.records import InformationSource
 
 IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:te-import")
+# Where an imported record's information came from, for the national data store (Decree
+# 874/2024 §1(1), §2(1)): the TE office's record (X-Record-Source names which one).
+SOURCES = [InformationSource.TE_OFFICE.value]
 
 
 class _Record(BaseModel):
@@ -223,6 +227,7 @@ def _import_assessment(
                 "completed_on": found.completed_on.isoformat(),
                 "plan_needed": found.plan_needed,
                 "reason": found.reason or "imported from the TE office",
+                "sources": SOURCES,
                 "occurred_at": found.at.isoformat(),
             },
         )
@@ -253,6 +258,7 @@ def _import_plan(
             "goals": [g.value for g in plan.goals],
             "measures": [m.model_dump(mode="json") for m in plan.measures],
             "job_seeking_obligation": plan.job_seeking_obligation,
+            "sources": SOURCES,
             "occurred_at": plan.at.isoformat(),
         },
     )

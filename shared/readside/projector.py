@@ -7,7 +7,17 @@ from itertools import groupby
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.contracts.personal import without_personal
@@ -17,6 +27,7 @@ from shared.readside.tables import (
     PROJECTIONS,
     applied,
     caseload,
+    client_changes,
     client_names,
     events,
     metadata,
@@ -32,6 +43,7 @@ class Projector:
         translate = engine.get_execution_options().get("schema_translate_map") or {}
         self.schema: str | None = translate.get(None)
         metadata.create_all(engine)
+        self._add_identity_columns()
 
     def position(self, source: str) -> int:
         """The highest position of ``source`` applied (in-process delivery resumes after it)."""
@@ -67,6 +79,7 @@ class Projector:
                 self._store_event(connection, client_id, event)
                 self._note_name(connection, client_id, event)
                 self._refold(connection, client_id)
+            self._note_changes(connection, clients)
         if event.event_type == "ClientErased" and not self.postgres:
             self._forget_old_pages()
         return True
@@ -108,6 +121,17 @@ class Projector:
             if "caseload" in chosen:
                 connection.execute(delete(caseload))
                 self._fold_everyone(connection)
+            if "timeline" in chosen:
+                # A read side made before change positions gets one for every client.
+                unpositioned = (
+                    select(events.c.client_id)
+                    .distinct()
+                    .except_(select(client_changes.c.client_id))
+                )
+                self._note_changes(
+                    connection,
+                    [UUID(found) for found in connection.execute(unpositioned).scalars()],
+                )
 
     def _fold_everyone(self, connection: Connection) -> None:
         """Every client's caseload row from the stored timeline, in batches."""
@@ -166,19 +190,48 @@ class Projector:
         values: dict[str, Any] = {
             "given_names": None,
             "family_name": None,
+            "identity_code": None,
+            "birth_date": None,
             "version": event.aggregate_version,
             "erased": erased,
         }
-        if name is not None:
+        if not erased:
             wrapped = self._name_key(connection, client_id)
-            values["given_names"] = self.seal.seal(client_id, wrapped, name.given_names)
-            values["family_name"] = self.seal.seal(client_id, wrapped, name.family_name)
+            if name is not None:
+                values["given_names"] = self.seal.seal(client_id, wrapped, name.given_names)
+                values["family_name"] = self.seal.seal(client_id, wrapped, name.family_name)
+            values["identity_code"] = self.seal.seal(client_id, wrapped, data.identity_code)
+            born = data.birth_date
+            values["birth_date"] = self.seal.seal(
+                client_id, wrapped, None if born is None else born.isoformat()
+            )
         if current is None:
             connection.execute(insert(client_names).values(client_id=key, **values))
         else:
             connection.execute(
                 update(client_names).where(client_names.c.client_id == key).values(**values)
             )
+
+    def _note_changes(self, connection: Connection, clients: Iterable[UUID]) -> None:
+        """Gives each client the next change position. The lock makes positions grow in the
+        order transactions commit, so an export "after N" never skips one committed later."""
+        if self.postgres:
+            connection.execute(text("SELECT pg_advisory_xact_lock(8742024)"))
+        for client_id in sorted(clients):
+            position = (
+                connection.execute(
+                    select(func.coalesce(func.max(client_changes.c.position), 0))
+                ).scalar_one()
+                + 1
+            )
+            key = str(client_id)
+            changed = connection.execute(
+                update(client_changes)
+                .where(client_changes.c.client_id == key)
+                .values(position=position)
+            )
+            if changed.rowcount == 0:
+                connection.execute(insert(client_changes).values(client_id=key, position=position))
 
     def _name_key(self, connection: Connection, client_id: UUID) -> bytes:
         key = str(client_id)
@@ -201,6 +254,20 @@ class Projector:
             connection.execute(insert(caseload).values(**row.columns()))
 
     # --- plumbing ---
+
+    def _add_identity_columns(self) -> None:
+        """A read side made before the identity columns gets them (empty until the "names"
+        projection is rebuilt: ``kotoutus projections rebuild names``)."""
+        with self.engine.begin() as connection:
+            present = {
+                column["name"]
+                for column in inspect(connection).get_columns("client_names", schema=self.schema)
+            }
+            blob = "BYTEA" if self.postgres else "BLOB"
+            table = f'"{self.schema}".client_names' if self.schema else "client_names"
+            for column in ("identity_code", "birth_date"):
+                if column not in present:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {blob}"))
 
     def _forget_old_pages(self) -> None:
         """SQLite's write-ahead log still holds the pages as they were before the erasure:

@@ -87,6 +87,10 @@ client_names = Table(
     Column("client_id", String(36), primary_key=True),
     Column("given_names", LargeBinary),
     Column("family_name", LargeBinary),
+    # Added for the state's compensation and the national data store (Decree 874/2024):
+    # ``Projector`` adds them to a table made before (a rebuild of "names" fills them).
+    Column("identity_code", LargeBinary),
+    Column("birth_date", LargeBinary),
     Column("version", Integer, nullable=False),
     Column("erased", Boolean, nullable=False),
 )
@@ -135,6 +139,17 @@ caseload = Table(
     Column("last_event_at", UtcDateTime(), nullable=False),
     Index("caseload_organisation", "organisation", "next_deadline"),
     Index("caseload_worker", "worker"),
+)
+
+# The order in which clients' data last changed: the national data-store export's position
+# ("after position N"). One row per client, its position raised on every event applied about
+# them; positions are handed out under one lock, so they grow in commit order.
+client_changes = Table(
+    "client_changes",
+    metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("client_changes_position", "position", unique=True),
 )
 
 PROJECTIONS = ("timeline", "names", "caseload")
