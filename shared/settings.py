@@ -7,6 +7,8 @@ delivery. Setting both ``database_url`` and ``amqp_url`` selects the distributed
 from __future__ import annotations
 
 import base64
+from datetime import date
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -99,6 +101,38 @@ class Settings(BaseSettings):
     )
     employment_authority_id: str = Field(
         default="employment_authority:320", description="The municipal employment area from 2025."
+    )
+    # --- the state's compensation (681/2023 §59(1); reports, not assumptions) ---
+    integration_programme_from: date | None = Field(
+        default=None,
+        description=(
+            "First day the municipality's integration programme covers (681/2023 §59(1) as "
+            "amended by 1100/2024: compensation requires one). Kemijärvi's: 2023-01-01."
+        ),
+    )
+    integration_programme_until: date | None = Field(
+        default=None,
+        description=(
+            "Last day the integration programme covers; unset, the compensation report warns "
+            "that none is stated. Kemijärvi's: 2025-12-31."
+        ),
+    )
+    ely_agreement: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "The agreement of 681/2023 §42 with the ELY centre that compensation requires "
+            "(§59(1)), as the report should name it; unset, the report warns."
+        ),
+    )
+    old_law_assessment_euros: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "The old law's calculated compensation per initial assessment (1386/2010 §50; the "
+            "amount is set by decree and is not in the law texts): unconfirmed. Unset, the "
+            "old-law report gives the count and the persons but no euro sum."
+        ),
     )
     host: str = "127.0.0.1"
     port: int = 8000

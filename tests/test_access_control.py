@@ -102,6 +102,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/clients/{client_id}/timeline"): READERS,
     ("GET", "/statistics"): {"supervisor", "auditor"},
     ("GET", "/reports/national-data-store"): {"supervisor", "auditor"},
+    ("GET", "/reports/compensation"): {"supervisor", "auditor"},
+    ("GET", "/reports/compensation/old-law"): {"supervisor", "auditor"},
     ("GET", "/reports/national-data-store/completeness"): {"supervisor", "auditor"},
     ("GET", "/audit/replay"): {"auditor"},
     ("GET", "/audit/access-log"): {"auditor"},

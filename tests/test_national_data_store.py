@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import jsonschema_rs
 import pytest
@@ -17,6 +19,7 @@ from typer.testing import CliRunner
 
 from shared.entrypoints.cli import app as cli
 from shared.entrypoints.embedded import EmbeddedSystem
+from shared.readside.reports import national_data_store_export as export
 from shared.settings import Settings
 from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually
 
@@ -171,38 +174,45 @@ def test_a_missing_decree_item_shows_in_the_completeness_report(
 
 
 def test_the_export_is_incremental_idempotent_logged_and_forgets_the_erased(
-    api: TestClient, embedded_settings: Settings
+    embedded: EmbeddedSystem, embedded_settings: Settings
 ) -> None:
-    first = recorded_client(api, "131052-308T", REVIEW)
-    second = recorded_client(api, "010190-123M", REVIEW)
-    record_with_review(api, first)
-    record_with_review(api, second)
+    with TestClient(embedded.api()) as api:
+        first = recorded_client(api, "131052-308T", REVIEW)
+        second = recorded_client(api, "010190-123M", REVIEW)
+        record_with_review(api, first)
+        record_with_review(api, second)
+        everything = exported(api)
+        assert {record["client_id"] for record in everything["records"]} == {first, second}
+        assert exported(api, since="2030-01-01")["records"] == []
 
-    everything = exported(api)
-    assert {record["client_id"] for record in everything["records"]} == {first, second}
-    assert exported(api) == everything  # the same call, the same answer
-    assert exported(api, after=everything["next_after"])["records"] == []
-    assert exported(api, since="2030-01-01")["records"] == []
+        env = {"KOTOUTUS_DATA_DIR": str(embedded_settings.data_dir)}
+        lines = CliRunner().invoke(cli, ["report", "national-data-store"], env=env)
+        assert lines.exit_code == 0, lines.output
+        as_ndjson = [json.loads(line) for line in lines.stdout.splitlines()]
+        assert {record["client_id"] for record in as_ndjson} == {first, second}
 
-    env = {"KOTOUTUS_DATA_DIR": str(embedded_settings.data_dir)}
-    lines = CliRunner().invoke(cli, ["report", "national-data-store"], env=env)
-    assert lines.exit_code == 0, lines.output
-    as_ndjson = [json.loads(line) for line in lines.stdout.splitlines()]
-    assert {record["client_id"] for record in as_ndjson} == {first, second}
+        read = api.get("/audit/access-log", params={"client_id": first}, headers=AUDITOR).json()
+        whats = [entry["what"] for entry in read]
+        assert "GET /reports/national-data-store" in whats
+        assert "kotoutus report national-data-store" in whats
 
-    read = api.get("/audit/access-log", params={"client_id": first}, headers=AUDITOR).json()
-    whats = [entry["what"] for entry in read]
-    assert "GET /reports/national-data-store" in whats
-    assert "kotoutus report national-data-store" in whats
+        erase = {"legal_ground": "GDPR 17(1)(a): the person asked"}
+        assert api.post(f"/clients/{first}/erase", json=erase, headers=SUPERVISOR).is_success
+        eventually(
+            lambda: [r["client_id"] for r in exported(api)["records"]] == [second] or None,
+            what="the erased client to leave the export",
+        )
+        report = api.get("/reports/national-data-store/completeness", headers=SUPERVISOR).json()
+        assert report["clients"] == 1
 
-    erase = {"legal_ground": "GDPR 17(1)(a): the person asked"}
-    assert api.post(f"/clients/{first}/erase", json=erase, headers=SUPERVISOR).is_success
-    eventually(
-        lambda: [r["client_id"] for r in exported(api)["records"]] == [second] or None,
-        what="the erased client to leave the export",
-    )
-    report = api.get("/reports/national-data-store/completeness", headers=SUPERVISOR).json()
-    assert report["clients"] == 1
+    # Stopped (no delivery, no timers): the same call gives the same records, and after the
+    # last position there is nothing.
+    engine, seal = embedded.projector.engine, embedded.projector.seal
+    once = [record.model_dump() for record in export.records(engine, seal)]
+    assert once == [record.model_dump() for record in export.records(engine, seal)]
+    assert [record["client_id"] for record in once] == [UUID(second)]
+    assert list(export.records(engine, seal, after=once[-1]["position"])) == []
+    assert len(list(export.records(engine, seal, since=date(2025, 1, 1)))) == 1
 
 
 def test_the_reports_follow_the_role_table(api: TestClient) -> None:

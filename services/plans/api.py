@@ -231,7 +231,7 @@ def enrol(client_id: UUID, body: Enrol, caller: ChangeCase, app: Plans) -> PlanV
     return PlanView.of(plan)
 
 
-@router.post("/review", responses=ERRORS, summary="Record the yearly review")
+@router.post("/review", responses=ERRORS, summary="Record a review of the plan")
 def review(client_id: UUID, body: Review, caller: ChangeCase, app: Plans) -> PlanView:
     plan = app.review(
         client_id,

@@ -1,4 +1,4 @@
-"""The plan's durable timers: enrolment in a service and the yearly review, overdue once."""
+"""The plan's durable timers: enrolment in a service and its review, overdue once."""
 
 from __future__ import annotations
 

@@ -449,10 +449,11 @@ class IntegrationPlan(Aggregate):
         book: RuleBook,
         content: ReviewContent | None = None,
     ) -> None:
-        """A yearly review; the next one is due by the law of this review's date. Its
-        ``content`` (874/2024 §3(2)) is recorded with it; ``changes`` in it are a record of
-        what the review decided, nothing more: they change neither the plan's period nor its
-        deadlines (an extension is its own command, on the law's grounds)."""
+        """A review (yearly under 1386/2010, at least every six months under 681/2023
+        §22(1)); the next one is due by the law of this review's date. Its ``content``
+        (874/2024 §3(2)) is recorded with it; ``changes`` in it are a record of what the
+        review decided, nothing more: they change neither the plan's period nor its deadlines
+        (an extension is its own command, on the law's grounds)."""
         self._require_agreed()
         assert self.review_due is not None
         if content is not None:

@@ -67,9 +67,28 @@ class HomeMunicipalityRegistered(InboundData):
     }
     municipality: str = Field(pattern=r"^\d{3}$")
     since: date
+    first_registered_on: date | None = Field(
+        default=None,
+        description=(
+            "When the person's first home municipality in Finland was registered, where the "
+            "register says: the state's compensation counts from it (681/2023 §59(2))."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _first_is_not_later(self) -> HomeMunicipalityRegistered:
+        if self.first_registered_on is not None and self.first_registered_on > self.since:
+            raise ValueError("first_registered_on is after since")
+        return self
 
     def facts(self) -> dict[str, Any]:
-        return {"home_municipality": self.municipality, "home_municipality_since": self.since}
+        facts: dict[str, Any] = {
+            "home_municipality": self.municipality,
+            "home_municipality_since": self.since,
+        }
+        if self.first_registered_on is not None:
+            facts["first_home_municipality_on"] = self.first_registered_on
+        return facts
 
     def effective_on(self) -> date:
         return self.since

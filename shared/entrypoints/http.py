@@ -22,6 +22,7 @@ from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
 from shared.readside.api import router as read_side_routes
 from shared.readside.projector import Projector
+from shared.readside.reports.compensation_api import router as compensation_routes
 from shared.readside.reports.national_data_store_api import router as national_data_store_routes
 from shared.replay import replay
 from shared.service import Service
@@ -87,6 +88,7 @@ def create_api(
     if read_routes or (read_routes is None and projector is not None):
         api.include_router(read_side_routes)
         api.include_router(national_data_store_routes)
+        api.include_router(compensation_routes)
 
     @api.get(
         "/audit/replay",

@@ -3,56 +3,18 @@ on this machine, each read written to the access log under the operating-system 
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
 import typer
 
-from shared.clock import utc_now
-from shared.readside.projector import Projector
+from shared.entrypoints import compensation_cli
+from shared.entrypoints.report_access import log_access, read_side
 from shared.settings import Settings
 
 app = typer.Typer(help="Reports the law asks for: the national data store, compensation.")
-
-
-def log_access(settings: Settings, what: str, purpose: str | None, clients: Iterable[UUID]) -> None:
-    """One access-log row per client the report named (one with none if it named nobody)."""
-    from shared.auth.access_log import AccessEntry, AccessLog
-
-    log = AccessLog.for_settings(settings)
-    try:
-        now = utc_now()
-        named: list[str | None] = [str(client) for client in clients] or [None]
-        log.append(
-            *(
-                AccessEntry(
-                    at=now,
-                    actor=f"os:{getpass.getuser()}",
-                    role="cli",
-                    organisation=None,
-                    client_id=client,
-                    what=what,
-                    purpose=purpose,
-                    source="cli",
-                    outcome=200,
-                )
-                for client in named
-            )
-        )
-    finally:
-        log.close()
-
-
-def read_side(settings: Settings) -> Projector:
-    from shared.crypto import master_key
-    from shared.readside.database import engine_for
-    from shared.readside.names import NameSeal
-
-    return Projector(engine_for(settings), NameSeal(master_key(settings)))
 
 
 def _moment(text: str) -> date | datetime:
@@ -126,3 +88,6 @@ def national_data_store(
             typer.echo(json.dumps({"next_after": records[-1].position}), err=True)
     finally:
         projector.engine.dispose()
+
+
+compensation_cli.register(app)
