@@ -110,7 +110,7 @@ def main() -> None:
     )
     log = Path(tempfile.mkdtemp()) / "intake.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.entrypoints.cli", "serve", "intake", "--port", str(port)],
+        [sys.executable, "-m", "kotoutus.cli", "serve", "intake", "--port", str(port)],
         cwd=args.code,
         env=env,
         stdout=log.open("wb"),

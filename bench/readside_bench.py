@@ -29,14 +29,14 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kotoutus.embedded import EmbeddedSystem
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
+from services.readside.database import engine_for
+from services.readside.names import NameSeal
+from services.readside.projector import Projector
 from shared.clock import utc_now
 from shared.contracts import PublicEvent
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.readside.database import engine_for
-from shared.readside.names import NameSeal
-from shared.readside.projector import Projector
 from shared.replay import replay
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, Provenance

@@ -33,8 +33,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kotoutus.registry import SERVICES
 from shared.auth.tokens import LocalIssuer
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.settings import Settings
 from tests.support import ServiceProcesses, delete_broker_names

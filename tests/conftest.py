@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from shared.entrypoints.embedded import EmbeddedSystem
+from kotoutus.embedded import EmbeddedSystem
 from shared.settings import Settings
 from tests.support import TOKEN_KEY, ServiceProcesses, delete_broker_names
 

@@ -19,10 +19,10 @@ from uuid import UUID
 import aio_pika
 import httpx
 
+from kotoutus.registry import SERVICES
 from shared.auth.tokens import LocalIssuer
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
-from shared.entrypoints.registry import SERVICES
 from shared.messaging.topology import Topology
 from shared.service import message_id
 from shared.settings import Settings
@@ -142,7 +142,7 @@ class ServiceProcesses:
             env["KOTOUTUS_FAILPOINT"] = failpoint
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "shared.entrypoints.cli", "serve", name, "--port", str(port)],
+            [sys.executable, "-m", "kotoutus.cli", "serve", name, "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -21,11 +21,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from kotoutus.cli import app as cli
+from kotoutus.embedded import EmbeddedSystem
 from shared.auth.access_log import AccessEntry, AccessLog
 from shared.auth.tokens import LOCAL_ISSUER, LocalIssuer
 from shared.clock import utc_now
-from shared.entrypoints.cli import app as cli
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.settings import Settings
 from tests.support import (
     ACTOR,

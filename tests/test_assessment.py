@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
 from services.assessment.application import AssessmentApplication
 from services.assessment.overdue import overdue_watch
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.law import rulebook
 from shared.settings import Settings
 from tests.support import ACTOR, AUDITOR, INTERVIEW, eventually

@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from kotoutus.registry import SERVICES
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PersonalDetails
 from shared.audit import HashChain
 from shared.clock import utc_now
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.settings import Settings
 from shared.values import Provenance
@@ -83,7 +83,7 @@ def test_kotoutus_audit_verify_names_the_altered_event(
 
     from typer.testing import CliRunner
 
-    from shared.entrypoints.cli import app as cli
+    from kotoutus.cli import app as cli
 
     for name in list(__import__("os").environ):
         if name.startswith("KOTOUTUS_"):
@@ -108,7 +108,7 @@ def test_replay_as_of_an_instant_across_services(embedded_settings: Settings) ->
 
     from fastapi.testclient import TestClient
 
-    from shared.entrypoints.embedded import EmbeddedSystem
+    from kotoutus.embedded import EmbeddedSystem
     from tests.support import ACTOR, AUDITOR, eventually
 
     system = EmbeddedSystem(embedded_settings)

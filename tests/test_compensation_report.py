@@ -19,6 +19,10 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from kotoutus.compensation_cli import register as register_commands
+from kotoutus.embedded import EmbeddedSystem
+from services.readside.identities import Identity
+from services.readside.reports import compensation
 from shared.auth.access_log import AccessLog
 from shared.clock import utc_now
 from shared.contracts.inbound import (
@@ -28,11 +32,7 @@ from shared.contracts.inbound import (
     ReceptionClientPlaced,
     example,
 )
-from shared.entrypoints.compensation_cli import register as register_commands
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.law.compensation import Conditions
-from shared.readside.identities import Identity
-from shared.readside.reports import compensation
 from shared.settings import Settings
 from tests.support import (
     ACTOR,

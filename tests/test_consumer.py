@@ -11,8 +11,8 @@ import aio_pika
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from kotoutus.registry import SERVICES
 from shared.contracts import PublicEvent
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import Policy
 from shared.messaging.consumer import event_handler, register_consumer
 from shared.messaging.topology import Topology

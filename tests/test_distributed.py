@@ -11,9 +11,9 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication
 from shared.contracts import CONTRACTS, parse_event
-from shared.entrypoints.registry import SERVICES
 from shared.errors import NotFoundError
 from shared.eventstore import ServiceApplication, store_env
 from shared.failpoints import CRASH_EXIT_CODE

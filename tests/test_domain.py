@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from kotoutus.registry import SERVICES
 from services.assessment.domain import (
     AssessmentAlreadyStartedError,
     AssessmentNotStartedError,
@@ -17,7 +18,6 @@ from services.assessment.domain import (
 from services.assessment.model import Interview, OpenedBy
 from services.notifications.domain import ClientReminders, ReminderState
 from shared.contracts import CONTRACTS, ContractError, parse_event
-from shared.entrypoints.registry import SERVICES
 from shared.law import rulebook
 from shared.law.deadlines import deadline
 from shared.values import Provenance

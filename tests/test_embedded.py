@@ -19,14 +19,14 @@ from eventsourcing.domain import Aggregate
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from kotoutus.cli import app as cli
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
 from shared import inconsistencies
 from shared.contracts import PublicEvent
-from shared.entrypoints.cli import app as cli
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.registry import SERVICES
 from shared.errors import DomainError, NotFoundError
 from shared.service import Service
 from shared.settings import Settings
@@ -263,7 +263,7 @@ def test_kotoutus_run_serves_the_api_docs(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOTOUTUS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.entrypoints.cli", "run", "--port", str(port)],
+        [sys.executable, "-m", "kotoutus.cli", "run", "--port", str(port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

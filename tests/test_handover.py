@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.entrypoints.embedded import EmbeddedSystem
+from kotoutus.embedded import EmbeddedSystem
 from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, bearer, eventually
 
 TE = bearer(organisation="te_office:lappi", subject="tea.laine")  # a TE office caseworker

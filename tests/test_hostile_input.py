@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.registry import SERVICES
 from shared.contracts.inbound import INBOUND, example
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.topology import Topology
 from shared.settings import Settings

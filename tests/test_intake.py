@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 
+from kotoutus.embedded import EmbeddedSystem
 from services.intake.eligibility import determine_eligibility
 from services.intake.model import ClientFacts, PersonalDetails, ResidencePermit
 from shared.contracts.inbound import INBOUND, AddressChanged, HomeMunicipalityRegistered, example
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.identity import IdentityCode, birth_date_of, validate_identity_code
 from shared.law import rulebook
 from shared.messaging.errors import reason

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kotoutus.registry import SERVICES
 from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, example
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.topology import READ_SIDE, Topology
 from shared.settings import Settings
@@ -31,7 +31,7 @@ def lookup(url: str, code: str) -> str | None:
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.entrypoints.cli", *args],
+        [sys.executable, "-m", "kotoutus.cli", *args],
         env=env_for(settings),
         capture_output=True,
         text=True,

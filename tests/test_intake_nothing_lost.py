@@ -21,12 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication, InitialAssessment
 from services.intake.application import IntakeApplication, OrphanLookupError
 from services.intake.inbound import InboundReceipt
 from shared.contracts.inbound import ResidencePermitGranted, SocialAssistanceGranted, example
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.identity import IdentifierKind, lookup_digest
 from shared.messaging.topology import Topology

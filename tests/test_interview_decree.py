@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.entrypoints.embedded import EmbeddedSystem
+from kotoutus.embedded import EmbeddedSystem
 from shared.settings import Settings
 from tests.support import ACTOR, INTERVIEW, eventually
 

@@ -12,13 +12,13 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.te_import import TeExport, client_id_of, import_export
 from services.assessment.application import AssessmentApplication
 from services.assessment.domain import InitialAssessment
 from services.assessment.overdue import overdue_watch
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.te_import import TeExport, client_id_of, import_export
 from shared.replay import replay
 from shared.settings import Settings
 from shared.timers import LATE_ENTRY_GRACE

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.entrypoints.embedded import EmbeddedSystem
+from kotoutus.embedded import EmbeddedSystem
 from tests.support import ACTOR, DECREE, INTERVIEW, eventually
 from tests.test_plans import FINNISH
 

@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
 from services.notifications.delivery.templates import (
     OFFERED,
     Appointment,
@@ -30,7 +31,6 @@ from services.notifications.delivery.templates import (
 from services.notifications.missed import NoFee
 from services.notifications.outbox_app import OutboxApplication
 from shared.clock import HELSINKI
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.law.rulebook import rulebook
 from shared.settings import Settings
 from tests.support import ACTOR, bearer, eventually

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from shared.entrypoints.cli import app as cli
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.readside.reports import national_data_store_export as export
+from kotoutus.cli import app as cli
+from kotoutus.embedded import EmbeddedSystem
+from services.readside.reports import national_data_store_export as export
 from shared.settings import Settings
 from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually
 

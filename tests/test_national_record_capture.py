@@ -13,10 +13,10 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.te_import import TeExport, client_id_of, import_export
 from services.plans.application import PlansApplication
 from services.plans.domain import IntegrationPlan
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.te_import import TeExport, client_id_of, import_export
 from tests.support import ACTOR, DECREE, INTERVIEW, eventually, token_for
 from tests.test_plans import FINNISH, client_needing_a_plan
 from tests.test_te_import import EXPORT

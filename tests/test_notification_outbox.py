@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from kotoutus.cli import app as cli
 from services.notifications.delivery.config import DeliverySettings
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.outbox import INTERRUPTED, MessageState
@@ -26,7 +27,6 @@ from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.contracts.assessment import ReferralService
 from shared.contracts.plans import MeasureKind
-from shared.entrypoints.cli import app as cli
 from shared.eventstore import store_env
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleRef
@@ -544,7 +544,7 @@ def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from shared.entrypoints.embedded import EmbeddedSystem
+    from kotoutus.embedded import EmbeddedSystem
     from tests.support import ACTOR, AUDITOR, SUPERVISOR, eventually
 
     monkeypatch.setenv("KOTOUTUS_CLIENT_HOURS_START", "00:00:00")

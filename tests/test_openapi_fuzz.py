@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from shared.entrypoints.embedded import EmbeddedSystem
+from kotoutus.embedded import EmbeddedSystem
 from tests.support import AUDITOR, INTEGRATION, SUPERVISOR
 
 

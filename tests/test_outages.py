@@ -22,9 +22,9 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication
 from services.notifications.domain import ClientReminders
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication, store_env
 from shared.messaging.topology import READ_SIDE, Topology
 from shared.settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.entrypoints.registry import SERVICES
+from kotoutus.registry import SERVICES
 from shared.settings import Settings
 from tests.support import (
     ACTOR,

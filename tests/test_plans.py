@@ -11,9 +11,9 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
-from shared.entrypoints.embedded import EmbeddedSystem
 from tests.support import ACTOR, DECREE, INTERVIEW, eventually
 
 FINNISH = [

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, StaticPool, create_engine, select, update
 from typer.testing import CliRunner
 
+from kotoutus.cli import app as cli
+from kotoutus.embedded import EmbeddedSystem
+from services.readside.caseload import concerned_clients, fold
+from services.readside.names import NameSeal
+from services.readside.projector import Projector
+from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import ContractError, PublicEvent
-from shared.entrypoints.cli import app as cli
-from shared.entrypoints.embedded import EmbeddedSystem
 from shared.messaging.topology import READ_SIDE
-from shared.readside.caseload import concerned_clients, fold
-from shared.readside.names import NameSeal
-from shared.readside.projector import Projector
-from shared.readside.tables import caseload, client_names, events, name_keys
 from shared.replay import replay
 from shared.settings import Settings
 from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from shared.entrypoints.registry import SERVICES
+from kotoutus.registry import SERVICES
+from services.readside.database import engine_for
+from services.readside.tables import caseload, client_names, events, name_keys
 from shared.messaging.topology import READ_SIDE
-from shared.readside.database import engine_for
-from shared.readside.tables import caseload, client_names, events, name_keys
 from shared.settings import Settings
 from tests.support import ACTOR, ServiceProcesses, env_for, eventually
 
@@ -94,7 +94,7 @@ def test_projections_fed_over_rabbitmq_rebuild_to_the_same_rows(
     assert len(live["caseload"]) == 2
     processes.stop(READ_SIDE)  # rebuilding is a maintenance step
     rebuild = subprocess.run(
-        [sys.executable, "-m", "shared.entrypoints.cli", "projections", "rebuild"],
+        [sys.executable, "-m", "kotoutus.cli", "projections", "rebuild"],
         env=env_for(distributed_settings),
         capture_output=True,
         text=True,

@@ -16,13 +16,13 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.registry import SERVICES
 from services.notifications.delivery.config import DeliverySettings
 from services.notifications.domain import ClientReminders
 from services.notifications.outbox import ClientOutbox, MessageState
 from services.notifications.outbox_app import OutboxApplication
 from shared.clock import HELSINKI
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication
 from shared.settings import Settings
 from shared.values import Provenance

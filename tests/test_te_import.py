@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.entrypoints.embedded import EmbeddedSystem
-from shared.entrypoints.te_import import TeExport, client_id_of, import_export
+from kotoutus.embedded import EmbeddedSystem
+from kotoutus.te_import import TeExport, client_id_of, import_export
 from tests.support import INTERVIEW, bearer, token_for
 
 EXPORT = {

@@ -35,7 +35,7 @@ RecordCase = Annotated[Caller, Depends(client_access("plans", Permission.RECORD_
 ChangeCase = Annotated[Caller, Depends(client_access("plans", Permission.CHANGE_CLIENT))]
 
 
-class ReviewRecord(BaseModel):
+class PlanReviewView(BaseModel):
     reviewed_on: date
     content: ReviewContent | None = Field(description="Null: nothing recorded beyond its date.")
 
@@ -63,7 +63,7 @@ class PlanView(BaseModel):
         default=None, description="Decree 874/2024 §2(1)."
     )
     review_planned_on: date | None = Field(default=None, description="Decree 874/2024 §2(1).")
-    reviews: list[ReviewRecord] = Field(
+    reviews: list[PlanReviewView] = Field(
         default=[], description="Each day reviewed, with what was recorded of it (§3(2))."
     )
 
@@ -89,7 +89,7 @@ class PlanView(BaseModel):
             sources=None if plan.sources is None else list(plan.sources),
             review_planned_on=plan.review_planned_on,
             reviews=[
-                ReviewRecord(reviewed_on=day, content=content)
+                PlanReviewView(reviewed_on=day, content=content)
                 for day, content in sorted(plan.reviews.items())
             ],
         )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.readside.projector import Projector
 from shared.contracts import CONTRACTS, parse_event
 from shared.eventstore import ServiceApplication
 from shared.inconsistencies import report
@@ -17,7 +18,6 @@ from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.errors import is_inconsistency, is_permanent, reason
 from shared.messaging.topology import READ_SIDE
 from shared.messaging.wakeup import Wakeup
-from shared.readside.projector import Projector
 from shared.service import Service
 
 log = logging.getLogger(__name__)

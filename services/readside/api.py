@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from services.readside import queries, statistics
+from services.readside.projector import Projector
 from shared.api import Caller
 from shared.auth.access import client_access_by, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
 from shared.clock import utc_now
 from shared.law.rulebook import RuleRef
-from shared.readside import queries, statistics
-from shared.readside.projector import Projector
 from shared.values import Actor
 
 router = APIRouter(tags=["read side"])

@@ -10,8 +10,8 @@ from uuid import UUID
 
 import typer
 
-from shared.entrypoints import compensation_cli
-from shared.entrypoints.report_access import log_access, read_side
+from kotoutus import compensation_cli
+from kotoutus.report_access import log_access, read_side
 from shared.settings import Settings
 
 app = typer.Typer(help="Reports the law asks for: the national data store, compensation.")
@@ -41,7 +41,7 @@ def national_data_store(
     """The national integration data store's records as NDJSON on standard output (one client
     per line, docs/national-data-store.schema.json), or with --check what is still missing
     (exit status 1 when anything is)."""
-    from shared.readside.reports import national_data_store_export as export
+    from services.readside.reports import national_data_store_export as export
 
     settings = Settings()
     projector = read_side(settings)

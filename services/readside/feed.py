@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from faststream.rabbit import RabbitBroker
 
+from services.readside.projector import Projector
 from shared.contracts import CONTRACTS, parse_event
 from shared.messaging.consumer import register_consumer
 from shared.messaging.topology import READ_SIDE, Topology
-from shared.readside.projector import Projector
 from shared.settings import Settings
 
 

@@ -7,8 +7,8 @@ import getpass
 from collections.abc import Iterable
 from uuid import UUID
 
+from services.readside.projector import Projector
 from shared.clock import utc_now
-from shared.readside.projector import Projector
 from shared.settings import Settings
 
 
@@ -41,8 +41,8 @@ def log_access(settings: Settings, what: str, purpose: str | None, clients: Iter
 
 
 def read_side(settings: Settings) -> Projector:
+    from services.readside.database import engine_for
+    from services.readside.names import NameSeal
     from shared.crypto import master_key
-    from shared.readside.database import engine_for
-    from shared.readside.names import NameSeal
 
     return Projector(engine_for(settings), NameSeal(master_key(settings)))

@@ -15,8 +15,8 @@ import httpx
 import typer
 import uvicorn
 
+from kotoutus import report_cli
 from services.notifications import cli as notifications_cli
-from shared.entrypoints import report_cli
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def run(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Run everything in one process on SQLite files (the embedded default)."""
-    from shared.entrypoints.embedded import EmbeddedSystem
+    from kotoutus.embedded import EmbeddedSystem
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"data_dir": data_dir, "host": host, "port": port}.items() if v
@@ -81,8 +81,8 @@ def serve(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Run one service (distributed mode: needs KOTOUTUS_DATABASE_URL and KOTOUTUS_AMQP_URL)."""
-    from shared.entrypoints.distributed import ReadSideProcess, ServiceProcess
-    from shared.entrypoints.registry import SERVICES
+    from kotoutus.distributed import ReadSideProcess, ServiceProcess
+    from kotoutus.registry import SERVICES
     from shared.messaging.topology import READ_SIDE
 
     if service not in (*SERVICES, READ_SIDE):
@@ -107,8 +107,8 @@ def serve(
 
 
 def _documents() -> dict[Path, Callable[[], str]]:
-    from shared.entrypoints import asyncapi, openapi
-    from shared.readside.reports.national_data_store import json_schema
+    from kotoutus import asyncapi, openapi
+    from services.readside.reports.national_data_store import json_schema
 
     def national_data_store_schema() -> str:
         return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -292,7 +292,7 @@ def import_te(
     plans_api: Annotated[str | None, typer.Option(help="Distributed: plans URL.")] = None,
 ) -> None:
     """Import the TE office's records with their original authors and dates (idempotent)."""
-    from shared.entrypoints.te_import import TeExport, import_export
+    from kotoutus.te_import import TeExport, import_export
 
     export = TeExport.model_validate_json(export_file.read_bytes())
     with httpx.Client(timeout=60) as http:
@@ -353,8 +353,8 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk every service's hash chain; name the first altered event, exit 1 if any."""
+    from kotoutus.registry import SERVICES
     from shared.audit import HashChain
-    from shared.entrypoints.registry import SERVICES
     from shared.eventstore import store_env
 
     settings = Settings()
@@ -400,7 +400,7 @@ def audit_replay(
 @contextlib.contextmanager
 def _histories(settings: Settings) -> Iterator[dict[str, tuple[Service, ServiceApplication]]]:
     """Every service's store, opened to read its history (either mode)."""
-    from shared.entrypoints.registry import SERVICES
+    from kotoutus.registry import SERVICES
     from shared.eventstore import store_env
 
     nodes = {
@@ -425,11 +425,11 @@ def projections_rebuild(
     ] = None,
 ) -> None:
     """Drop the projections and build them again from every service's history."""
+    from services.readside.database import engine_for
+    from services.readside.names import NameSeal
+    from services.readside.projector import Projector
+    from services.readside.tables import PROJECTIONS
     from shared.crypto import master_key
-    from shared.readside.database import engine_for
-    from shared.readside.names import NameSeal
-    from shared.readside.projector import Projector
-    from shared.readside.tables import PROJECTIONS
     from shared.replay import replay
 
     chosen = names or list(PROJECTIONS)
@@ -498,7 +498,7 @@ def dead_letters_resubmit(
     chosen = set(message_ids) if message_ids else None
     queue = _broker_dead_letters(consumer)
     if queue is None:
-        from shared.entrypoints.embedded import EmbeddedSystem
+        from kotoutus.embedded import EmbeddedSystem
 
         system = EmbeddedSystem(Settings())
         try:

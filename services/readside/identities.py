@@ -11,8 +11,8 @@ from uuid import UUID
 
 from sqlalchemy import Engine, select
 
-from shared.readside.names import NameSeal
-from shared.readside.tables import client_names, name_keys
+from services.readside.names import NameSeal
+from services.readside.tables import client_names, name_keys
 
 CHUNK = 500  # client ids per query (SQLite's limit on bound parameters)
 

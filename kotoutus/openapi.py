@@ -7,8 +7,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from shared.entrypoints.http import create_api
-from shared.entrypoints.registry import SERVICES
+from kotoutus.http import create_api
+from kotoutus.registry import SERVICES
 from shared.settings import Settings
 
 

@@ -9,12 +9,12 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 
+from kotoutus.registry import SERVICES
+from services.readside.feed import register_read_side
 from shared.contracts.inbound import INBOUND, CloudEvent, example
-from shared.entrypoints.registry import SERVICES
 from shared.messaging.consumer import register_consumers
 from shared.messaging.relay import register_publishers
 from shared.messaging.topology import Topology
-from shared.readside.feed import register_read_side
 from shared.settings import Settings
 
 DESCRIPTION = """\

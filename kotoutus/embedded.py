@@ -8,18 +8,18 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 
+from kotoutus.http import create_api
+from kotoutus.registry import SERVICES
+from services.readside.database import engine_for
+from services.readside.names import NameSeal
+from services.readside.projector import Projector
 from shared.audit import ChainKeeper
 from shared.contracts import CONTRACTS, parse_event
 from shared.crypto import master_key
-from shared.entrypoints.http import create_api
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import ServiceApplication, store_env
 from shared.messaging.dead_letters import SQLiteDeadLetters
 from shared.messaging.inprocess import InProcessDelivery, Node
 from shared.messaging.topology import READ_SIDE
-from shared.readside.database import engine_for
-from shared.readside.names import NameSeal
-from shared.readside.projector import Projector
 from shared.service import Service
 from shared.settings import Settings
 

@@ -19,11 +19,9 @@ from sqlalchemy import (
     update,
 )
 
-from shared.contracts import CONTRACTS, PublicEvent, parse_event
-from shared.contracts.personal import without_personal
-from shared.readside.caseload import concerned_clients, fold
-from shared.readside.names import NameSeal
-from shared.readside.tables import (
+from services.readside.caseload import concerned_clients, fold
+from services.readside.names import NameSeal
+from services.readside.tables import (
     PROJECTIONS,
     applied,
     caseload,
@@ -33,6 +31,8 @@ from shared.readside.tables import (
     metadata,
     name_keys,
 )
+from shared.contracts import CONTRACTS, PublicEvent, parse_event
+from shared.contracts.personal import without_personal
 
 
 class Projector:

@@ -79,7 +79,7 @@ events = Table(
 )
 
 # The client-names projection: personal, so apart from everything else, sealed with the
-# client's key (shared.readside.names) and emptied for good when the client is erased (the
+# client's key (services.readside.names) and emptied for good when the client is erased (the
 # row stays as a tombstone so that a late message cannot fill it again).
 client_names = Table(
     "client_names",

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from services.readside.api import ReadSideDep
+from services.readside.reports import national_data_store_export as export
+from services.readside.reports.national_data_store import SCHEMA_VERSION, ClientRecord
 from shared.api import Caller
 from shared.auth.access import require
 from shared.auth.roles import Permission
-from shared.readside.api import ReadSideDep
-from shared.readside.reports import national_data_store_export as export
-from shared.readside.reports.national_data_store import SCHEMA_VERSION, ClientRecord
 
 router = APIRouter(tags=["reports"])
 ReadReports = Annotated[Caller, Depends(require(Permission.READ_REPORTS))]

@@ -14,12 +14,12 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
+from services.readside.identities import identities
+from services.readside.names import NameSeal
+from services.readside.reports.national_data_store import ClientRecord, client_record, missing_items
+from services.readside.tables import client_changes, events
 from shared.clock import HELSINKI
 from shared.contracts import CONTRACTS, parse_event
-from shared.readside.identities import identities
-from shared.readside.names import NameSeal
-from shared.readside.reports.national_data_store import ClientRecord, client_record, missing_items
-from shared.readside.tables import client_changes, events
 
 CHUNK = 200  # clients read per round
 

@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from services.readside.api import ReadSideDep
+from services.readside.reports import compensation
 from shared.api import Caller
 from shared.auth.access import require
 from shared.auth.errors import ForbiddenError
 from shared.auth.roles import Permission
 from shared.clock import HELSINKI, utc_now
-from shared.readside.api import ReadSideDep
-from shared.readside.reports import compensation
 from shared.settings import Settings
 from shared.values import OrganisationKind
 

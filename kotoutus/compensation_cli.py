@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from shared.entrypoints.report_access import log_access, read_side
+from kotoutus.report_access import log_access, read_side
 from shared.settings import Settings
 
 
@@ -31,8 +31,8 @@ def compensation(
 ) -> None:
     """The calculated compensation of a year (681/2023 §61; Decree 872/2024): per person and
     in total, with the persons whose facts are missing and the conditions of §59(1)."""
+    from services.readside.reports import compensation as reports
     from shared.clock import HELSINKI, utc_now
-    from shared.readside.reports import compensation as reports
 
     settings = Settings()
     chosen = year or utc_now().astimezone(HELSINKI).year
@@ -59,8 +59,8 @@ def compensation(
 def compensation_old_law(format: FormatOption = Format.JSON, purpose: PurposeOption = None) -> None:
     """The initial assessments organised under the old Act 1386/2010 (§50), to claim by
     31 Dec 2026 (681/2023 §102(1) as amended by 1100/2024)."""
+    from services.readside.reports import compensation as reports
     from shared.clock import HELSINKI, utc_now
-    from shared.readside.reports import compensation as reports
     from shared.values import OrganisationKind
 
     settings = Settings()

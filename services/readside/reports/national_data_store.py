@@ -31,6 +31,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.readside.caseload import record_order
+from services.readside.identities import Identity
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.contracts.assessment import Findings, Interview, ReferralOutcome, ReferralService
@@ -46,8 +48,6 @@ from shared.contracts.records import (
     Results,
     ReviewContent,
 )
-from shared.readside.caseload import record_order
-from shared.readside.identities import Identity
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://kotoutus.fi/schemas/national-data-store/v1.json"

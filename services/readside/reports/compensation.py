@@ -29,14 +29,14 @@ from uuid import UUID
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 
+from services.readside.caseload import record_order
+from services.readside.identities import Identity, identities
+from services.readside.names import NameSeal
+from services.readside.queries import events_of_types
 from shared.contracts import PublicEvent
 from shared.contracts.clients import ClientFacts
 from shared.law import compensation as law
 from shared.law.rulebook import Rule, RuleRef
-from shared.readside.caseload import record_order
-from shared.readside.identities import Identity, identities
-from shared.readside.names import NameSeal
-from shared.readside.queries import events_of_types
 from shared.settings import Settings
 
 CLIENT_EVENTS = frozenset(

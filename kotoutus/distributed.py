@@ -10,19 +10,19 @@ import asyncpg
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
+from kotoutus.http import create_api
+from kotoutus.registry import SERVICES
+from services.readside.database import engine_for
+from services.readside.feed import register_read_side
+from services.readside.names import NameSeal
+from services.readside.projector import Projector
 from shared.audit import ChainKeeper
 from shared.crypto import master_key
-from shared.entrypoints.http import create_api
-from shared.entrypoints.registry import SERVICES
 from shared.eventstore import store_env
 from shared.messaging.consumer import register_consumers
 from shared.messaging.dead_letters import BrokerDeadLetterArchive
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
-from shared.readside.database import engine_for
-from shared.readside.feed import register_read_side
-from shared.readside.names import NameSeal
-from shared.readside.projector import Projector
 from shared.service import Service
 from shared.settings import Settings
 

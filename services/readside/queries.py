@@ -14,9 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
+from services.readside.names import NameSeal
+from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
-from shared.readside.names import NameSeal
-from shared.readside.tables import caseload, client_names, events, name_keys
 
 FAR_FUTURE = date(9999, 12, 31)
 

@@ -12,6 +12,10 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
+from services.readside.api import router as read_side_routes
+from services.readside.projector import Projector
+from services.readside.reports.compensation_api import router as compensation_routes
+from services.readside.reports.national_data_store_api import router as national_data_store_routes
 from shared import inconsistencies
 from shared.api import Caller, Problem, install_error_handlers
 from shared.auth.access import require
@@ -20,10 +24,6 @@ from shared.auth.access_recording import AccessRecording
 from shared.auth.roles import Permission
 from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
-from shared.readside.api import router as read_side_routes
-from shared.readside.projector import Projector
-from shared.readside.reports.compensation_api import router as compensation_routes
-from shared.readside.reports.national_data_store_api import router as national_data_store_routes
 from shared.replay import replay
 from shared.service import Service
 from shared.settings import Settings
