@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import sys
 import tempfile
@@ -30,10 +31,9 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kotoutus.embedded import EmbeddedSystem
+from kotoutus.registry import READ_SIDE
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
-from services.readside.database import engine_for
-from services.readside.names import NameSeal
 from services.readside.projector import Projector
 from shared.clock import utc_now
 from shared.contracts import PublicEvent
@@ -113,8 +113,13 @@ def main() -> None:
         one_per_tx = asyncio.run(ceiling(url, rows, 1))
         batched = asyncio.run(ceiling(url, rows, 1000))
 
-        settings = Settings(database_url=url, schema_prefix="bench_")
-        projector = Projector(engine_for(settings), NameSeal(os.urandom(32)))
+        settings = Settings(
+            database_url=url,
+            schema_prefix="bench_",
+            master_key=base64.b64encode(os.urandom(32)).decode(),
+        )
+        projector = READ_SIDE.build(settings)
+        assert isinstance(projector, Projector)
         started = time.perf_counter()
         for event in history:
             projector.apply(event)

@@ -33,9 +33,9 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kotoutus.bootstrap import build_application
 from kotoutus.registry import SERVICES
 from shared.auth.tokens import LocalIssuer
-from shared.eventstore import store_env
 from shared.settings import Settings
 from tests.support import ServiceProcesses, delete_broker_names
 
@@ -98,7 +98,7 @@ async def ceiling_aio_pika(messages: int, in_flight: int) -> float:
 
 def scheduled_at(settings: Settings) -> dict[UUID, datetime]:
     """Record time of each client's first ReminderScheduled, from notifications' own store."""
-    app = SERVICES["notifications"].application(settings, store_env(settings, "notifications"))
+    app = build_application(settings, SERVICES["notifications"])
     found: dict[UUID, datetime] = {}
     try:
         position = 0

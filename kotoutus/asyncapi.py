@@ -9,10 +9,10 @@ from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 
+from kotoutus.bootstrap import subscriptions
 from kotoutus.registry import SERVICES
-from services.readside.feed import register_read_side
 from shared.contracts.inbound import INBOUND, CloudEvent, example
-from shared.messaging.consumer import register_consumers
+from shared.messaging.consumer import register_inbound, register_subscription
 from shared.messaging.relay import register_publishers
 from shared.messaging.topology import Topology
 from shared.settings import Settings
@@ -37,10 +37,14 @@ def application() -> FastStream:
     defaults = Settings.model_fields
     topology = Topology(defaults["amqp_prefix"].default, defaults["delivery_limit"].default)
     broker = RabbitBroker("amqp://guest:guest@localhost:5672/", logger=None)
+    # The same descriptions the running consumers are registered from, without applications.
+    settings = Settings.model_construct()
     for service in SERVICES.values():
         register_publishers(broker, topology, service)
-        register_consumers(broker, topology, service, None, Settings.model_construct())
-    register_read_side(broker, topology, None, Settings.model_construct())
+    for subscription in subscriptions():
+        register_subscription(broker, topology, subscription, None, settings)
+    for service in SERVICES.values():
+        register_inbound(broker, topology, service, None, settings)
     return FastStream(
         broker,
         specification=AsyncAPI(title="Kotoutus events", version="1", description=DESCRIPTION),

@@ -10,16 +10,11 @@ import asyncpg
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
+from kotoutus.bootstrap import bootstrap, inbound, subscriptions
 from kotoutus.http import create_api
-from kotoutus.registry import SERVICES
-from services.readside.database import engine_for
-from services.readside.feed import register_read_side
-from services.readside.names import NameSeal
-from services.readside.projector import Projector
+from kotoutus.registry import READ_SIDE, SERVICES
 from shared.audit import ChainKeeper
-from shared.crypto import master_key
-from shared.eventstore import store_env
-from shared.messaging.consumer import register_consumers
+from shared.messaging.consumer import register_inbound, register_subscription
 from shared.messaging.dead_letters import BrokerDeadLetterArchive
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
@@ -39,22 +34,34 @@ class ServiceProcess:
         self.settings = settings
         self.services = services
         self.service = services[name]
-        self.app = self.service.application(settings, store_env(settings, name))
         self.topology = Topology.of(settings)
-        self.app.dead_letters = BrokerDeadLetterArchive(
-            settings.amqp_url, self.topology, self.topology.consumers(services.values())
+        dead_letters = BrokerDeadLetterArchive(
+            settings.amqp_url,
+            self.topology,
+            self.topology.consumers(subscriptions(services), inbound(services)),
         )
+        system = bootstrap(
+            settings, [name], read_side=False, services=services, dead_letters=dead_letters
+        )
+        self.app = system.nodes[name].app
         self.amqp_url: str = settings.amqp_url
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
         self.publishers = register_publishers(self.broker, self.topology, self.service)
-        register_consumers(self.broker, self.topology, self.service, self.app, settings)
+        consumer = system.consumers.get(name)
+        if self.service.subscription is not None:
+            register_subscription(
+                self.broker, self.topology, self.service.subscription, consumer, settings
+            )
+        register_inbound(self.broker, self.topology, self.service, self.app, settings)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         assert self.settings.database_url
         await self.broker.connect()
         # Every queue and binding exists before anything is published or consumed.
-        await self.topology.declare(self.amqp_url, self.services.values())
+        await self.topology.declare(
+            self.amqp_url, subscriptions(self.services), inbound(self.services)
+        )
         await self.broker.start()
         pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=2)
         relay = OutboxRelay(
@@ -106,23 +113,28 @@ class ReadSideProcess:
         assert settings.amqp_url
         self.settings = settings
         self.services = services
-        self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
+        self.system = bootstrap(settings, [], services=services)
+        self.projector = self.system.read_side
         self.topology = Topology.of(settings)
         self.amqp_url: str = settings.amqp_url
         self.broker = RabbitBroker(settings.amqp_url, logger=None)
-        register_read_side(self.broker, self.topology, self.projector, settings)
+        register_subscription(
+            self.broker, self.topology, READ_SIDE.subscription, self.projector, settings
+        )
 
     def api(self) -> FastAPI:
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await self.broker.connect()
-            await self.topology.declare(self.amqp_url, self.services.values())
+            await self.topology.declare(
+                self.amqp_url, subscriptions(self.services), inbound(self.services)
+            )
             await self.broker.start()
             try:
                 yield
             finally:
                 await self.broker.stop()
-                self.projector.engine.dispose()
+                self.system.close()
 
         return create_api(
             self.settings,

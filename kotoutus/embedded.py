@@ -1,4 +1,5 @@
-"""Embedded mode: all four services and the staff API in one process on SQLite files."""
+"""Embedded mode: all four services, the read side and the staff API in one process on
+SQLite files, events delivered in-process."""
 
 from __future__ import annotations
 
@@ -8,18 +9,15 @@ from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
 
+from kotoutus.bootstrap import bootstrap
 from kotoutus.http import create_api
 from kotoutus.registry import SERVICES
-from services.readside.database import engine_for
-from services.readside.names import NameSeal
 from services.readside.projector import Projector
 from shared.audit import ChainKeeper
 from shared.contracts import CONTRACTS, parse_event
-from shared.crypto import master_key
-from shared.eventstore import ServiceApplication, store_env
+from shared.eventstore import ServiceApplication
 from shared.messaging.dead_letters import SQLiteDeadLetters
-from shared.messaging.inprocess import InProcessDelivery, Node
-from shared.messaging.topology import READ_SIDE
+from shared.messaging.inprocess import InProcessDelivery
 from shared.service import Service
 from shared.settings import Settings
 
@@ -30,24 +28,23 @@ class EmbeddedSystem:
             raise ValueError("embedded mode keeps its stores in SQLite files; unset DATABASE_URL")
         self.settings = settings
         self.services = services
-        self.nodes = {
-            name: Node(service, service.application(settings, store_env(settings, name)))
-            for name, service in services.items()
-        }
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.dead_letters = SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite")
-        for node in self.nodes.values():
-            node.app.dead_letters = self.dead_letters
-        self.projector = Projector(engine_for(settings), NameSeal(master_key(settings)))
+        self.system = bootstrap(settings, services=services, dead_letters=self.dead_letters)
+        self.nodes = self.system.nodes
+        projector = self.system.read_side
+        assert isinstance(projector, Projector)
+        self.projector = projector
         self.delivery = InProcessDelivery(
             self.nodes,
+            list(self.system.consumers.values()),
             self.dead_letters,
             idle_seconds=settings.relay_idle_seconds,
-            projector=self.projector,
         )
 
     @property
     def applications(self) -> dict[str, ServiceApplication]:
-        return {name: node.app for name, node in self.nodes.items()}
+        return self.system.applications
 
     def api(self) -> FastAPI:
         @contextlib.asynccontextmanager
@@ -68,7 +65,7 @@ class EmbeddedSystem:
         return create_api(
             self.settings,
             self.services,
-            {name: node.app for name, node in self.nodes.items()},
+            self.applications,
             lifespan=lifespan,
             projector=self.projector,
         )
@@ -80,24 +77,17 @@ class EmbeddedSystem:
 
     def resubmit(self, consumer: str, message_ids: set[str] | None = None) -> list[str]:
         """Hands dead letters of ``consumer`` to it again (after the cause is fixed); those it
-        now accepts leave the store, exactly once by its tracking."""
+        now accepts leave the store, exactly once by its own record of what it handled."""
         done: list[str] = []
         for letter in self.dead_letters.all():
             if letter.consumer != consumer:
                 continue
             if message_ids is not None and letter.message_id not in message_ids:
                 continue
-            event = parse_event(letter.body, CONTRACTS)
-            if consumer == READ_SIDE:
-                self.projector.apply(event)
-            else:
-                node = self.nodes[consumer]
-                node.app.process(event, node.service.policies[event.event_type])
+            self.system.consumers[consumer].handle([parse_event(letter.body, CONTRACTS)])
             self.dead_letters.remove(consumer, letter.message_id)
             done.append(letter.message_id)
         return done
 
     def close(self) -> None:
-        for node in self.nodes.values():
-            node.app.close()
-        self.projector.engine.dispose()
+        self.system.close()

@@ -12,10 +12,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from services.readside.api import router as read_side_routes
-from services.readside.projector import Projector
-from services.readside.reports.compensation_api import router as compensation_routes
-from services.readside.reports.national_data_store_api import router as national_data_store_routes
+from kotoutus.registry import READ_SIDE
 from shared import inconsistencies
 from shared.api import Caller, Problem, install_error_handlers
 from shared.auth.access import require
@@ -24,6 +21,7 @@ from shared.auth.access_recording import AccessRecording
 from shared.auth.roles import Permission
 from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
+from shared.messaging.consumers import Consumer
 from shared.replay import replay
 from shared.service import Service
 from shared.settings import Settings
@@ -38,7 +36,7 @@ def create_api(
     applications: Mapping[str, ServiceApplication],
     lifespan: Lifespan | None = None,
     title: str = "Kotoutus staff API",
-    projector: Projector | None = None,
+    projector: Consumer | None = None,
     read_routes: bool | None = None,
 ) -> FastAPI:
     """The routes of ``services``, and the read side's when this process hosts it (it does
@@ -86,9 +84,8 @@ def create_api(
             api.include_router(service.routes)
     api.state.projector = projector
     if read_routes or (read_routes is None and projector is not None):
-        api.include_router(read_side_routes)
-        api.include_router(national_data_store_routes)
-        api.include_router(compensation_routes)
+        assert READ_SIDE.routes is not None
+        api.include_router(READ_SIDE.routes)
 
     @api.get(
         "/audit/replay",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -31,9 +31,6 @@ from shared.law.rulebook import RuleBook, RuleRef, rulebook
 from shared.settings import Settings
 from shared.values import Actor, Provenance
 
-if TYPE_CHECKING:  # the archive depends on the contracts, which use this module
-    from shared.messaging.dead_letters import DeadLetterArchive
-
 # Optimistic-concurrency conflicts are retried this often before a command is answered 409.
 MAX_ATTEMPTS = 10
 
@@ -52,12 +49,27 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+# The name a value object is stored under is part of every stored event that holds one: a
+# class moved since it was first stored keeps the name it was stored under (current → stored).
+STORED_NAMES: dict[str, str] = {
+    "shared.contracts.intake.PersonalDetails": "shared.contracts.clients.PersonalDetails",
+    "shared.contracts.intake.ClientFacts": "shared.contracts.clients.ClientFacts",
+    "shared.contracts.intake.Eligibility": "shared.contracts.clients.Eligibility",
+    "shared.contracts.plans.ReviewContent": "shared.contracts.records.ReviewContent",
+}
+
+
+def stored_name(model: type[BaseModel]) -> str:
+    current = f"{model.__module__}.{model.__qualname__}"
+    return STORED_NAMES.get(current, current)
+
+
 def pydantic_transcoding(model: type[BaseModel]) -> Transcoding:
     """A transcoding that stores a frozen pydantic value object as its JSON-ready dict."""
 
     class _ModelTranscoding(Transcoding):
         type = model
-        name = f"{model.__module__}.{model.__qualname__}"
+        name = stored_name(model)
 
         def encode(self, obj: BaseModel) -> dict[str, Any]:
             return obj.model_dump(mode="json")
@@ -146,9 +158,6 @@ class ServiceApplication(Application[UUID]):
         self.settings = settings
         self.book = book or rulebook()
         self._listeners: list[Callable[[], None]] = []
-        # The deployment's dead letters, where a command must reach them (erasure); set by
-        # the entrypoint that runs the application.
-        self.dead_letters: DeadLetterArchive | None = None
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Calls ``listener`` (from the writing thread) after new events are stored, so that

@@ -14,7 +14,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from shared.contracts.envelope import PublicEvent
-from shared.eventstore import Policy, ServiceApplication
+from shared.eventstore import ServiceApplication
+from shared.messaging.consumers import Consumer, Handlers, Subscription
 from shared.settings import Settings
 
 MESSAGE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:message")
@@ -87,11 +88,36 @@ class Background(Protocol):
 @dataclass(frozen=True)
 class Service:
     name: str
-    application: Callable[[Settings, dict[str, str]], ServiceApplication]
+    # Built by the bootstrap with (settings, env) and, by name, what else it asks for.
+    application: Callable[..., ServiceApplication]
     publishes: PublicMapping
-    policies: Mapping[str, Policy] = field(default_factory=dict)
+    # What it does on the public events it takes, by contract class (see consumers.py).
+    policies: Handlers[Any] = field(default_factory=Handlers)
     routes: APIRouter | None = None
     # Work the service does on its own while it runs (e.g. durable timers), given its app.
     background: tuple[Callable[[Any], Background], ...] = ()
     # Takes one inbound message from another municipal system (the raw body); returns its fate.
     receives: Callable[[Any, bytes], object] | None = None
+
+    @property
+    def subscription(self) -> Subscription | None:
+        """Its queue of public events, if it reacts to any."""
+        if not self.policies:
+            return None
+        types = self.policies.event_types
+        return Subscription(self.name, types, f"{self.name} reacts to: {', '.join(sorted(types))}")
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """A part of the system that keeps no event store of its own: it takes every public event
+    into its projections and serves reads (the read side)."""
+
+    name: str
+    build: Callable[[Settings], Consumer]
+    description: str
+    routes: APIRouter | None = None
+
+    @property
+    def subscription(self) -> Subscription:
+        return Subscription(self.name, None, self.description)

@@ -19,7 +19,7 @@ from uuid import UUID
 import aio_pika
 import httpx
 
-from kotoutus.registry import SERVICES
+from kotoutus.bootstrap import inbound, subscriptions
 from shared.auth.tokens import LocalIssuer
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
@@ -261,7 +261,7 @@ def delete_broker_names(amqp_url: str, prefix: str) -> None:
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             queues = [f"{prefix}.tap"]
-            for consumer in topology.consumers(SERVICES.values()):
+            for consumer in topology.consumers(subscriptions(), inbound()):
                 queues += topology.queue_names(consumer)
             for queue in queues:
                 channel = await connection.channel()

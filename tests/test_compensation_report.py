@@ -19,7 +19,7 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kotoutus.compensation_cli import register as register_commands
+from kotoutus.cli.reports import register_compensation as register_commands
 from kotoutus.embedded import EmbeddedSystem
 from services.readside.identities import Identity
 from services.readside.reports import compensation

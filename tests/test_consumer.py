@@ -5,6 +5,7 @@ queue's delivery limit — never dropped, never retried forever."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
@@ -13,7 +14,6 @@ from faststream.rabbit import RabbitBroker
 
 from kotoutus.registry import SERVICES
 from shared.contracts import PublicEvent
-from shared.eventstore import Policy
 from shared.messaging.consumer import event_handler, register_consumer
 from shared.messaging.topology import Topology
 from shared.settings import Settings
@@ -30,21 +30,29 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_delivery_
     topology = Topology(distributed_settings.amqp_prefix, distributed_settings.delivery_limit)
     attempts: list[str] = []
 
-    def database_down(event: PublicEvent, policy: Policy) -> bool:
-        attempts.append(str(event.message_id))
-        raise ConnectionError("the database does not answer")
+    class DatabaseDown:
+        name = service.name
+        event_types = service.policies.event_types
+
+        def position(self, source: str) -> int:
+            return 0
+
+        def handle(self, events: Sequence[PublicEvent]) -> int:
+            attempts.extend(str(event.message_id) for event in events)
+            raise ConnectionError("the database does not answer")
 
     broker = RabbitBroker(distributed_settings.amqp_url, logger=None)
     register_consumer(
         broker,
         topology,
         service.name,
-        event_handler(service, database_down),
+        event_handler(DatabaseDown()),
         prefetch=1,
         description="assessment, with its database down",
     )
     await broker.connect()
-    await topology.declare(distributed_settings.amqp_url or "", [service])
+    assert service.subscription is not None
+    await topology.declare(distributed_settings.amqp_url or "", [service.subscription], [])
     await broker.start()
     try:
         event = eligibility_determined("8d0f6a52-5d0e-4a43-9a4c-0b1b6c3f2e11", position=1)

@@ -26,8 +26,9 @@ from services.assessment.application import AssessmentApplication
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
 from shared import inconsistencies
-from shared.contracts import PublicEvent
+from shared.contracts import events as contracts
 from shared.errors import DomainError, NotFoundError
+from shared.messaging.consumers import Handlers
 from shared.service import Service
 from shared.settings import Settings
 from shared.values import Provenance
@@ -145,7 +146,7 @@ def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
     refused: set[UUID] = set()
     accepted: list[UUID] = []
 
-    def picky(app: Any, message: PublicEvent) -> Sequence[Aggregate]:
+    def picky(app: Any, message: contracts.ClientRegistered) -> Sequence[Aggregate]:
         client_id = message.data.client_id  # type: ignore[attr-defined]
         if client_id in refused:
             raise RefusedError(f"client {client_id}")
@@ -156,7 +157,7 @@ def test_a_message_a_consumer_refuses_is_dead_lettered_and_delivery_goes_on(
         name="picky",
         application=SERVICES["notifications"].application,
         publishes=SERVICES["notifications"].publishes,
-        policies={"ClientRegistered": picky},
+        policies=Handlers[Any]().on(contracts.ClientRegistered, picky),
     )
     system = EmbeddedSystem(
         embedded_settings, {"intake": SERVICES["intake"], "picky": picky_service}
@@ -287,7 +288,7 @@ def test_an_inconsistency_of_our_records_is_retried_and_reported_not_dead_letter
     missing: set[UUID] = set()
     accepted: list[UUID] = []
 
-    def strict(app: Any, message: PublicEvent) -> Sequence[Aggregate]:
+    def strict(app: Any, message: contracts.ClientRegistered) -> Sequence[Aggregate]:
         client_id = message.data.client_id  # type: ignore[attr-defined]
         if client_id in missing:
             raise NotFoundError(f"Case {client_id}")
@@ -298,7 +299,7 @@ def test_an_inconsistency_of_our_records_is_retried_and_reported_not_dead_letter
         name="strict",
         application=SERVICES["notifications"].application,
         publishes=SERVICES["notifications"].publishes,
-        policies={"ClientRegistered": strict},
+        policies=Handlers[Any]().on(contracts.ClientRegistered, strict),
     )
     system = EmbeddedSystem(
         embedded_settings,

@@ -202,7 +202,7 @@ def test_a_transfer_handled_before_the_case_exists_is_followed(
     for event_type in ("ResponsibilityTransferred", "EligibilityDetermined"):
         event = wanted[event_type]
         assert event is not None
-        assessment.app.process(event, assessment.service.policies[event_type])
+        assessment.app.process(event, assessment.service.policies)
     case = assessment.app.assessment_of(client.id)
     assert case.responsible_organisation == "employment_authority:320"
     assert [p.organisation for p in case.responsibility] == [

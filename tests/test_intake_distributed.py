@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from kotoutus.registry import SERVICES
+from services.readside.service import READ_SIDE
 from shared.contracts.inbound import INBOUND, HomeMunicipalityRegistered, example
 from shared.eventstore import store_env
-from shared.messaging.topology import READ_SIDE, Topology
+from shared.messaging.topology import Topology
 from shared.settings import Settings
 from tests.support import ACTOR, Broker, ServiceProcesses, env_for, eventually, queue_depth
 from tests.test_intake import identity_code

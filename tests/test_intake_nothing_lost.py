@@ -24,7 +24,8 @@ from psycopg import sql
 from kotoutus.embedded import EmbeddedSystem
 from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication, InitialAssessment
-from services.intake.application import IntakeApplication, OrphanLookupError
+from services.intake.application import IntakeApplication
+from services.intake.errors import OrphanLookupError
 from services.intake.inbound import InboundReceipt
 from shared.contracts.inbound import ResidencePermitGranted, SocialAssistanceGranted, example
 from shared.eventstore import store_env

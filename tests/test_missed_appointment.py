@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kotoutus.embedded import EmbeddedSystem
+from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.templates import (
     OFFERED,
     Appointment,
@@ -29,7 +30,6 @@ from services.notifications.delivery.templates import (
     render,
 )
 from services.notifications.missed import NoFee
-from services.notifications.outbox_app import OutboxApplication
 from shared.clock import HELSINKI
 from shared.law.rulebook import rulebook
 from shared.settings import Settings
@@ -54,7 +54,7 @@ class FakeClock:
 class Api:
     client: TestClient
     clock: FakeClock
-    app: OutboxApplication
+    app: NotificationsApplication
     settings: Settings
 
     def book(self, client_id: str, **overrides: Any) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def api(embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("KOTOUTUS_DISPATCH_POLL_SECONDS", "0.1")
     system = EmbeddedSystem(embedded_settings)
     app = system.nodes["notifications"].app
-    assert isinstance(app, OutboxApplication)
+    assert isinstance(app, NotificationsApplication)
     clock = FakeClock(BOOKED)
     app.clock = clock
     with TestClient(system.api()) as client:
@@ -175,12 +175,12 @@ def test_a_fee_may_be_charged_capped_at_the_law_s_amount(api: Api) -> None:
     assert (cheaper.json()["fee_may_be_charged"], cheaper.json()["amount_eur"]) == (True, "40.00")
     # Recorded beside the letter; the same report again records nothing new.
     assert api.missed(client_id, interpreting_cost_eur="40").status_code == 200
-    recorded = api.app.outbox_of(UUID(client_id)).missed[letter["message_id"]]
+    recorded = api.app.letters_of(UUID(client_id)).missed[letter["message_id"]]
     assert (recorded.amount_eur, recorded.fee_may_be_charged) == (Decimal("40.00"), True)
     topics = [n.topic for n in api.app.recorder.select_notifications(1, 1000)]
     assert sum(t.endswith("ClientOutbox.AppointmentMissed") for t in topics) == 2
     # The notice went in Arabic, the client's language.
-    facts = api.app.outbox_of(UUID(client_id)).messages[letter["message_id"]].facts
+    facts = api.app.letters_of(UUID(client_id)).messages[letter["message_id"]].facts
     assert facts["fee_notice"]["language"] == "ar" and facts["fee_notice"]["in_client_language"]
 
 

@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from kotoutus.cli import app as cli
+from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.config import DeliverySettings
 from services.notifications.dispatcher import Dispatcher
-from services.notifications.outbox import INTERRUPTED, MessageState
-from services.notifications.outbox_app import OutboxApplication
+from services.notifications.letters import MessageState
+from services.notifications.outbox import INTERRUPTED
 from services.notifications.service import SERVICE
 from shared.clock import HELSINKI
 from shared.contracts import PublicEvent
@@ -103,7 +104,7 @@ class FakeClock:
 
 @dataclass
 class Outbox:
-    app: OutboxApplication
+    app: NotificationsApplication
     clock: FakeClock
     dispatcher: Dispatcher
     settings: Settings
@@ -140,7 +141,7 @@ class Outbox:
         return event
 
     def deliver(self, event: PublicEvent) -> bool:
-        return self.app.process(event, SERVICE.policies[event.event_type])
+        return self.app.process(event, SERVICE.policies)
 
     async def tick(self, at: datetime | None = None) -> int:
         if at is not None:
@@ -160,7 +161,7 @@ class Outbox:
 
 def make_outbox(settings: Settings, delivery: DeliverySettings, now: datetime) -> Outbox:
     clock = FakeClock(now)
-    app = OutboxApplication(
+    app = NotificationsApplication(
         settings, store_env(settings, "notifications"), delivery=delivery, clock=clock
     )
     return Outbox(app, clock, Dispatcher(app), settings)
@@ -225,7 +226,7 @@ async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
     due = date(2025, 3, 13)  # Thursday
     event = outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, due))
     # 14 days before has passed already; 3 days before is today (Monday), then the due day.
-    messages = outbox.app.outbox_of(client_id).messages
+    messages = outbox.app.letters_of(client_id).messages
     assert sorted(m.send_at.astimezone(HELSINKI) for m in messages.values()) == [
         datetime(2025, 3, 10, 8, 0, tzinfo=HELSINKI),
         datetime(2025, 3, 13, 8, 0, tzinfo=HELSINKI),
@@ -233,7 +234,7 @@ async def test_reminder_and_overdue_alert_reach_the_smtp_server_once(
     # Redelivered, and announced again in a new event: nothing new is decided.
     assert outbox.deliver(event) is False
     outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, due))
-    assert len(outbox.app.outbox_of(client_id).messages) == 2
+    assert len(outbox.app.letters_of(client_id).messages) == 2
 
     assert await outbox.tick() == 0  # 07:00: before staff hours
     assert await outbox.tick(datetime(2025, 3, 10, 8, 1, tzinfo=HELSINKI)) == 1
@@ -333,11 +334,11 @@ async def test_older_news_does_not_undo_a_transfer(outbox: Outbox) -> None:
 async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outbox) -> None:
     client_id, plan_id = uuid4(), uuid4()
     outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, date(2025, 4, 30)))
-    first = dict(outbox.app.outbox_of(client_id).messages)
+    first = dict(outbox.app.letters_of(client_id).messages)
     assert len(first) == 3
     # The deadline moves: the old reminders are cancelled, new ones scheduled.
     outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, plan_id, date(2025, 5, 30)))
-    moved = outbox.app.outbox_of(client_id).messages
+    moved = outbox.app.letters_of(client_id).messages
     assert all(moved[i].state is MessageState.CANCELLED for i in first)
     assert {moved[i].reason for i in first} == {"deadline moved to 2025-05-30"}
     pending = [m for m in moved.values() if m.state is MessageState.SCHEDULED]
@@ -350,7 +351,7 @@ async def test_step_done_cancels_and_moved_deadline_moves_reminders(outbox: Outb
         service=MeasureKind("integration_training"),
     )
     outbox.publish(contracts.PlanEnrolled, enrolled, aggregate=plan_id, version=2)
-    done = outbox.app.outbox_of(client_id).messages
+    done = outbox.app.letters_of(client_id).messages
     assert all(m.state is MessageState.CANCELLED for m in done.values())
 
 
@@ -385,10 +386,10 @@ async def test_retries_then_failed_then_resend_by_cli(
     client_id = uuid4()
     outbox.clock.now = datetime(2025, 3, 10, 9, 0, tzinfo=HELSINKI)
     outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), date(2025, 3, 10)))
-    [message] = outbox.app.outbox_of(client_id).messages.values()
+    [message] = outbox.app.letters_of(client_id).messages.values()
     for attempt in range(1, 4):
         assert await outbox.tick() == 1
-        state = outbox.app.outbox_of(client_id).messages[message.message_id]
+        state = outbox.app.letters_of(client_id).messages[message.message_id]
         assert state.attempts == attempt
         outbox.clock.now += timedelta(seconds=3)  # past any retry_at (capped at 2 s)
     assert state.state is MessageState.FAILED
@@ -410,10 +411,10 @@ async def test_retries_then_failed_then_resend_by_cli(
     )
     assert resent.exit_code == 0, resent.output
     # The CLI reads the real clock: it goes out within the next staff hours from now.
-    again_at = outbox.app.outbox_of(client_id).messages[message.message_id].send_at
+    again_at = outbox.app.letters_of(client_id).messages[message.message_id].send_at
     assert await outbox.tick(again_at) == 1
     assert len(smtp.inbox.received) == 1
-    assert outbox.app.outbox_of(client_id).messages[message.message_id].state is MessageState.SENT
+    assert outbox.app.letters_of(client_id).messages[message.message_id].state is MessageState.SENT
     assert outbox.app.failed_messages() == []  # the list follows the resend
     again = runner.invoke(
         cli, ["notifications", "resend", message.message_id, "--actor", "caseworker:anna"]
@@ -427,13 +428,13 @@ async def test_an_smtp_attempt_interrupted_by_a_crash_fails_rather_than_resends(
     client_id = uuid4()
     outbox.clock.now = datetime(2025, 3, 10, 9, 0, tzinfo=HELSINKI)
     outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), date(2025, 3, 10)))
-    [message] = outbox.app.outbox_of(client_id).messages.values()
-    outbox_id = outbox.app.outbox_of(client_id).id
+    [message] = outbox.app.letters_of(client_id).messages.values()
+    outbox_id = outbox.app.letters_of(client_id).id
     # The first process recorded SendingStarted and died (its result never recorded).
     assert outbox.app.begin_attempt(outbox_id, message.message_id) is not None
     restarted = Dispatcher(outbox.app)
     assert await restarted.tick() == 0
-    after = outbox.app.outbox_of(client_id).messages[message.message_id]
+    after = outbox.app.letters_of(client_id).messages[message.message_id]
     assert (after.state, after.reason) == (MessageState.FAILED, INTERRUPTED)
     assert smtp.inbox.received == []
 
@@ -449,7 +450,7 @@ async def test_an_interrupted_webhook_is_sent_again_under_the_same_idempotency_k
         reason="moved to the partner's programme",
     )
     made.publish(contracts.ResponsibilityTransferred, transfer, source="intake")
-    outbox = made.app.outbox_of(client_id)
+    outbox = made.app.letters_of(client_id)
     [message] = outbox.messages.values()
     # A process sent it and died before recording the result.
     attempt = made.app.begin_attempt(outbox.id, message.message_id)
@@ -457,7 +458,7 @@ async def test_an_interrupted_webhook_is_sent_again_under_the_same_idempotency_k
     assert (await made.dispatcher.channels.send(attempt.outgoing)).delivered
     restarted = Dispatcher(made.app)
     assert await restarted.tick() == 1
-    after = made.app.outbox_of(client_id).messages[message.message_id]
+    after = made.app.letters_of(client_id).messages[message.message_id]
     assert (after.state, after.total_attempts) == (MessageState.SENT, 2)
     keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
     assert keys == {message.message_id}  # the partner sees one notice, twice at most
@@ -508,7 +509,7 @@ async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_addres
         not_before=None,
     )
     assert again.message_id == message.message_id
-    assert len(outbox.app.outbox_of(client_id).messages) == 1
+    assert len(outbox.app.letters_of(client_id).messages) == 1
 
     outbox.publish(
         contracts.ClientErased,
@@ -520,7 +521,7 @@ async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_addres
     assert message.sealed is not None
     with pytest.raises(KeyErasedError):
         outbox.app.keys.open(client_id, message.sealed)
-    erased = outbox.app.outbox_of(client_id).messages[message.message_id]
+    erased = outbox.app.letters_of(client_id).messages[message.message_id]
     assert erased.state is MessageState.CANCELLED
     assert await outbox.tick(datetime(2025, 3, 11, 9, 0, tzinfo=HELSINKI)) == 0
     # A tombstone remembers the erasure: a new letter is refused, not sealed under a new key
@@ -536,7 +537,7 @@ async def test_client_letters_wait_for_the_morning_and_erasure_shreds_the_addres
             phone=None,
             not_before=None,
         )
-    assert len(outbox.app.outbox_of(client_id).messages) == 1
+    assert len(outbox.app.letters_of(client_id).messages) == 1
 
 
 def test_embedded_letter_becomes_an_eml_file_and_shows_on_the_timeline(
@@ -618,5 +619,22 @@ async def test_daily_digest_instead_of_single_reminders(
 def test_the_store_keeps_its_name_whatever_class_serves_it() -> None:
     # eventsourcing names PostgreSQL tables after the application: a subclass named otherwise
     # would leave every stored notification behind in a table nobody reads.
-    assert SERVICE.application is OutboxApplication
-    assert OutboxApplication.name == "notifications"
+    assert SERVICE.application is NotificationsApplication
+    assert NotificationsApplication.name == "notifications"
+
+
+def test_the_books_keep_their_stored_names(outbox: Outbox) -> None:
+    # A stored event's topic names its aggregate's module and class. The client's letters are
+    # still ClientOutbox in services.notifications.outbox, whatever the code calls them, so
+    # the events of existing stores load.
+    client_id = uuid4()
+    outbox.publish(contracts.EnrolmentDue, enrolment_due(client_id, uuid4(), date(2025, 4, 30)))
+    topics = {n.topic for n in outbox.app.recorder.select_notifications(1, 100)}
+    assert topics == {
+        "services.notifications.domain:ClientReminders.Opened",
+        "services.notifications.domain:ClientReminders.ReminderScheduled",
+        "services.notifications.outbox:ClientOutbox.Opened",
+        "services.notifications.outbox:ClientOutbox.MessageScheduled",
+    }
+    assert outbox.app.reminders_of(client_id).reminders
+    assert outbox.app.letters_of(client_id).messages

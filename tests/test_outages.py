@@ -25,8 +25,9 @@ import pytest
 from kotoutus.registry import SERVICES
 from services.assessment.application import AssessmentApplication
 from services.notifications.domain import ClientReminders
+from services.readside.service import READ_SIDE
 from shared.eventstore import ServiceApplication, store_env
-from shared.messaging.topology import READ_SIDE, Topology
+from shared.messaging.topology import Topology
 from shared.settings import Settings
 from tests.support import ACTOR, ServiceProcesses, eventually, queue_depth
 

@@ -24,9 +24,9 @@ from kotoutus.embedded import EmbeddedSystem
 from services.readside.caseload import concerned_clients, fold
 from services.readside.names import NameSeal
 from services.readside.projector import Projector
+from services.readside.service import READ_SIDE
 from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import ContractError, PublicEvent
-from shared.messaging.topology import READ_SIDE
 from shared.replay import replay
 from shared.settings import Settings
 from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually

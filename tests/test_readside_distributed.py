@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from kotoutus.registry import SERVICES
 from services.readside.database import engine_for
+from services.readside.service import READ_SIDE
 from services.readside.tables import caseload, client_names, events, name_keys
-from shared.messaging.topology import READ_SIDE
 from shared.settings import Settings
 from tests.support import ACTOR, ServiceProcesses, env_for, eventually
 

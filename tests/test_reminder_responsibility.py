@@ -18,10 +18,11 @@ from fastapi.testclient import TestClient
 
 from kotoutus.embedded import EmbeddedSystem
 from kotoutus.registry import SERVICES
+from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.config import DeliverySettings
 from services.notifications.domain import ClientReminders
-from services.notifications.outbox import ClientOutbox, MessageState
-from services.notifications.outbox_app import OutboxApplication
+from services.notifications.letters import MessageState
+from services.notifications.outbox import ClientOutbox
 from shared.clock import HELSINKI
 from shared.eventstore import ServiceApplication
 from shared.settings import Settings
@@ -71,7 +72,7 @@ class System:
     api: TestClient
     clock: SetClock
     outbox_dir: Path
-    notifications: OutboxApplication
+    notifications: NotificationsApplication
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def system(embedded_settings: Settings, tmp_path: Path) -> Iterator[System]:
     clock = SetClock(datetime(2024, 11, 6, 7, 0, tzinfo=HELSINKI))
 
     def notifications(settings: Settings, env: dict[str, str]) -> ServiceApplication:
-        return OutboxApplication(settings, env, delivery=delivery, clock=clock)
+        return NotificationsApplication(settings, env, delivery=delivery, clock=clock)
 
     services = {
         **SERVICES,
@@ -94,7 +95,7 @@ def system(embedded_settings: Settings, tmp_path: Path) -> Iterator[System]:
     }
     embedded = EmbeddedSystem(embedded_settings, services)
     app = embedded.nodes["notifications"].app
-    assert isinstance(app, OutboxApplication)
+    assert isinstance(app, NotificationsApplication)
     with TestClient(embedded.api()) as api:
         yield System(api, clock, outbox_dir, app)
 
@@ -152,7 +153,7 @@ def test_after_the_2025_handover_reminders_name_the_employment_authority(system:
     te = bearer(organisation=TE, subject="tea.laine")
     named = api.post(f"/clients/{client_id}/worker", json={"worker": "tea.laine"}, headers=te)
     assert named.is_success, named.text
-    outbox = system.notifications.outbox_of
+    outbox = system.notifications.letters_of
     eventually(lambda: outbox(UUID(client_id)).worker, what="notifications to hear of her")
 
     # 19 Dec 2024: the fourteen-day reminder goes to the office, which still answers.

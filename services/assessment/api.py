@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, TypeVar
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from services.assessment.application import AssessmentApplication
-from services.assessment.domain import Documentation, InitialAssessment
-from services.assessment.interview import InterviewContent, Matter, Told
+from services.assessment.domain import Documentation
+from services.assessment.interview import InterviewContent
 from services.assessment.model import (
     Findings,
     Interview,
@@ -19,6 +19,7 @@ from services.assessment.model import (
     ReferralOutcome,
     ReferralService,
 )
+from services.assessment.views import AssessmentView, ResponsibilityView
 from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access
 from shared.auth.errors import OtherOrganisationError
@@ -26,10 +27,7 @@ from shared.auth.roles import Permission
 from shared.clock import HELSINKI
 from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import NotFoundError
-from shared.law.deadlines import Deadline
-from shared.law.rulebook import RuleRef
 
-T = TypeVar("T")
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
 Assessment = Annotated[
     AssessmentApplication, Depends(application("assessment", AssessmentApplication))
@@ -45,86 +43,6 @@ RecordCase = Annotated[Caller, Depends(client_access("assessment", Permission.RE
 ChangeCase = Annotated[Caller, Depends(client_access("assessment", Permission.CHANGE_CLIENT))]
 
 
-class CoveredView(BaseModel):
-    code: str | None = None
-    note: str | None = None
-    note_unreadable: bool = Field(
-        default=False, description="A note was recorded; the client's key is forgotten."
-    )
-
-
-class AssessmentView(BaseModel):
-    assessment_id: UUID
-    client_id: UUID
-    version: int
-    opened_by: OpenedBy
-    group: str | None
-    responsible_organisation: str
-    deadline: Deadline
-    started_on: date | None
-    interview: Interview | None
-    covered: dict[Matter, CoveredView] = Field(
-        description="Government Decree 869/2024 §2(1) matters recorded with the interview."
-    )
-    told: list[Told] = Field(description="§2(3) matters the client was told.")
-    still_to_cover: list[Matter] = Field(
-        description="§2(1) matters neither recorded nor coded in the findings (from 2025)."
-    )
-    still_to_tell: list[Told] = Field(description="§2(3) matters not told yet (from 2025).")
-    findings: Findings | None
-    waived_on: date | None
-    overdue_on: date | None
-    completed_on: date | None
-    plan_needed: bool | None
-    referrals: dict[str, ReferralService]
-    referral_outcomes: dict[str, ReferralOutcome]
-    further_measures: list[FurtherMeasure] | None = Field(
-        default=None, description="Decree 874/2024 §1(1) (Decree 869/2024 §3(1)); null: none yet."
-    )
-    plan_planned_on: date | None = Field(default=None, description="Decree 874/2024 §1(1).")
-    makers: list[Maker] | None = Field(default=None, description="Decree 874/2024 §1(1).")
-    sources: list[InformationSource] | None = Field(
-        default=None, description="Decree 874/2024 §1(1)."
-    )
-
-    @classmethod
-    def of(cls, assessment: InitialAssessment) -> AssessmentView:
-        return cls(
-            assessment_id=assessment.id,
-            client_id=assessment.client_id,
-            version=assessment.version,
-            opened_by=assessment.opened_by,
-            group=assessment.group,
-            responsible_organisation=assessment.responsible_organisation,
-            deadline=assessment.deadline,
-            started_on=assessment.started_on,
-            interview=assessment.interview,
-            covered=_covered(assessment),
-            told=[t for t in Told if t in assessment.told],
-            still_to_cover=[m for m in Matter if m not in assessment.covered()]
-            if assessment.under_decree
-            else [],
-            still_to_tell=[t for t in Told if t not in assessment.told]
-            if assessment.under_decree
-            else [],
-            findings=assessment.findings,
-            waived_on=assessment.waived_on,
-            overdue_on=assessment.overdue_on,
-            completed_on=assessment.completed_on,
-            plan_needed=assessment.plan_needed,
-            referrals=assessment.referrals,
-            referral_outcomes=assessment.referral_outcomes,
-            further_measures=_listed(assessment.further_measures),
-            plan_planned_on=assessment.plan_planned_on,
-            makers=_listed(assessment.makers),
-            sources=_listed(assessment.sources),
-        )
-
-
-def _listed(values: tuple[T, ...] | None) -> list[T] | None:
-    return None if values is None else list(values)
-
-
 class RequestAssessment(BusinessTime):
     opened_by: OpenedBy = Field(
         default=OpenedBy.REQUEST, description="request (the client asked) or contact_notice"
@@ -133,13 +51,6 @@ class RequestAssessment(BusinessTime):
     responsible_organisation: str | None = Field(
         default=None, description="Who answers for it; the caller's organisation if not given."
     )
-
-
-def _covered(assessment: InitialAssessment) -> dict[Matter, CoveredView]:
-    covered = {m: CoveredView(code=c) for m, c in assessment.interview_codes.items()}
-    for matter, note in assessment.interview_notes.items():
-        covered[matter] = CoveredView(note=note, note_unreadable=note is None)
-    return {m: covered[m] for m in Matter if m in covered}
 
 
 class StartAssessment(BusinessTime, InterviewContent):
@@ -226,13 +137,6 @@ class CompleteAssessment(DocumentAssessment):
 @router.get("", responses=ERRORS, summary="A client's initial assessment")
 def get_assessment(client_id: UUID, caller: ReadCase, app: Assessment) -> AssessmentView:
     return AssessmentView.of(app.assessment_of(client_id))
-
-
-class ResponsibilityView(BaseModel):
-    organisation: str
-    since: datetime
-    legal_basis: list[RuleRef]
-    deadline: Deadline = Field(description="The deadline, under the law it was computed by.")
 
 
 @router.get(

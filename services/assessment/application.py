@@ -1,22 +1,18 @@
-"""Assessment's commands, its reaction to intake's decisions, and its overdue facts."""
+"""Assessment's commands and its overdue facts; its reactions to intake's decisions, and the
+opening of a case they share with a request, are ``IntakeReactions`` (``reactions.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from services.assessment.domain import (
-    Documentation,
-    InitialAssessment,
-    ResponsibilityPeriod,
-    WaiverRefusedError,
-)
+from services.assessment.domain import Documentation, InitialAssessment, ResponsibilityPeriod
+from services.assessment.errors import AssessmentAlreadyOpenError, WaiverRefusedError
 from services.assessment.interview import InterviewContent
 from services.assessment.model import (
     Findings,
@@ -25,30 +21,18 @@ from services.assessment.model import (
     ReferralOutcome,
     ReferralService,
 )
+from services.assessment.reactions import IntakeReactions
 from services.assessment.sealing import ClientKeys, NotesMapper
-from shared.contracts import PublicEvent
-from shared.contracts import events as contracts
 from shared.contracts.records import Maker
 from shared.crypto import master_key
-from shared.errors import DomainError
-from shared.eventstore import ServiceApplication, pydantic_transcoding
-from shared.law.deadlines import deadline_or_target
+from shared.eventstore import pydantic_transcoding
 from shared.law.rulebook import NoRuleInForceError, Rule, RuleBook, municipal_targets
 from shared.settings import Settings
 from shared.timers import passed_at
 from shared.values import Provenance
 
 
-class AssessmentAlreadyOpenError(DomainError):
-    code = "assessment_already_open"
-    texts = {
-        "fi": "Asiakkaalla on jo alkukartoitus",
-        "sv": "Klienten har redan en kartläggning",
-        "en": "The client already has an initial assessment",
-    }
-
-
-class AssessmentApplication(ServiceApplication):
+class AssessmentApplication(IntakeReactions):
     name = "assessment"
     service_name: ClassVar[str] = "assessment"
 
@@ -66,108 +50,6 @@ class AssessmentApplication(ServiceApplication):
         super().register_transcodings(transcoder)
         for model in (Interview, Findings, Maker):
             transcoder.register(pydantic_transcoding(model))
-
-    def _open(
-        self,
-        *,
-        client_id: UUID,
-        provenance: Provenance,
-        opened_by: OpenedBy,
-        group: str | None,
-        starts_on: date,
-        responsible_organisation: str,
-    ) -> InitialAssessment:
-        # The start deadline is set by the law in force when the period starts; where that
-        # law says "without delay", the day shown is the municipality's own target.
-        due = deadline_or_target(
-            self.book,
-            "assessment.start_deadline",
-            starts_on,
-            targets=municipal_targets(),
-            target_id="assessment.start_target",
-            municipality=self.settings.municipality_code,
-        )
-        return InitialAssessment(
-            client_id=client_id,
-            provenance=provenance,
-            opened_by=opened_by,
-            group=group,
-            deadline=due,
-            responsible_organisation=responsible_organisation,
-            legal_basis=due.legal_basis,
-        )
-
-    def on_client_erased(self, message: PublicEvent) -> Sequence[Aggregate]:
-        """The person is erased: the key of their interview notes goes, and the notes with it
-        (idempotent, so a redelivery does no harm)."""
-        assert isinstance(message, contracts.ClientErased)
-        self.keys.forget(message.data.client_id)
-        return ()
-
-    def on_eligibility_determined(self, message: PublicEvent) -> Sequence[Aggregate]:
-        """A client who enters a group the law assigns an assessment gets one."""
-        assert isinstance(message, contracts.EligibilityDetermined)
-        data = message.data
-        group = data.eligibility.group
-        if not data.eligibility.in_scope or group is None:
-            return ()
-        rule = self.book.in_force("eligibility.scope", data.decided_on)
-        if group not in rule.value("assessment_groups"):
-            return ()  # an assessment on request only
-        if InitialAssessment.create_id(data.client_id) in self.repository:
-            return ()
-        provenance = Provenance.system(
-            self.service_name, data.responsible_organisation, message.occurred_at
-        )
-        assessment = self._open(
-            client_id=data.client_id,
-            provenance=provenance,
-            opened_by=OpenedBy.GROUP,
-            group=group,
-            starts_on=data.decided_on,
-            responsible_organisation=data.responsible_organisation,
-        )
-        self._follow_latest(assessment, message)
-        return (assessment,)
-
-    def _follow_latest(self, assessment: InitialAssessment, opened_by: PublicEvent) -> None:
-        """A transfer handled before the case existed applies to it now."""
-        latest = self.latest_responsibility(assessment.client_id)
-        if (
-            latest is not None
-            and opened_by.source == "intake"
-            and latest.position > opened_by.position
-        ):
-            assessment.transfer_responsibility(
-                provenance=latest.provenance,
-                from_organisation=assessment.responsible_organisation,
-                to_organisation=latest.organisation,
-                reason=latest.reason,
-                legal_basis=latest.legal_basis,
-            )
-
-    def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
-        """The open case follows the client to the organisation that now answers for it."""
-        assert isinstance(message, contracts.ResponsibilityTransferred)
-        data = message.data
-        latest = self.note_responsibility(
-            message, data.client_id, data.to_organisation, data.reason
-        )
-        assessment = self.stored(InitialAssessment.create_id(data.client_id), InitialAssessment)
-        if assessment is None:
-            return (latest,)  # a case opened later follows it
-        assessment.transfer_responsibility(
-            provenance=Provenance(
-                actor=message.actor,
-                organisation=message.organisation,
-                occurred_at=message.occurred_at,
-            ),
-            from_organisation=data.from_organisation,
-            to_organisation=data.to_organisation,
-            reason=data.reason,
-            legal_basis=message.legal_basis,
-        )
-        return (latest, assessment)
 
     def request(
         self,

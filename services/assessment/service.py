@@ -6,6 +6,7 @@ from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
 from services.assessment.overdue import overdue_watch
 from shared.contracts import events as contracts
+from shared.messaging.consumers import Handlers
 from shared.service import PublicMapping, Service
 
 SERVICE = Service(
@@ -27,11 +28,10 @@ SERVICE = Service(
             "InitialAssessment.Documented": contracts.AssessmentDocumented,
         },
     ),
-    policies={
-        "EligibilityDetermined": AssessmentApplication.on_eligibility_determined,
-        "ResponsibilityTransferred": AssessmentApplication.on_responsibility_transferred,
-        "ClientErased": AssessmentApplication.on_client_erased,
-    },
+    policies=Handlers[AssessmentApplication]()
+    .on(contracts.EligibilityDetermined, AssessmentApplication.on_eligibility_determined)
+    .on(contracts.ResponsibilityTransferred, AssessmentApplication.on_responsibility_transferred)
+    .on(contracts.ClientErased, AssessmentApplication.on_client_erased),
     routes=router,
     background=(overdue_watch,),
 )

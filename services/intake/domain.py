@@ -1,5 +1,8 @@
 """The client aggregate. Pure: time, rule tables and organisation names come in as arguments.
 
+Over ~350 lines on purpose: it is one aggregate whose invariants belong together, and its class
+stays here, where the topics of its stored events name it (``services.intake.domain:Client``).
+
 Every decision of law (scope, group, responsibility) is recorded as its own event naming the
 rule; a change of facts decides again and records a transfer only when the answer changes.
 A decision by the law of a day before the 2025 handover, taken after it, that names the TE
@@ -15,41 +18,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.intake.eligibility import determine_eligibility, responsible_kind
+from services.intake.errors import ClientClosedError, DuplicateOfItselfError, UnknownConflictError
 from services.intake.handover import HandoverLaw
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails, age_group
 from shared.clock import HELSINKI
-from shared.errors import DomainError
 from shared.law.rulebook import NoRuleInForceError, RuleBook, RuleRef
 from shared.values import OrganisationKind, Provenance
 
 OrganisationOf = Callable[[OrganisationKind, ClientFacts], str]
-
-
-class ClientClosedError(DomainError):
-    code = "client_closed"
-    texts = {
-        "fi": "Asiakkuus on päättynyt tai tiedot on poistettu",
-        "sv": "Klientrelationen har avslutats eller uppgifterna har raderats",
-        "en": "The client relationship is closed or the person was erased",
-    }
-
-
-class DuplicateOfItselfError(DomainError):
-    code = "duplicate_of_itself"
-    texts = {
-        "fi": "Asiakasta ei voi yhdistää itseensä",
-        "sv": "En klient kan inte slås ihop med sig själv",
-        "en": "A client cannot be merged into itself",
-    }
-
-
-class UnknownConflictError(DomainError):
-    code = "unknown_conflict"
-    texts = {
-        "fi": "Ristiriitaa ei löydy tai se on jo ratkaistu",
-        "sv": "Konflikten finns inte eller är redan löst",
-        "en": "No such open conflict",
-    }
 
 
 class Client(Aggregate):

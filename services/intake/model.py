@@ -1,4 +1,4 @@
-"""Intake's value objects; the non-personal ones are public (shared/contracts/clients.py).
+"""Intake's value objects; the non-personal ones are public (shared/contracts/intake.py).
 
 ``PersonalDetails`` is the only place personal data lives: the store
 seals it with the client's own key (crypto-shredding); everything else stays readable for

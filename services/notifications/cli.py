@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # the commands import the application only when run
+    from services.notifications.application import NotificationsApplication
 
 app = typer.Typer(help="Notifications: messages that could not be delivered, and resending.")
 
 
 @contextlib.contextmanager
-def _outbox() -> Iterator[object]:
-    from services.notifications.outbox_app import OutboxApplication
+def _notifications() -> Iterator[NotificationsApplication]:
+    from services.notifications.application import NotificationsApplication
     from shared.eventstore import store_env
     from shared.settings import Settings
 
     settings = Settings()
-    application = OutboxApplication(settings, store_env(settings, "notifications"))
+    application = NotificationsApplication(settings, store_env(settings, "notifications"))
     try:
         yield application
     finally:
@@ -33,14 +36,11 @@ def _outbox() -> Iterator[object]:
 @app.command("failed")
 def failed() -> None:
     """List failed messages: id, client, kind, recipient reference, attempts, reason."""
-    from services.notifications.outbox_app import OutboxApplication
-
-    with _outbox() as application:
-        assert isinstance(application, OutboxApplication)
+    with _notifications() as application:
         found = application.failed_messages()
-        for outbox, message in found:
+        for letters, message in found:
             typer.echo(
-                f"{message.message_id}\t{outbox.client_id}\t{message.kind}\t{message.recipient}"
+                f"{message.message_id}\t{letters.client_id}\t{message.kind}\t{message.recipient}"
                 f"\t{message.total_attempts}\t{message.reason}"
             )
     typer.echo(f"{len(found)} failed message(s)", err=True)
@@ -54,13 +54,11 @@ def resend(
     ],
 ) -> None:
     """Send a failed message again (the running service sends it)."""
-    from services.notifications.outbox_app import OutboxApplication
     from shared.clock import utc_now
     from shared.errors import DomainError
     from shared.values import Actor, ActorKind, OrganisationKind, Provenance
 
-    with _outbox() as application:
-        assert isinstance(application, OutboxApplication)
+    with _notifications() as application:
         provenance = Provenance(
             actor=Actor(id=actor, kind=ActorKind.USER),
             organisation=application.settings.organisation(OrganisationKind.MUNICIPALITY),

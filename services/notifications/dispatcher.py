@@ -1,12 +1,13 @@
 """The dispatcher: durable "send at" timers, and decide → send → record for each message due.
 
-The timers are the outbox's stored events, as ``shared.timers.DeadlineWatch`` does for
-deadlines: ``MessageScheduled`` and ``ResendRequested`` set one at ``send_at``,
-``AttemptFailed`` at ``retry_at``, ``SendingStarted`` marks an attempt in flight, and a
-message sent, failed or cancelled clears it. On start the dispatcher reads the service's
+The timers are the stored events of the clients' letters (``ClientOutbox``, their stored
+name), as ``shared.timers.DeadlineWatch`` does for deadlines: ``MessageScheduled`` and
+``ResendRequested`` set one at ``send_at``, ``AttemptFailed`` at ``retry_at``,
+``SendingStarted`` marks an attempt in flight, and a message sent, failed or cancelled clears
+it. On start the dispatcher reads the service's
 whole log (its own database: PostgreSQL or SQLite) and then follows it, so after a restart,
 a crash or a clock jump every message whose time has passed goes out — once, because the
-outbox records ``SendingStarted`` before the channel is called and refuses to start a
+letters record ``SendingStarted`` before the channel is called and refuse to start a
 message that is not due.
 
 An attempt found in flight when the log is read is one a previous process did not finish:
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.channel import ChannelRouter
 from services.notifications.delivery.message import (
     DeliveryResult,
@@ -31,7 +33,7 @@ from services.notifications.delivery.message import (
     OutgoingMessage,
 )
 from services.notifications.lease import DispatchLease, SoleProcess, lease_for
-from services.notifications.outbox_app import Attempt, OutboxApplication
+from services.notifications.sending import Attempt
 from shared.failpoints import failpoint
 from shared.messaging.wakeup import Wakeup
 
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 # Kills the process after the channel accepted a message and before the result is recorded.
 SENT_BEFORE_RECORD = "notifications-sent-before-record"
 
+_LETTERS = ":ClientOutbox."  # the letters' events, as stored
 _SETS = {"MessageScheduled": "send_at", "ResendRequested": "send_at", "AttemptFailed": "retry_at"}
 _CLEARS = {"MessageSent", "MessageFailed", "MessageCancelled"}
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -48,7 +51,7 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 class Dispatcher:
     def __init__(
         self,
-        app: OutboxApplication,
+        app: NotificationsApplication,
         channels: ChannelRouter | None = None,
         lease: DispatchLease | None = None,
     ) -> None:
@@ -67,7 +70,7 @@ class Dispatcher:
             for notification in notifications:
                 self.position = notification.id
                 name = notification.topic.rsplit(".", 1)[-1]
-                if ":ClientOutbox." not in notification.topic:
+                if _LETTERS not in notification.topic:
                     continue
                 if name in _SETS or name == "SendingStarted":
                     event: Any = self.app.mapper.to_domain_event(notification)
@@ -96,7 +99,7 @@ class Dispatcher:
                 reason=f"{type(error).__name__}: {error}",
             )
 
-    async def _finish(self, outbox_id: UUID, attempt: Attempt) -> None:
+    async def _finish(self, letters_id: UUID, attempt: Attempt) -> None:
         if attempt.outgoing is None:
             result = DeliveryResult(
                 message_id=attempt.message_id,
@@ -107,7 +110,7 @@ class Dispatcher:
             result = await self._send(attempt.outgoing)
         failpoint(SENT_BEFORE_RECORD)
         await asyncio.to_thread(
-            self.app.record_attempt, outbox_id, result, attempt.recipient, attempt.organisation
+            self.app.record_attempt, letters_id, result, attempt.recipient, attempt.organisation
         )
 
     async def _send_digests(self, members: dict[str, list[tuple[UUID, Attempt]]]) -> None:
@@ -127,26 +130,26 @@ class Dispatcher:
             else:
                 result = await self._send(outgoing)
             failpoint(SENT_BEFORE_RECORD)
-            for outbox_id, attempt in group:
+            for letters_id, attempt in group:
                 own = result.model_copy(update={"message_id": attempt.message_id})
                 await asyncio.to_thread(
-                    self.app.record_attempt, outbox_id, own, recipient, attempt.organisation
+                    self.app.record_attempt, letters_id, own, recipient, attempt.organisation
                 )
 
     async def tick(self) -> int:
         """Sends every message due now; returns how many messages were attempted."""
         made = 0
         digests: dict[str, list[tuple[UUID, Attempt]]] = {}
-        for outbox_id, message_id in await asyncio.to_thread(self.due):
+        for letters_id, message_id in await asyncio.to_thread(self.due):
             if not await asyncio.to_thread(self.lease.hold):
                 # The lease was lost during this tick (its session ended): another process
                 # may send now, and must not find an attempt of ours in flight.
                 self.leading = False
                 break
-            key = (outbox_id, message_id)
+            key = (letters_id, message_id)
             due_at = self.pending.pop(key, None)
             try:
-                attempt = await asyncio.to_thread(self.app.begin_attempt, outbox_id, message_id)
+                attempt = await asyncio.to_thread(self.app.begin_attempt, letters_id, message_id)
             except Exception:
                 # Nothing was recorded (e.g. the database is away): the log will not bring
                 # the message back, so keep its timer here for the next tick.
@@ -158,10 +161,10 @@ class Dispatcher:
                 continue
             made += 1
             if attempt.digest_item is not None and attempt.recipient is not None:
-                digests.setdefault(attempt.recipient, []).append((outbox_id, attempt))
+                digests.setdefault(attempt.recipient, []).append((letters_id, attempt))
                 continue
             try:
-                await self._finish(outbox_id, attempt)
+                await self._finish(letters_id, attempt)
             except Exception:
                 # One message's trouble must not hold back the others due now.
                 log.exception("sending %s failed before its result was recorded", message_id)
@@ -198,6 +201,5 @@ class Dispatcher:
             await asyncio.to_thread(self.lease.release)
 
 
-def dispatcher(app: Any) -> Dispatcher:
-    assert isinstance(app, OutboxApplication)
+def dispatcher(app: NotificationsApplication) -> Dispatcher:
     return Dispatcher(app, lease=lease_for(app.settings))

@@ -1,4 +1,6 @@
-"""A client's reminders. Pure: time comes in as an argument.
+"""The two books notifications keeps of each client: the reminder book (``ClientReminders``,
+here) and the client's letters (``ClientOutbox``, in ``outbox``, where its stored name keeps
+it; see ``letters``). Pure: time comes in as an argument.
 
 Reminders must not depend on the order messages arrive in: a step reported done before its
 deadline was announced leaves the reminder cancelled, and announcing the same deadline twice
@@ -15,7 +17,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.notifications.outbox import ClientOutbox
 from shared.values import Provenance
+
+__all__ = ["ClientOutbox", "ClientReminders", "Reminder", "ReminderState"]
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:client-reminders")
 

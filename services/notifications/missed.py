@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.notifications.delivery.templates import AppointmentPurpose
-from services.notifications.outbox import Message, MessageState
+from services.notifications.letters import Message, MessageState
 from shared.clock import HELSINKI
 from shared.law.rulebook import NoRuleInForceError, Rule, RuleBook, RuleRef
 

@@ -1,19 +1,18 @@
-"""A client's outbox: every message notifications decided to send about one client, and what
-became of it. Pure: time comes in as an argument; nothing here sends anything.
+"""``ClientOutbox``: a client's letters (message book, see ``letters``) as an aggregate. Pure:
+time comes in as an argument; nothing here sends anything.
+
+Its module and class keep the word "outbox" because they are the stored name: every event the
+book records has the topic ``services.notifications.outbox:ClientOutbox.<Event>`` (and the
+public mapping and the dispatcher know the events by it), so neither moves nor is renamed. In
+all other code the book is the client's letters, and "outbox" means the transactional outbox of
+``shared.messaging.relay``. This module is over 350 lines for the same reason: one aggregate
+and its events, which cannot be split across modules without changing their stored topics.
 
 One stream per client, so the client's notification history (what was sent, to whom, when,
 through which channel, with what result) is one event stream that the read side shows and
 auditors replay. Appointments the client missed are recorded here too, beside the letter
-whose notice decides whether the interpreting may be charged (see ``missed``).
-
-A message's life::
-
-    scheduled ──▶ sending ──▶ sent
-        ▲  │         │  └───▶ retrying ──▶ sending …   (transient failure, attempts left)
-        │  │         └──────▶ failed                   (permanent, out of attempts, or
-        │  ▼                                            interrupted with the outcome unknown)
-        │ cancelled                    failed ──resend──▶ scheduled
-        └───────────────────────────────────────────────┘
+whose notice decides whether the interpreting may be charged (see ``missed``). A message's
+life is drawn in ``letters``.
 
 Exactly once: a message's id is derived from its cause (``message_id_for``), so a redelivered
 triggering event schedules nothing new. ``SendingStarted`` is recorded *before* the channel is
@@ -23,84 +22,27 @@ outcome is unknown, and ``interrupted`` decides what to do (see there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.notifications.letters import PENDING, Message, MessageState, MissedAppointment
 from shared.law.rulebook import RuleRef
 from shared.values import Provenance
 
+# The books' ids derive from this name, so it stays as stored ids have it.
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:client-outbox")
 
 INTERRUPTED = "interrupted while sending; delivery unknown"
 
 
-class MessageState(StrEnum):
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    RETRYING = "retrying"
-    SENT = "sent"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-PENDING = frozenset({MessageState.SCHEDULED, MessageState.RETRYING})
-
-
-@dataclass(frozen=True)
-class Message:
-    message_id: str
-    kind: str
-    audience: str
-    channel: str
-    recipient: str  # a non-personal reference: staff id, "inbox:<org>", "partner:<id>", "client"
-    language: str | None  # None: the recipient's language is chosen when sending
-    send_at: datetime
-    cause: str
-    facts: dict[str, Any]
-    sealed: str | None  # personal details (address, name), sealed under the client's key
-    state: MessageState = MessageState.SCHEDULED
-    attempts: int = 0  # attempts in this round (a resend starts a new round)
-    total_attempts: int = 0
-    retry_at: datetime | None = None
-    reason: str | None = None
-    sent_at: datetime | None = None
-
-    @property
-    def due_at(self) -> datetime | None:
-        """When the dispatcher should act on it next, if at all."""
-        if self.state is MessageState.SCHEDULED:
-            return self.send_at
-        if self.state is MessageState.RETRYING:
-            return self.retry_at
-        return None
-
-
-@dataclass(frozen=True)
-class MissedAppointment:
-    """An appointment the client missed, as staff reported it, and whether its interpreting
-    may be charged (681/2023 §32a(1)); the appointment is its letter's."""
-
-    message_id: str
-    starts_at: datetime
-    purpose: str
-    acceptable_reason: bool
-    cancelled_in_advance: bool
-    client_under_18: bool
-    unreasonable: bool
-    interpreting_cost_eur: Decimal
-    fee_may_be_charged: bool
-    amount_eur: Decimal
-    reasons: tuple[str, ...]
-    legal_basis: tuple[RuleRef, ...]
-
-
 class ClientOutbox(Aggregate):
+    """A client's letters (the stored name of the message book: see the module's words)."""
+
     @staticmethod
     def create_id(client_id: UUID, **_: Any) -> UUID:
         return uuid5(_NAMESPACE, str(client_id))

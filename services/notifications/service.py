@@ -2,48 +2,50 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from services.notifications.api import router as reminder_routes
+from services.notifications.api import router
 from services.notifications.application import NotificationsApplication
 from services.notifications.dispatcher import dispatcher
-from services.notifications.outbox_api import router as outbox_routes
-from services.notifications.outbox_app import OutboxApplication, with_outbox
 from shared.contracts import events as contracts
+from shared.messaging.consumers import Handlers
 from shared.service import PublicMapping, Service
-
-router = APIRouter()
-router.include_router(reminder_routes)
-router.include_router(outbox_routes)
 
 SERVICE = Service(
     name="notifications",
-    application=OutboxApplication,
+    application=NotificationsApplication,
     publishes=PublicMapping(
         "notifications",
         None,
         {
             "ClientReminders.ReminderScheduled": contracts.ReminderScheduled,
             "ClientReminders.ReminderCancelled": contracts.ReminderCancelled,
+            # The client's letters, by their stored name (see services.notifications.letters).
             "ClientOutbox.MessageSent": contracts.NotificationSent,
             "ClientOutbox.MessageFailed": contracts.NotificationFailed,
         },
     ),
-    policies=with_outbox(
-        {
-            "AssessmentDue": NotificationsApplication.on_assessment_due,
-            "AssessmentStarted": NotificationsApplication.on_assessment_step_done,
-            "AssessmentCompleted": NotificationsApplication.on_assessment_step_done,
-            "AssessmentWaived": NotificationsApplication.on_assessment_step_done,
-            "PlanPreparationDue": NotificationsApplication.on_plan_preparation_due,
-            "PlanDrafted": NotificationsApplication.on_plan_prepared,
-            "PlanAgreed": NotificationsApplication.on_plan_prepared,
-            "EnrolmentDue": NotificationsApplication.on_plan_deadline,
-            "ReviewDue": NotificationsApplication.on_plan_deadline,
-            "PlanEnrolled": NotificationsApplication.on_plan_step_done,
-            "PlanReviewed": NotificationsApplication.on_plan_step_done,
-        }
-    ),
+    policies=Handlers[NotificationsApplication]()
+    # Deadlines: the reminder book, and the staff reminders in the letters following it.
+    .on(contracts.AssessmentDue, NotificationsApplication.on_assessment_due)
+    .on(contracts.AssessmentStarted, NotificationsApplication.on_assessment_step_done)
+    .on(contracts.AssessmentCompleted, NotificationsApplication.on_assessment_step_done)
+    .on(contracts.AssessmentWaived, NotificationsApplication.on_assessment_step_done)
+    .on(contracts.PlanPreparationDue, NotificationsApplication.on_plan_preparation_due)
+    .on(contracts.PlanDrafted, NotificationsApplication.on_plan_prepared)
+    .on(contracts.PlanAgreed, NotificationsApplication.on_plan_prepared)
+    .on(contracts.EnrolmentDue, NotificationsApplication.on_enrolment_due)
+    .on(contracts.ReviewDue, NotificationsApplication.on_review_due)
+    .on(contracts.PlanEnrolled, NotificationsApplication.on_plan_enrolled)
+    .on(contracts.PlanReviewed, NotificationsApplication.on_plan_reviewed)
+    # Overdue: an alert to the supervisor.
+    .on(contracts.AssessmentOverdue, NotificationsApplication.on_assessment_overdue)
+    .on(contracts.EnrolmentOverdue, NotificationsApplication.on_enrolment_overdue)
+    .on(contracts.ReviewOverdue, NotificationsApplication.on_review_overdue)
+    # Partners, the caseworker, who answers for the client, erasure.
+    .on(contracts.ReferralMade, NotificationsApplication.on_referral_made)
+    .on(contracts.ResponsibilityAssigned, NotificationsApplication.on_responsibility_assigned)
+    .on(contracts.ResponsibilityTransferred, NotificationsApplication.on_responsibility_transferred)
+    .on(contracts.WorkerAssigned, NotificationsApplication.on_worker_assigned)
+    .on(contracts.ClientErased, NotificationsApplication.on_client_erased),
     routes=router,
     background=(dispatcher,),
 )

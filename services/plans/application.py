@@ -11,8 +11,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
 from services.plans.domain import ClientPermit, Documentation, IntegrationPlan
-from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
+from shared.contracts.clients import ResidencePermit
 from shared.contracts.plans import (
     ExtensionGround,
     Goal,
@@ -38,8 +38,7 @@ class PlansApplication(ServiceApplication):
         for model in (PlanPeriod, Measure, Maker, ReviewContent):
             transcoder.register(pydantic_transcoding(model))
 
-    def on_plan_need_decided(self, message: PublicEvent) -> Sequence[Aggregate]:
-        assert isinstance(message, contracts.PlanNeedDecided)
+    def on_plan_need_decided(self, message: contracts.PlanNeedDecided) -> Sequence[Aggregate]:
         data = message.data
         plan_id = IntegrationPlan.create_id(data.client_id)
         if not data.plan_needed or plan_id in self.repository:
@@ -67,17 +66,26 @@ class PlansApplication(ServiceApplication):
             )
         return (plan,)
 
-    def on_client_facts(self, message: PublicEvent) -> Sequence[Aggregate]:
-        """Keeps the first permit's date: the first plan must fall within years of it."""
-        reached_on: date | None = None
-        if isinstance(message, contracts.ClientRegistered):
-            permit = message.data.residence_permit
-            victim = message.data.trafficking_victim
-            reached_on = message.data.relationship_started_on
-        else:
-            assert isinstance(message, contracts.ClientFactsChanged)
-            permit = message.data.facts.residence_permit
-            victim = message.data.facts.trafficking_victim
+    def on_client_registered(self, message: contracts.ClientRegistered) -> Sequence[Aggregate]:
+        """Keeps the first permit's date (the first plan must fall within years of it) and
+        when the client was reached (681/2023 §20(4))."""
+        data = message.data
+        facts = data.client_facts
+        return self._note_permit(
+            message, facts.residence_permit, facts.trafficking_victim, data.relationship_started_on
+        )
+
+    def on_client_facts_changed(self, message: contracts.ClientFactsChanged) -> Sequence[Aggregate]:
+        facts = message.data.facts
+        return self._note_permit(message, facts.residence_permit, facts.trafficking_victim, None)
+
+    def _note_permit(
+        self,
+        message: contracts.ClientRegistered | contracts.ClientFactsChanged,
+        permit: ResidencePermit | None,
+        victim: bool,
+        reached_on: date | None,
+    ) -> Sequence[Aggregate]:
         first_permit_on = permit.first_permit_on if permit else None
         client_id = message.data.client_id
         provenance = Provenance.system(self.service_name, message.organisation, message.occurred_at)
@@ -99,8 +107,9 @@ class PlansApplication(ServiceApplication):
             )
         return (record,)
 
-    def on_responsibility_transferred(self, message: PublicEvent) -> Sequence[Aggregate]:
-        assert isinstance(message, contracts.ResponsibilityTransferred)
+    def on_responsibility_transferred(
+        self, message: contracts.ResponsibilityTransferred
+    ) -> Sequence[Aggregate]:
         latest = self.note_responsibility(
             message, message.data.client_id, message.data.to_organisation, message.data.reason
         )

@@ -6,6 +6,7 @@ from services.plans.api import router
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
 from shared.contracts import events as contracts
+from shared.messaging.consumers import Handlers
 from shared.service import PublicMapping, Service
 
 SERVICE = Service(
@@ -30,12 +31,11 @@ SERVICE = Service(
             "IntegrationPlan.ReviewDocumented": contracts.ReviewDocumented,
         },
     ),
-    policies={
-        "PlanNeedDecided": PlansApplication.on_plan_need_decided,
-        "ClientRegistered": PlansApplication.on_client_facts,
-        "ClientFactsChanged": PlansApplication.on_client_facts,
-        "ResponsibilityTransferred": PlansApplication.on_responsibility_transferred,
-    },
+    policies=Handlers[PlansApplication]()
+    .on(contracts.PlanNeedDecided, PlansApplication.on_plan_need_decided)
+    .on(contracts.ClientRegistered, PlansApplication.on_client_registered)
+    .on(contracts.ClientFactsChanged, PlansApplication.on_client_facts_changed)
+    .on(contracts.ResponsibilityTransferred, PlansApplication.on_responsibility_transferred),
     routes=router,
     background=(plan_deadline_watch,),
 )

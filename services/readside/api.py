@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -11,7 +11,9 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from services.readside import queries, statistics
+from services.readside.caseload import CaseloadRow
 from services.readside.projector import Projector
+from services.readside.storage import RowView
 from shared.api import Caller
 from shared.auth.access import client_access_by, require
 from shared.auth.errors import OtherOrganisationError
@@ -35,37 +37,12 @@ ReadClient = Annotated[Caller, Depends(client_access_by(projector, Permission.RE
 ReadStatistics = Annotated[Caller, Depends(require(Permission.READ_STATISTICS))]
 
 
-class CaseloadItem(BaseModel):
-    client_id: UUID
+# The caseload row as staff read it: ``CaseloadRow``'s fields that are not hidden, in its order,
+# with the name from the names projection after the key. (No docstring: it would be the
+# OpenAPI document's description of the schema.)
+class CaseloadItem(RowView, row=CaseloadRow):
     given_names: str | None = Field(description="null once the person is erased")
     family_name: str | None
-    status: str
-    organisation: str | None
-    worker: str | None
-    group: str | None
-    in_scope: bool | None
-    mother_tongue: str | None
-    interpreter_language: str | None
-    needs_interpreter: bool
-    relationship_started_on: date | None
-    assessment_state: str
-    assessment_due: date | None
-    plan_state: str
-    plan_preparation_due: date | None
-    enrolment_due: date | None
-    next_review: date | None
-    open_referrals: int
-    assessment_overdue: bool
-    enrolment_overdue: bool
-    review_overdue: bool
-    overdue: bool
-    next_deadline: date | None
-    next_deadline_kind: str | None
-    last_event_at: datetime
-
-    @classmethod
-    def of(cls, row: dict[str, Any]) -> CaseloadItem:
-        return cls.model_validate({**row, "group": row["client_group"]})
 
 
 class CaseloadPage(BaseModel):

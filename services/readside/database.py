@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from shared.messaging.topology import READ_SIDE
 from shared.settings import Settings
 
 
-def engine_for(settings: Settings, name: str = READ_SIDE) -> Engine:
+def engine_for(settings: Settings, name: str = "readside") -> Engine:
     """An engine for the store called ``name`` (its schema, or its SQLite file)."""
     if settings.database_url:
         url = make_url(settings.database_url).set(drivername="postgresql+psycopg")

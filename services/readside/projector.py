@@ -1,49 +1,50 @@
-"""Applies public events to the projections, exactly once, and rebuilds them from history."""
+"""Applies public events to the projections (``services.readside.projections``), exactly once,
+and rebuilds them from history."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from itertools import groupby
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    delete,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, func, select, text
 
-from services.readside.caseload import concerned_clients, fold
+from services.readside.caseload import concerned_clients
 from services.readside.names import NameSeal
-from services.readside.tables import (
-    PROJECTIONS,
-    applied,
-    caseload,
-    client_changes,
-    client_names,
-    events,
-    metadata,
-    name_keys,
-)
-from shared.contracts import CONTRACTS, PublicEvent, parse_event
-from shared.contracts.personal import without_personal
+from services.readside.projections import Projection
+from services.readside.projections.caseload import Caseload
+from services.readside.projections.changes import ChangePositions
+from services.readside.projections.names import Names
+from services.readside.projections.timeline import Timeline
+from services.readside.storage import insert_ignoring_duplicates, metadata, schema_of
+from services.readside.tables import PROJECTIONS, applied, caseload
+from shared.contracts import PublicEvent
+from shared.contracts import events as contracts
 
 
 class Projector:
+    """The read side's consumer (``shared.messaging.consumers.Consumer``): every public event,
+    applied to the projections exactly once by its inbox (``applied``)."""
+
+    name = "readside"  # its queue: <prefix>.readside
+    event_types: frozenset[str] | None = None  # every public event
+
     def __init__(self, engine: Engine, seal: NameSeal) -> None:
         self.engine = engine
         self.seal = seal
         self.postgres = engine.dialect.name == "postgresql"
-        translate = engine.get_execution_options().get("schema_translate_map") or {}
-        self.schema: str | None = translate.get(None)
-        metadata.create_all(engine)
-        self._add_identity_columns()
+        # In this order: a projection may read the tables of those before it.
+        self.projections: list[Projection] = [
+            Timeline(),
+            Names(seal),
+            Caseload(),
+            ChangePositions(),
+        ]
+        metadata.create_all(
+            engine, tables=[applied, *(t for p in self.projections for t in p.tables)]
+        )
+        with engine.begin() as connection:
+            for projection in self.projections:
+                projection.prepare(connection)
 
     def position(self, source: str) -> int:
         """The highest position of ``source`` applied (in-process delivery resumes after it)."""
@@ -61,26 +62,25 @@ class Projector:
             ).scalar()
         return None if found is None else str(found)
 
+    def handle(self, events: Sequence[PublicEvent]) -> int:
+        return sum(self.apply(event) for event in events)
+
     def apply(self, event: PublicEvent) -> bool:
         """Applies ``event`` to every projection in one transaction with its inbox row.
         Returns False for an event applied before."""
         with self.engine.begin() as connection:
-            clients = concerned_clients(event)
-            for client_id in sorted(clients):
+            for client_id in sorted(concerned_clients(event)):
                 self._lock(connection, client_id)  # one writer per client: folds see all
             inserted = connection.execute(
-                self._insert_ignoring_duplicates(applied).values(
+                insert_ignoring_duplicates(connection, applied).values(
                     message_id=str(event.message_id), source=event.source, position=event.position
                 )
             )
             if inserted.rowcount == 0:
                 return False
-            for client_id in clients:
-                self._store_event(connection, client_id, event)
-                self._note_name(connection, client_id, event)
-                self._refold(connection, client_id)
-            self._note_changes(connection, clients)
-        if event.event_type == "ClientErased" and not self.postgres:
+            for projection in self.projections:
+                projection.apply(connection, event)
+        if isinstance(event, contracts.ClientErased) and not self.postgres:
             self._forget_old_pages()
         return True
 
@@ -98,176 +98,33 @@ class Projector:
         if unknown:
             raise ValueError(f"unknown projections: {', '.join(sorted(unknown))}")
         with self.engine.begin() as connection:
-            if self.postgres:
-                tables = ", ".join(f'"{self.schema}"."{name}"' for name in PROJECTION_TABLES)
-                connection.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
-            if "timeline" in chosen:
-                connection.execute(delete(events))
-            if "names" in chosen:
-                connection.execute(delete(client_names))
-            rows: list[dict[str, Any]] = []
+            self._lock_tables(connection)
+            rebuilds = [
+                projection.rebuild(connection)
+                for projection in self.projections
+                if projection.rebuilt_with & chosen
+            ]
             for event in history:
-                for client_id in concerned_clients(event):
-                    if "timeline" in chosen:
-                        rows.append(self._event_row(client_id, event))
-                    if "names" in chosen:
-                        self._note_name(connection, client_id, event)
-                if len(rows) >= BATCH:
-                    connection.execute(insert(events), rows)
-                    rows = []
+                for rebuild in rebuilds:
+                    rebuild.add(event)
                 progress(1)
-            if rows:
-                connection.execute(insert(events), rows)
-            if "caseload" in chosen:
-                connection.execute(delete(caseload))
-                self._fold_everyone(connection)
-            if "timeline" in chosen:
-                # A read side made before change positions gets one for every client.
-                unpositioned = (
-                    select(events.c.client_id)
-                    .distinct()
-                    .except_(select(client_changes.c.client_id))
-                )
-                self._note_changes(
-                    connection,
-                    [UUID(found) for found in connection.execute(unpositioned).scalars()],
-                )
-
-    def _fold_everyone(self, connection: Connection) -> None:
-        """Every client's caseload row from the stored timeline, in batches."""
-        stored = connection.execute(
-            select(events.c.client_id, events.c.body).order_by(events.c.client_id)
-        )
-        rows: list[dict[str, Any]] = []
-        for client_id, group in groupby(stored, key=lambda row: row.client_id):
-            row = fold(UUID(client_id), (parse_event(r.body, CONTRACTS) for r in group))
-            if row is not None:
-                rows.append(row.columns())
-            if len(rows) >= BATCH:
-                connection.execute(insert(caseload), rows)
-                rows = []
-        if rows:
-            connection.execute(insert(caseload), rows)
-
-    # --- each projection ---
-
-    def _store_event(self, connection: Connection, client_id: UUID, event: PublicEvent) -> None:
-        connection.execute(
-            self._insert_ignoring_duplicates(events).values(**self._event_row(client_id, event))
-        )
-
-    @staticmethod
-    def _event_row(client_id: UUID, event: PublicEvent) -> dict[str, Any]:
-        return {
-            "message_id": str(event.message_id),
-            "client_id": str(client_id),
-            "source": event.source,
-            "position": event.position,
-            "event_type": event.event_type,
-            "occurred_at": event.occurred_at,
-            "recorded_at": event.recorded_at,
-            "actor": event.actor.id,
-            "organisation": event.organisation,
-            "body": without_personal(event).model_dump_json(),
-        }
-
-    def _note_name(self, connection: Connection, client_id: UUID, event: PublicEvent) -> None:
-        data: Any = event.data
-        erased = event.event_type == "ClientErased"
-        if not erased and (event.event_type not in NAMING or data.client_id != client_id):
-            return
-        key = str(client_id)
-        current = connection.execute(
-            select(client_names).where(client_names.c.client_id == key)
-        ).first()
-        if current is not None and (
-            current.erased or (not erased and current.version >= event.aggregate_version)
-        ):
-            return  # erased for good, or a newer name is already known
-        name = None if erased else data.name
-        if erased:
-            connection.execute(delete(name_keys).where(name_keys.c.client_id == key))
-        values: dict[str, Any] = {
-            "given_names": None,
-            "family_name": None,
-            "identity_code": None,
-            "birth_date": None,
-            "version": event.aggregate_version,
-            "erased": erased,
-        }
-        if not erased:
-            wrapped = self._name_key(connection, client_id)
-            if name is not None:
-                values["given_names"] = self.seal.seal(client_id, wrapped, name.given_names)
-                values["family_name"] = self.seal.seal(client_id, wrapped, name.family_name)
-            values["identity_code"] = self.seal.seal(client_id, wrapped, data.identity_code)
-            born = data.birth_date
-            values["birth_date"] = self.seal.seal(
-                client_id, wrapped, None if born is None else born.isoformat()
-            )
-        if current is None:
-            connection.execute(insert(client_names).values(client_id=key, **values))
-        else:
-            connection.execute(
-                update(client_names).where(client_names.c.client_id == key).values(**values)
-            )
-
-    def _note_changes(self, connection: Connection, clients: Iterable[UUID]) -> None:
-        """Gives each client the next change position. The lock makes positions grow in the
-        order transactions commit, so an export "after N" never skips one committed later."""
-        if self.postgres:
-            connection.execute(text("SELECT pg_advisory_xact_lock(8742024)"))
-        for client_id in sorted(clients):
-            position = (
-                connection.execute(
-                    select(func.coalesce(func.max(client_changes.c.position), 0))
-                ).scalar_one()
-                + 1
-            )
-            key = str(client_id)
-            changed = connection.execute(
-                update(client_changes)
-                .where(client_changes.c.client_id == key)
-                .values(position=position)
-            )
-            if changed.rowcount == 0:
-                connection.execute(insert(client_changes).values(client_id=key, position=position))
-
-    def _name_key(self, connection: Connection, client_id: UUID) -> bytes:
-        key = str(client_id)
-        found = connection.execute(
-            select(name_keys.c.wrapped).where(name_keys.c.client_id == key)
-        ).scalar()
-        if found is not None:
-            return bytes(found)
-        wrapped = self.seal.new_key(client_id)
-        connection.execute(insert(name_keys).values(client_id=key, wrapped=wrapped))
-        return wrapped
-
-    def _refold(self, connection: Connection, client_id: UUID) -> None:
-        bodies = connection.execute(
-            select(events.c.body).where(events.c.client_id == str(client_id))
-        ).scalars()
-        row = fold(client_id, (parse_event(body, CONTRACTS) for body in bodies))
-        connection.execute(delete(caseload).where(caseload.c.client_id == str(client_id)))
-        if row is not None:
-            connection.execute(insert(caseload).values(**row.columns()))
+            for rebuild in rebuilds:
+                rebuild.finish()
 
     # --- plumbing ---
 
-    def _add_identity_columns(self) -> None:
-        """A read side made before the identity columns gets them (empty until the "names"
-        projection is rebuilt: ``kotoutus projections rebuild names``)."""
-        with self.engine.begin() as connection:
-            present = {
-                column["name"]
-                for column in inspect(connection).get_columns("client_names", schema=self.schema)
-            }
-            blob = "BYTEA" if self.postgres else "BLOB"
-            table = f'"{self.schema}".client_names' if self.schema else "client_names"
-            for column in ("identity_code", "birth_date"):
-                if column not in present:
-                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {blob}"))
+    def _lock_tables(self, connection: Connection) -> None:
+        """Every projection's tables, in the order live application writes them (so neither
+        waits for the other in a circle)."""
+        if not self.postgres:
+            return  # SQLite: the IMMEDIATE transaction already holds the only write lock
+        schema = schema_of(connection)
+        tables = ", ".join(
+            f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
+            for projection in self.projections
+            for table in projection.tables
+        )
+        connection.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
 
     def _forget_old_pages(self) -> None:
         """SQLite's write-ahead log still holds the pages as they were before the erasure:
@@ -285,17 +142,3 @@ class Projector:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": str(client_id)},
             )
-
-    def _insert_ignoring_duplicates(self, table: Any) -> Any:
-        if self.postgres:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table).on_conflict_do_nothing()
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
-
-
-BATCH = 1000  # rows per multi-row insert when rebuilding
-NAMING = frozenset({"ClientRegistered", "ClientDetailsCorrected"})
-PROJECTION_TABLES = ("events", "client_names", "name_keys", "caseload")

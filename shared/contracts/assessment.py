@@ -1,12 +1,18 @@
-"""Value objects of the initial assessment, shared by its events and their public contracts."""
+"""The initial assessment's public contracts: its value objects and the events assessment
+publishes."""
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.envelope import EventData, PublicEvent
+from shared.contracts.records import InformationSource, Maker
 from shared.languages import LanguageCode
+from shared.law.deadlines import Deadline
 
 
 class InterpreterKind(StrEnum):
@@ -123,3 +129,163 @@ class OpenedBy(StrEnum):
     GROUP = "group"  # the law assigns the client's group an assessment
     REQUEST = "request"  # the client asked
     CONTACT_NOTICE = "contact_notice"  # another authority's contact notice (681/2023 §9)
+
+
+class FurtherMeasure(StrEnum):
+    """The further measures an assessment may include (Decree 869/2024 §3(1) 1–6)."""
+
+    RECOGNITION_OF_SKILLS = "recognition_of_skills"  # 1) osaamisen tunnistaminen
+    LITERACY = "literacy"  # 2) luku- ja kirjoitustaidon tarkempi selvittäminen
+    LANGUAGE_SKILLS = "language_skills"  # 3) suomen tai ruotsin kielen taidon ...
+    STUDY_SKILLS = "study_skills"  # 4) opiskelutaitojen ja -valmiuksien selvittäminen
+    EMPLOYMENT_OPTIONS = "employment_options"  # 5) työllistymisvaihtoehtojen selvittäminen
+    SERVICE_NEEDS = "service_needs"  # 6) palvelutarpeiden tarkempi selvittäminen
+
+
+# --- events ---
+
+
+class AssessmentDueData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    opened_by: OpenedBy
+    group: str | None = Field(description="The client's group, when the law assigned it.")
+    deadline: Deadline
+    responsible_organisation: str
+
+
+class AssessmentDue(PublicEvent):
+    """An initial assessment must start by `deadline.due`, by the law of the relationship start."""
+
+    data: AssessmentDueData
+
+
+class AssessmentStartedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    started_on: date
+    interview: Interview
+
+
+class AssessmentStarted(PublicEvent):
+    """The initial assessment started (first meeting held)."""
+
+    data: AssessmentStartedData
+
+
+class AssessmentWaivedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    waived_on: date
+    reason: str
+
+
+class AssessmentWaived(PublicEvent):
+    """No assessment, with the reason and its ground (`legal_basis`): from 2025 only Act 681/2023
+    §14(5), an unaccompanied minor whose needs another client plan meets; before, the
+    municipality's practice for an obviously unnecessary one (not the act's words)."""
+
+    data: AssessmentWaivedData
+
+
+class AssessmentOverdueData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    overdue_on: date = Field(description="The first day after the due day.")
+
+
+class AssessmentOverdue(PublicEvent):
+    """The assessment did not start by its due day (recorded once, by the service's own timer)."""
+
+    data: AssessmentOverdueData
+
+
+class AssessmentFindingsRecordedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    findings: Findings
+
+
+class AssessmentFindingsRecorded(PublicEvent):
+    """Literacy, education, work experience and Finnish/Swedish skills per skill (CEFR)."""
+
+    data: AssessmentFindingsRecordedData
+
+
+class ReferralMadeData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    referral_id: str
+    service: ReferralService
+    referred_on: date
+
+
+class ReferralMade(PublicEvent):
+    """The client was referred to a municipal service or a partner."""
+
+    data: ReferralMadeData
+
+
+class ReferralOutcomeRecordedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    referral_id: str
+    service: ReferralService
+    outcome: ReferralOutcome
+    on: date
+
+
+class ReferralOutcomeRecorded(PublicEvent):
+    """What became of a referral."""
+
+    data: ReferralOutcomeRecordedData
+
+
+class AssessmentCompletedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    completed_on: date
+
+
+class AssessmentCompleted(PublicEvent):
+    """The initial assessment was completed."""
+
+    data: AssessmentCompletedData
+
+
+class AssessmentDocumentedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    further_measures: tuple[FurtherMeasure, ...] | None = Field(
+        default=None, description="874/2024 §1(1); Decree 869/2024 §3(1). Empty: none."
+    )
+    plan_planned_on: date | None = Field(
+        default=None,
+        description='874/2024 §1(1) "suunniteltu kotoutumissuunnitelman laadinta-ajankohta".',
+    )
+    makers: tuple[Maker, ...] | None = Field(default=None, description="874/2024 §1(1).")
+    sources: tuple[InformationSource, ...] | None = Field(
+        default=None, description="874/2024 §1(1)."
+    )
+
+
+class AssessmentDocumented(PublicEvent):
+    """What the national data store needs of an assessment beyond its events (Decree 874/2024
+    §1): each field given replaces the one recorded before; null leaves it as it was."""
+
+    data: AssessmentDocumentedData
+
+
+class PlanNeedDecidedData(EventData):
+    client_id: UUID
+    assessment_id: UUID
+    decided_on: date
+    plan_needed: bool
+    reason: str
+    responsible_organisation: str
+
+
+class PlanNeedDecided(PublicEvent):
+    """The assessment decided whether the client needs an integration plan, and why."""
+
+    data: PlanNeedDecidedData

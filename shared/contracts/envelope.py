@@ -2,13 +2,18 @@
 
 Consumers ignore fields they do not know (``extra="ignore"``), so adding a field is a safe,
 backwards-compatible change within a schema version; removing or retyping one is a new version.
+
+A contract is written once, beside the service that publishes it (``intake.py``,
+``assessment.py``, ``plans.py``, ``notifications.py``): a ``PublicEvent`` subclass whose class
+name is its type and whose ``data`` is an ``EventData`` subclass; ``events.py`` lists them all.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -17,12 +22,23 @@ from shared.law.rulebook import RuleRef
 from shared.values import Actor
 
 
+class EventData(BaseModel):
+    """The payload of a public event: frozen, and unknown fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
 class PublicEvent(BaseModel):
-    """Envelope: identity, position in the source's log, who/what/when/why, and ``data``."""
+    """Envelope: identity, position in the source's log, who/what/when/why, and ``data``.
+
+    A contract names its type once, by its class name: ``EVENT_TYPE`` is derived from it, and
+    so is the ``event_type`` field, a constant (``Literal``) whose default is the type, so a body
+    that names another type is refused and the JSON Schema shows the constant."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     EVENT_TYPE: ClassVar[str]
+    """The class name, unless the class sets it (e.g. a second schema version of a type)."""
     SCHEMA_VERSION: ClassVar[int] = 1
 
     message_id: UUID = Field(description="Stable id: the same stored event always has the same.")
@@ -43,6 +59,17 @@ class PublicEvent(BaseModel):
         default=(), description="The rules that decided this event, with their citations."
     )
     data: BaseModel
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs inside ``type.__new__``, before pydantic collects the class's fields (pydantic
+        # documents this order), so the field declared here is the contract's own.
+        super().__init_subclass__(**kwargs)
+        event_type: str = cls.__dict__.get("EVENT_TYPE", cls.__name__)
+        cls.EVENT_TYPE = event_type
+        annotations = inspect.get_annotations(cls)  # the class's own
+        if "event_type" not in annotations:
+            cls.__annotations__ = {**annotations, "event_type": Literal[event_type]}
+            cls.event_type = event_type
 
     @property
     def routing_key(self) -> str:

@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.contracts.clients import PersonalDetails, ResidencePermit
 from shared.contracts.envelope import ContractError
+from shared.contracts.intake import PersonalDetails, ResidencePermit
 
 
 class PersonRef(PersonalDetails):

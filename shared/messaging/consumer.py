@@ -25,10 +25,11 @@ from faststream.rabbit import Channel, RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 
-from shared.contracts import CONTRACTS, PublicEvent, parse_event
-from shared.eventstore import Policy, ServiceApplication
+from shared.contracts import CONTRACTS, parse_event
+from shared.eventstore import ServiceApplication
 from shared.failpoints import failpoint
 from shared.inconsistencies import report
+from shared.messaging.consumers import Consumer, Subscription
 from shared.messaging.dead_letters import REASON_HEADER
 from shared.messaging.errors import is_inconsistency, is_not_yet, is_permanent, reason
 from shared.messaging.topology import Topology
@@ -44,7 +45,6 @@ async def _raw_body(message: Any) -> bytes:
     return bytes(message.body)
 
 
-Process = Callable[[PublicEvent, Policy], bool]
 Handle = Callable[[bytes], object]
 
 
@@ -62,15 +62,12 @@ def _delivery_count(message: RabbitMessage) -> int:
     return count if isinstance(count, int) else 0
 
 
-def event_handler(service: Service, process: Process) -> Handle:
-    """Body → contract → the service's policy, applied exactly once by ``process``."""
+def event_handler(consumer: Consumer) -> Handle:
+    """Body → contract (parsed here, at the edge) → the consumer, exactly once by its own
+    record of what it handled."""
 
     def handle(body: bytes) -> object:
-        event = parse_event(body, CONTRACTS)
-        policy = service.policies.get(event.event_type)
-        if policy is None:
-            raise LookupError(f"{service.name} has no policy for {event.event_type}")
-        return process(event, policy)
+        return consumer.handle([parse_event(body, CONTRACTS)])
 
     return handle
 
@@ -177,36 +174,46 @@ def register_consumer(
     return subscriber
 
 
-def register_consumers(
+def documentation_only(_: bytes) -> object:
+    raise RuntimeError("this broker only describes the contracts")
+
+
+def register_subscription(
+    broker: RabbitBroker,
+    topology: Topology,
+    subscription: Subscription,
+    consumer: Consumer | None,
+    settings: Settings,
+) -> RabbitSubscriber:
+    """The queue of public events of ``subscription``, handed to ``consumer`` (without one,
+    for the AsyncAPI document only, the handler refuses to run)."""
+    return register_consumer(
+        broker,
+        topology,
+        subscription.name,
+        event_handler(consumer) if consumer is not None else documentation_only,
+        settings.consumer_prefetch,
+        subscription.description,
+    )
+
+
+def register_inbound(
     broker: RabbitBroker,
     topology: Topology,
     service: Service,
     app: ServiceApplication | None,
     settings: Settings,
-) -> None:
-    """The queues ``service`` consumes: public events it reacts to, and inbound messages.
-    Without ``app`` (documentation only) the handlers refuse to run."""
-
-    def documentation_only(*_: Any) -> bool:
-        raise RuntimeError("this broker only describes the contracts")
-
-    if service.policies:
-        register_consumer(
-            broker,
-            topology,
-            service.name,
-            event_handler(service, app.process if app else documentation_only),
-            settings.consumer_prefetch,
-            f"{service.name} reacts to: {', '.join(sorted(service.policies))}",
-        )
-    if service.receives is not None:
-        receives = service.receives
-        register_consumer(
-            broker,
-            topology,
-            topology.inbound_consumer(service.name),
-            (lambda body: receives(app, body)) if app else documentation_only,
-            settings.consumer_prefetch,
-            f"{service.name} takes messages of other municipal systems (CloudEvents 1.0)",
-            wait_rounds=settings.wait_rounds,
-        )
+) -> RabbitSubscriber | None:
+    """The queue of other municipal systems' messages, if ``service`` takes them."""
+    receives = service.receives
+    if receives is None:
+        return None
+    return register_consumer(
+        broker,
+        topology,
+        topology.inbound_consumer(service.name),
+        (lambda body: receives(app, body)) if app else documentation_only,
+        settings.consumer_prefetch,
+        f"{service.name} takes messages of other municipal systems (CloudEvents 1.0)",
+        wait_rounds=settings.wait_rounds,
+    )

@@ -18,10 +18,8 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
-from shared.service import Service
+from shared.messaging.consumers import Subscription
 from shared.settings import Settings
-
-READ_SIDE = "readside"  # the read side's consumer name (its queue: <prefix>.readside)
 
 
 @dataclass(frozen=True)
@@ -103,36 +101,39 @@ class Topology:
             f"{self.prefix}.{consumer}.dead-letter", queue_type=QueueType.QUORUM, durable=True
         )
 
-    def consumers(self, services: Iterable[Service]) -> list[str]:
-        """Every consumer of the deployment, each with its queue and dead-letter queue."""
-        names = [READ_SIDE]
-        for service in services:
-            if service.policies:
-                names.append(service.name)
-            if service.receives is not None:
-                names.append(self.inbound_consumer(service.name))
-        return names
+    def consumers(self, subscriptions: Iterable[Subscription], inbound: Iterable[str]) -> list[str]:
+        """Every consumer of the deployment (each with its queue and dead-letter queue): those
+        of public events, and ``inbound``'s services' consumers of other systems' messages."""
+        return [s.name for s in subscriptions] + [self.inbound_consumer(n) for n in inbound]
 
     @staticmethod
     def routing_key(source: str, event_type: str) -> str:
         return f"{source}.{event_type}"
 
     @staticmethod
-    def binding_keys(service: Service) -> list[str]:
+    def binding_keys(subscription: Subscription) -> list[str]:
         # By event type from any source: a consumer does not care who publishes a contract.
-        return [f"*.{event_type}" for event_type in sorted(service.policies)]
+        if subscription.event_types is None:
+            return ["#"]
+        return [f"*.{event_type}" for event_type in sorted(subscription.event_types)]
 
-    async def declare(self, amqp_url: str, services: Iterable[Service]) -> None:
+    async def declare(
+        self, amqp_url: str, subscriptions: Iterable[Subscription], inbound: Iterable[str]
+    ) -> None:
+        """Declares every queue of the deployment: ``subscriptions`` to public events, and
+        the inbound consumers of the services named in ``inbound``."""
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             channel = await connection.channel()
-            await self._declare(channel, services)
+            await self._declare(channel, list(subscriptions), list(inbound))
 
     @staticmethod
     async def _queue(channel: Any, queue: RabbitQueue) -> Any:
         return await channel.declare_queue(queue.name, durable=True, arguments=queue.arguments)
 
-    async def _declare(self, channel: Any, services: Iterable[Service]) -> None:
+    async def _declare(
+        self, channel: Any, subscriptions: list[Subscription], inbound_services: list[str]
+    ) -> None:
         async def exchange(declared: RabbitExchange) -> Any:
             return await channel.declare_exchange(
                 declared.name, type=declared.type.value, durable=True
@@ -149,15 +150,12 @@ class Topology:
             await dead_letter_queue.bind(dead_letters, routing_key=name)
             return queue
 
-        # The read side takes every public event; declared by every process so that nothing
-        # is published before its queue exists.
-        read_side = await consumer(READ_SIDE)
-        await read_side.bind(events, routing_key="#")
-        for service in services:
-            if service.policies:
-                queue = await consumer(service.name)
-                for key in self.binding_keys(service):
-                    await queue.bind(events, routing_key=key)
-            if service.receives is not None:
-                queue = await consumer(self.inbound_consumer(service.name))
-                await queue.bind(inbound, routing_key="#")
+        # Every process declares every consumer's queue, so that nothing is published before
+        # the queues of its subscribers exist.
+        for subscription in subscriptions:
+            queue = await consumer(subscription.name)
+            for key in self.binding_keys(subscription):
+                await queue.bind(events, routing_key=key)
+        for service in inbound_services:
+            queue = await consumer(self.inbound_consumer(service))
+            await queue.bind(inbound, routing_key="#")

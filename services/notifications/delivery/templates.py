@@ -17,6 +17,10 @@ Layout of ``services/notifications/templates``:
 Files and folders starting with ``_`` are partials; every other file must be a (kind, language)
 of ``OFFERED``, which a test checks both ways. Dates, weekdays, times and language names come
 from Babel in the message's language; times are shown in Europe/Helsinki.
+
+Over 350 lines on purpose: each message kind's context model sits beside the rendering that
+fills its template, since a template's variables are its context's fields and the two are
+changed (and reviewed) together.
 """
 
 from __future__ import annotations

@@ -53,7 +53,9 @@ def get_national_data_store(
         date | datetime | None,
         Query(description="Clients whose data changed from this day or instant"),
     ] = None,
-    after: Annotated[int, Query(ge=0, description="Records after this change position")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="Records after this change position")
+    ] = 0,
     format: Literal["json", "ndjson"] = "json",
 ) -> Response | Export:
     organisation = _organisation(caller)
