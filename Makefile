@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint contracts asyncapi bench install clean
+.PHONY: run test lint contracts asyncapi bench bench-quick install clean
 
 install: $(STAMP)
 
@@ -29,9 +29,11 @@ contracts: $(STAMP)  ## Regenerate the committed AsyncAPI and OpenAPI documents 
 
 asyncapi: contracts
 
-bench: $(STAMP)
-	$(BIN)/python bench/thread_bench.py
-	$(BIN)/python bench/readside_bench.py
+bench: $(STAMP)  ## Every path and its raw ceiling in one run (PostgreSQL, RabbitMQ); bench-results.json.
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)  ## The same figures and keys in under ten minutes (smaller histories).
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,9 @@ class EmbeddedSystem:
             self.nodes,
             list(self.system.consumers.values()),
             self.dead_letters,
+            batch_size=max(200, settings.consumer_batch),
             idle_seconds=settings.relay_idle_seconds,
+            consumer_batch=settings.consumer_batch,
         )
 
     @property

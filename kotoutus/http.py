@@ -61,7 +61,8 @@ def create_api(
             "Commands and reads for staff. Every call but `/health` carries a bearer token "
             "(`Authorization: Bearer …`; locally `kotoutus token issue`) whose subject, role and "
             "organisation decide what it may do; every read of a client's data is written to the "
-            "access log. Errors come with texts in Finnish, Swedish and English."
+            "access log. Every error is RFC 9457 problem details (`application/problem+json`) "
+            "with texts in Finnish, Swedish and English; `Accept-Language` picks one."
         ),
         lifespan=running,
         # Any route may meet a database or broker that is away (shared.api.UNAVAILABLE).

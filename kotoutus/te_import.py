@@ -155,10 +155,9 @@ def _summary(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}"
-    if isinstance(body, dict) and isinstance(body.get("detail"), list):
-        fields = [
-            ".".join(map(str, e.get("loc", []))) + ": " + str(e.get("msg")) for e in body["detail"]
-        ]
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        # A problem document (shared.api.Problem): where and what, never the value.
+        fields = [f"{e.get('pointer') or '(body)'}: {e.get('code')}" for e in body["errors"]]
         return f"HTTP {response.status_code}: " + "; ".join(fields)
     return f"HTTP {response.status_code}: {body.get('code') if isinstance(body, dict) else ''}"
 

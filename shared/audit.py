@@ -18,6 +18,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg import sql
 
+from shared.batching import retried
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 
@@ -77,6 +78,7 @@ class HashChain:
         text = sql.SQL(template.replace("?", self.mark)).format(table=self.table)
         return text if self.postgres else text.as_string(None)
 
+    @retried
     def _execute(self, template: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self.app.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
             cursor.execute(self._query(template), params)
@@ -103,11 +105,14 @@ class HashChain:
                 previous = link(previous, notification)
                 rows.append((notification.id, previous))
                 position = notification.id
-            with self.app.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-                query = self._query("INSERT INTO {table} VALUES (?, ?)")
-                cursor.executemany(query, rows)
+            self._insert(rows)
             chained += len(rows)
         return chained
+
+    @retried
+    def _insert(self, rows: list[tuple[int, bytes]]) -> None:
+        with self.app.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.executemany(self._query("INSERT INTO {table} VALUES (?, ?)"), rows)
 
     def verify(self) -> Verification:
         stored = dict(self._execute("SELECT notification_id, chained FROM {table}", ()))

@@ -20,6 +20,7 @@ from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from psycopg import sql
 
+from shared.batching import batch_cache, forget_cached, retried
 from shared.crypto import PerClientSeal
 from shared.errors import DomainError
 
@@ -32,11 +33,6 @@ class ClientErasedError(DomainError):
     """Nothing new is written to an erased person (their details would be readable again)."""
 
     code = "client_erased"
-    texts = {
-        "fi": "Asiakkaan tiedot on poistettu; hänelle ei voi enää kirjoittaa",
-        "sv": "Klientens uppgifter har raderats; inget nytt kan skickas till hen",
-        "en": "The client's data has been erased; nothing new can be written to them",
-    }
 
 
 class StoredClientKeys:
@@ -62,6 +58,7 @@ class StoredClientKeys:
             (),
         )
 
+    @retried
     def _execute(self, statement: str, args: tuple[Any, ...]) -> Any:
         """One statement in a transaction of its own; ``{table}`` and ``?`` in either dialect."""
         datastore = self._recorder.datastore
@@ -77,7 +74,14 @@ class StoredClientKeys:
             return cursor.fetchone() if statement.startswith("SELECT") else None
 
     def _row(self, client_id: UUID) -> tuple[bool, bytes | None]:
-        """Whether a row exists, and its wrapped key (None: a tombstone)."""
+        """Whether a row exists, and its wrapped key (None: a tombstone); read once in a
+        batch of messages (which changes it only through this object)."""
+        found: tuple[bool, bytes | None] = batch_cache(
+            (self._table, client_id), lambda: self._read_row(client_id)
+        )
+        return found
+
+    def _read_row(self, client_id: UUID) -> tuple[bool, bytes | None]:
         row = self._execute("SELECT wrapped FROM {table} WHERE client_id = ?", (str(client_id),))
         if row is None:
             return False, None
@@ -97,6 +101,7 @@ class StoredClientKeys:
                 "INSERT INTO {table} (client_id, wrapped) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (str(client_id), self._seal.new_key(client_id)),
             )
+            forget_cached((self._table, client_id))
             # Read back: a concurrent writer's key (or an erasure) wins.
             return self._wrapped_key(client_id, create=False)
         return wrapped
@@ -121,3 +126,4 @@ class StoredClientKeys:
             " ON CONFLICT (client_id) DO UPDATE SET wrapped = NULL",
             (str(client_id),),
         )
+        forget_cached((self._table, client_id))

@@ -4,12 +4,14 @@ Each service is one eventsourcing ``Application`` with a process recorder: Postg
 of its own) in distributed mode, a SQLite file in embedded mode. Tracking is multi-row, one row
 per upstream (source, position): it is the consumer's inbox, so a redelivered message is caught
 by the primary key whatever order messages arrive in, and the effect and its tracking row are
-written in one transaction.
+written in one transaction — for a batch of messages, all their effects and a tracking row each
+(``process_many``; the machinery is in ``shared.batching``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -18,13 +20,21 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
-from eventsourcing.postgres import PostgresProcessRecorder
-from eventsourcing.sqlite import SQLiteProcessRecorder
+from eventsourcing.utils import get_topic, strtobool
 from psycopg import sql
 from pydantic import BaseModel
 
+from shared.batching import (
+    TRACKINGS,
+    Batch,
+    BatchRepository,
+    PostgresBatchRecorder,
+    SQLiteBatchRecorder,
+    batch_scope,
+)
 from shared.contracts.envelope import PublicEvent
 from shared.errors import ConcurrentUpdateError, NotFoundError
+from shared.failpoints import failpoint
 from shared.identity import STORED
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleBook, RuleRef, rulebook
@@ -99,12 +109,15 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
         env.update(
             {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "PROCESS_RECORDER_TOPIC": get_topic(PostgresBatchRecorder),
                 "POSTGRES_SCHEMA": schema,
                 "POSTGRES_POOL_SIZE": "4",
                 "POSTGRES_MAX_OVERFLOW": "4",
-                # A connection cut by a server restart is found before it is used, not by
-                # failing the next command: one round trip per transaction.
-                "POSTGRES_PRE_PING": "y",
+                # No ping before each use of a pooled connection (a round trip per query): a
+                # connection cut by a server restart fails its query, which is tried again
+                # on another — the library's queries by the library, ours by
+                # ``shared.batching.retried`` (tests/test_outages.py restarts the server).
+                "POSTGRES_PRE_PING": "n",
                 # How long a command waits for a connection (the library's default, stated:
                 # intake's key store waits as long, see DATABASE_WAIT_SECONDS).
                 "POSTGRES_CONNECT_TIMEOUT": str(DATABASE_WAIT_SECONDS),
@@ -116,6 +129,7 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
         env.update(
             {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PROCESS_RECORDER_TOPIC": get_topic(SQLiteBatchRecorder),
                 "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
@@ -173,6 +187,20 @@ class ServiceApplication(Application[UUID]):
     def construct_recorder(self) -> Any:
         return self.factory.process_recorder()
 
+    def construct_repository(self) -> BatchRepository:
+        """The library's repository (its settings as it reads them), with a batch's view."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return BatchRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -222,43 +250,65 @@ class ServiceApplication(Application[UUID]):
 
     def process(self, event: PublicEvent, policy: Policy) -> bool:
         """Applies ``policy`` to ``event`` exactly once. Returns False for a duplicate."""
-        tracking = Tracking(application_name=event.source, notification_id=event.position)
+        return self.process_many([event], policy) == 1
+
+    def process_many(self, events: Sequence[PublicEvent], policy: Policy) -> int:
+        """Applies ``policy`` to each of ``events`` exactly once, in one transaction: the new
+        events of them all and a tracking row each, stored all or nothing (an error of any
+        message raises, and nothing is stored). Each message sees what the earlier ones did.
+        Returns how many were new (not tracked already, nor repeated within ``events``)."""
         for _ in range(MAX_ATTEMPTS):
-            if self.is_tracked(tracking):
-                return False
-            new_events = [e for agg in policy(self, event) for e in agg.collect_events()]
-            try:
-                recordings = self.events.put(new_events, tracking=tracking)
-            except IntegrityError:
-                # Either a concurrent version of an aggregate or the same message handled
-                # concurrently: the next turn tells which.
-                continue
+            fresh = self._untracked(events)
+            if not fresh:
+                return 0
+            with self.batch() as batch:
+                new_events = [e for event in fresh for e in batch.keep(*policy(self, event))]
+                trackings = [Tracking(event.source, event.position) for event in fresh]
+                failpoint("batch.before_commit")  # decided, nothing stored
+                try:
+                    recordings = self.events.put(new_events, **{TRACKINGS: trackings})
+                except IntegrityError:
+                    # A concurrent version of an aggregate, or a message of the batch handled
+                    # concurrently: the next turn decides again on what was stored.
+                    continue
             self._notify(recordings)
-            return True
-        raise ConcurrentUpdateError(f"{event.event_type} {event.message_id}")
+            return len(fresh)
+        first = events[0]
+        raise ConcurrentUpdateError(
+            f"{first.event_type} {first.message_id} (a batch of {len(events)})"
+        )
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Reads and decisions of one batch, in this thread: each load sees what the batch has
+        kept (``Batch.keep``) of the aggregates so far."""
+        repository = self.repository
+        assert isinstance(repository, BatchRepository)
+        with batch_scope(repository) as batch:
+            yield batch
+
+    def _untracked(self, events: Sequence[PublicEvent]) -> list[PublicEvent]:
+        """``events`` not tracked yet, each once, in their order."""
+        seen: set[tuple[str, int]] = set()
+        unique = []
+        for event in events:
+            if (event.source, event.position) not in seen:
+                seen.add((event.source, event.position))
+                unique.append(event)
+        done = self.tracked([Tracking(e.source, e.position) for e in unique])
+        return [e for e in unique if (e.source, e.position) not in done]
+
+    def tracked(self, trackings: Sequence[Tracking]) -> set[tuple[str, int]]:
+        """Which of exactly these upstream positions were processed (the library's own check
+        uses the highest), as (source, position) pairs."""
+        recorder = self.recorder
+        if not isinstance(recorder, (PostgresBatchRecorder, SQLiteBatchRecorder)):
+            raise TypeError(f"no tracking lookup for {type(recorder).__name__}")
+        return recorder.tracked(trackings)
 
     def is_tracked(self, tracking: Tracking) -> bool:
-        """Exactly this upstream position was processed (the library's own check uses max)."""
-        recorder = self.recorder
-        params = (tracking.application_name, tracking.notification_id)
-        if isinstance(recorder, PostgresProcessRecorder):
-            query = sql.SQL(
-                "SELECT 1 FROM {}.{} WHERE application_name = %s AND notification_id = %s"
-            ).format(
-                sql.Identifier(recorder.datastore.schema),
-                sql.Identifier(recorder.tracking_table_name),
-            )
-            with recorder.datastore.transaction(commit=False) as pg_cursor:
-                pg_cursor.execute(query, params)
-                return pg_cursor.fetchone() is not None
-        if isinstance(recorder, SQLiteProcessRecorder):
-            with recorder.datastore.transaction(commit=False) as sqlite_cursor:
-                sqlite_cursor.execute(
-                    "SELECT 1 FROM tracking WHERE application_name = ? AND notification_id = ?",
-                    params,
-                )
-                return sqlite_cursor.fetchone() is not None
-        raise TypeError(f"no tracking lookup for {type(recorder).__name__}")
+        """Exactly this upstream position was processed."""
+        return bool(self.tracked([tracking]))
 
     def note_responsibility(
         self, message: PublicEvent, client_id: UUID, organisation: str, reason: str

@@ -16,6 +16,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat
 from stdnum.fi import hetu
 
 from shared.clock import utc_now
+from shared.errors import InvalidValueError
 
 
 class IdentifierKind(StrEnum):
@@ -29,16 +30,16 @@ def validate_identity_code(value: str) -> str:
     """All 11 characters, century sign included: 010190-999W and 010190Y999W are two people."""
     code = value.strip().upper()
     if len(code) != 11:
-        raise ValueError("a personal identity code has 11 characters (DDMMYYCZZZQ)")
+        raise InvalidValueError("identity_code_length")
     try:
         # Individual numbers 900–999 are temporary codes: valid, and kept as such.
         code = str(hetu.validate(code, allow_temporary=True))
     except InvalidChecksum:
-        raise ValueError("the check character of the personal identity code is wrong") from None
+        raise InvalidValueError("identity_code_check") from None
     except InvalidComponent:
-        raise ValueError("the birth date or century sign of the identity code is invalid") from None
+        raise InvalidValueError("identity_code_date") from None
     except InvalidFormat:
-        raise ValueError("not a personal identity code (DDMMYYCZZZQ)") from None
+        raise InvalidValueError("identity_code_format") from None
     return code
 
 
@@ -52,7 +53,7 @@ def not_born_after_today(code: str, info: ValidationInfo) -> str:
     if (info.context or {}).get(STORED):
         return code
     if birth_date_of(code) > utc_now().date():
-        raise ValueError("the birth date of the identity code is in the future")
+        raise InvalidValueError("identity_code_in_future")
     return code
 
 

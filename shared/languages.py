@@ -7,6 +7,8 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, Field
 
+from shared.errors import InvalidValueError
+
 
 def validate_language(value: str) -> str:
     code = value.strip().lower()
@@ -16,7 +18,7 @@ def validate_language(value: str) -> str:
         else pycountry.languages.get(alpha_3=code)
     )
     if found is None:
-        raise ValueError(f"{value!r} is not an ISO 639 language code (e.g. fi, sv, uk, prs)")
+        raise InvalidValueError("language_code")  # not the value: it may be personal
     # A three-letter code of a language that has a two-letter one is stored as the two-letter.
     return str(getattr(found, "alpha_2", None) or code)
 
@@ -24,7 +26,7 @@ def validate_language(value: str) -> str:
 def validate_country(value: str) -> str:
     code = value.strip().upper()
     if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{value!r} is not an ISO 3166 country code (e.g. FI, UA, SO)")
+        raise InvalidValueError("country_code")
     return code
 
 

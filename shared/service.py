@@ -4,7 +4,7 @@ it reacts to, and its HTTP routes. Both run modes are assembled from these descr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -96,8 +96,9 @@ class Service:
     routes: APIRouter | None = None
     # Work the service does on its own while it runs (e.g. durable timers), given its app.
     background: tuple[Callable[[Any], Background], ...] = ()
-    # Takes one inbound message from another municipal system (the raw body); returns its fate.
-    receives: Callable[[Any, bytes], object] | None = None
+    # Takes inbound messages from other municipal systems (the raw bodies), in one transaction:
+    # each applied once, or an error raised and none.
+    receives: Callable[[Any, Sequence[bytes]], object] | None = None
 
     @property
     def subscription(self) -> Subscription | None:

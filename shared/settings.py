@@ -38,12 +38,27 @@ class Settings(BaseSettings):
         description="Prefix of the services' PostgreSQL schemas (tests use it to isolate runs).",
     )
     consumer_prefetch: int = Field(
-        default=8,
+        default=200,
+        ge=1,
+        le=2000,
+        description=(
+            "Unacknowledged messages per consumer on RabbitMQ: the window its batches are "
+            "taken from. A batch is acknowledged after its commit, so the window holds the "
+            "batch being stored and the next one gathering: about twice consumer_batch "
+            "(measured: 8 → ~230 messages/s, 64 → ~400, 200 → ~420 through assessment)."
+        ),
+    )
+    consumer_batch: int = Field(
+        default=100,
         ge=1,
         le=1000,
         description=(
-            "Unacknowledged messages per consumer. Writes to one store are serialised by "
-            "the event store's table lock, so a small window only hides the hop latency."
+            "Most messages a consumer applies in one transaction (one tracking row each), "
+            "from the prefetch window on RabbitMQ, from the log in embedded mode. A quiet "
+            "consumer takes each message at once; batches form under load. Past ~25 the "
+            "handlers' own reads dominate (measured: 1 → ~320, 100 → ~1100–1500 events/s "
+            "applied by assessment on PostgreSQL); a larger batch only lengthens the split "
+            "that isolates a message at fault."
         ),
     )
     delivery_limit: int = Field(

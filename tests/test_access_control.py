@@ -173,7 +173,11 @@ def test_every_route_against_every_caller(system: tuple[TestClient, str]) -> Non
                 continue
             expected = 401 if who == "anonymous" else 403
             assert response.status_code == expected, case
-            assert set(response.json()) == {"code", "message", "messages"}, case
+            assert response.headers["Content-Type"] == "application/problem+json", case
+            assert set(response.json()) == {
+                *("type", "title", "status", "detail", "instance"),  # RFC 9457
+                *("code", "message", "messages"),
+            }, case
             assert set(response.json()["messages"]) == {"fi", "sv", "en"}, case
             assert client_id not in response.text and NAME not in response.text, case
             if expected == 401:

@@ -162,32 +162,39 @@ def register(api: TestClient, **personal: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("change", "loc", "message"),
+    ("change", "pointer", "code"),
     [
-        ({"personal": {"identity_code": "131052-308U"}}, "personal.identity_code", "check"),
-        ({"personal": {"identity_code": FUTURE_BORN}}, "personal.identity_code", "in the future"),
-        ({"personal": {"identity_code": "131052-308T", "birth_date": "1952-10-14"}}, "personal",
-         "identity code and the birth date"),
+        ({"personal": {"identity_code": "131052-308U"}}, "/personal/identity_code",
+         "identity_code_check"),
+        ({"personal": {"identity_code": FUTURE_BORN}}, "/personal/identity_code",
+         "identity_code_in_future"),
+        ({"personal": {"identity_code": "131052-308T", "birth_date": "1952-10-14"}},
+         "/personal/birth_date", "identity_code_birth_date_mismatch"),
         # A birth date read from the code is checked as a typed one is.
-        ({"personal": {"identity_code": identity_code("011224", "A", "002")}}, "",
-         "before the birth date"),
-        ({"facts": {"mother_tongue": "xx"}}, "facts.mother_tongue", "ISO 639"),
-        ({"relationship_started_on": "2999-01-01"}, "", "in the future"),
-        ({"personal": {"birth_date": "2025-01-01"}}, "", "before the birth date"),
-        ({"facts": {"citizenship": ["XX"]}}, "facts.citizenship.0", "ISO 3166"),
+        ({"personal": {"identity_code": identity_code("011224", "A", "002")}},
+         "/facts/residence_permit/first_permit_on", "first_permit_before_birth"),
+        ({"facts": {"mother_tongue": "xx"}}, "/facts/mother_tongue", "language_code"),
+        ({"relationship_started_on": "2999-01-01"}, "/relationship_started_on",
+         "relationship_started_in_future"),
+        ({"personal": {"birth_date": "2025-01-01"}}, "/facts/residence_permit/first_permit_on",
+         "first_permit_before_birth"),
+        ({"facts": {"citizenship": ["XX"]}}, "/facts/citizenship/0", "country_code"),
     ],
 )  # fmt: skip
 def test_bad_input_is_answered_422_with_what_is_wrong(
-    api: TestClient, change: dict[str, Any], loc: str, message: str
+    api: TestClient, change: dict[str, Any], pointer: str, code: str
 ) -> None:
     body = registration()
     for key, value in change.items():
         body[key] = {**body[key], **value} if isinstance(value, dict) else value
     response = api.post("/clients", json=body, headers=ACTOR)
     assert response.status_code == 422
-    [error] = response.json()["detail"]
-    assert ".".join(str(p) for p in error["loc"][1:]).startswith(loc)
-    assert message in error["msg"]
+    assert response.headers["Content-Type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert (error["in"], error["pointer"], error["code"]) == ("body", pointer, code)
+    assert error["detail"]  # what is wrong, in words; never the value
+    submitted = body["personal"].get("identity_code")
+    assert submitted is None or submitted not in response.text
 
 
 def test_a_client_without_a_code_gets_one_later_and_stays_one_client(api: TestClient) -> None:
@@ -306,7 +313,7 @@ def test_a_status_change_decides_again_and_records_the_transfer(
         headers=theirs,
     )
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "changes", "mother_tongue"]
+    assert bad.json()["errors"][0]["pointer"] == "/changes/mother_tongue"
 
 
 def _public_events(system: EmbeddedSystem, client_id: str) -> dict[str, dict[str, Any]]:
@@ -425,8 +432,9 @@ def test_an_identity_code_born_in_the_future_is_refused_everywhere(api: TestClie
     correction = {"personal": {"identity_code": FUTURE_BORN}, "reason": "DVV gave a code"}
     wrong = api.post(f"/clients/{client_id}/corrections", json=correction, headers=ACTOR)
     assert wrong.status_code == 422
-    [error] = wrong.json()["detail"]
-    assert error["loc"][1:] == ["personal", "identity_code"] and "in the future" in error["msg"]
+    [error] = wrong.json()["errors"]
+    assert error["pointer"] == "/personal/identity_code"
+    assert error["code"] == "identity_code_in_future"
     # As a dead letter's reason, over AMQP, the same words name the field.
     with pytest.raises(ValidationError) as caught:
         PersonalDetails.model_validate({"identity_code": FUTURE_BORN})
@@ -546,7 +554,7 @@ def test_a_correction_that_contradicts_the_identity_code_is_refused(api: TestCli
         headers=ACTOR,
     )
     assert response.status_code == 422
-    assert "identity code and the birth date" in response.json()["detail"][0]["msg"]
+    assert response.json()["errors"][0]["code"] == "identity_code_birth_date_mismatch"
     assert "1952" not in json.dumps(response.json())  # personal input is not echoed
     address = inbound(INBOUND["fi.dvv.address-changed.v1"])
     assert api.post("/inbound", json=address, headers=INTEGRATION).json() == {"outcome": "updated"}

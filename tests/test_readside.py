@@ -7,7 +7,7 @@ import base64
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -452,14 +452,15 @@ def test_a_clients_row_is_the_same_whatever_order_the_fold_is_given(
 def test_an_event_the_read_side_refuses_is_dead_lettered_and_the_rest_go_on(
     embedded: EmbeddedSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    applied = embedded.projector.apply
+    handle = embedded.projector.handle
 
-    def refuse_reminders(event: PublicEvent) -> bool:
-        if event.event_type == "ReminderScheduled":
+    def refuse_reminders(events: Sequence[PublicEvent]) -> int:
+        # All or nothing: a batch with a reminder fails whole (the transport sets it aside).
+        if any(event.event_type == "ReminderScheduled" for event in events):
             raise ContractError("the read side cannot take this one (test)")
-        return applied(event)
+        return handle(events)
 
-    monkeypatch.setattr(embedded.projector, "apply", refuse_reminders)
+    monkeypatch.setattr(embedded.projector, "handle", refuse_reminders)
     with TestClient(embedded.api()) as client:
         client_id = register(client, "Amina", "Hassan", date.today().isoformat(), "so")
         embedded.deliver_all()
@@ -469,7 +470,7 @@ def test_an_event_the_read_side_refuses_is_dead_lettered_and_the_rest_go_on(
         assert [d.reason for d in letters] == [
             "ContractError: the read side cannot take this one (test)"
         ]
-        monkeypatch.setattr(embedded.projector, "apply", applied)
+        monkeypatch.setattr(embedded.projector, "handle", handle)
         assert embedded.resubmit(READ_SIDE) == [letters[0].message_id]
         kinds = [
             e["event_type"]

@@ -125,7 +125,8 @@ def _histories(settings: Settings) -> Iterator[dict[str, tuple[Service, ServiceA
 @projections_app.command("rebuild")
 def projections_rebuild(
     names: Annotated[
-        list[str] | None, typer.Argument(help="timeline, names, caseload (default: all)")
+        list[str] | None,
+        typer.Argument(help="timeline, names, caseload, statistics (default: all)"),
     ] = None,
 ) -> None:
     """Drop the projections and build them again from every service's history."""

@@ -137,9 +137,9 @@ class InitialAssessment(Aggregate):
     def start(self, *, provenance: Provenance, started_on: date, interview: Interview) -> None:
         self._require_open()
         if self.started_on is not None:
-            raise AssessmentAlreadyStartedError(self.started_on.isoformat())
+            raise AssessmentAlreadyStartedError(self.started_on)
         if not interview.interviewer_is_official:
-            raise InterviewerNotOfficialError(interview.interviewer)
+            raise InterviewerNotOfficialError()  # not the name given: it is personal data
         interpreter = interview.interpreter
         if interpreter is not None and interpreter.kind is not InterpreterKind.PROFESSIONAL:
             raise InterpreterNotAllowedError(interpreter.kind.value)
@@ -269,7 +269,7 @@ class InitialAssessment(Aggregate):
         obviously unnecessary one."""
         self._require_open()
         if self.started_on is not None:
-            raise AssessmentAlreadyStartedError(self.started_on.isoformat())
+            raise AssessmentAlreadyStartedError(self.started_on)
         groups = ground.values().get("groups")
         if groups is not None and self.group not in groups:
             raise WaiverRefusedError(ground.citation)
@@ -426,11 +426,11 @@ class InitialAssessment(Aggregate):
         """Completed, with the plan need decided; with ``documentation``, what the national
         data store asks of it is recorded right after, in the same save."""
         if self.completed_on is not None:
-            raise AssessmentAlreadyCompletedError(self.completed_on.isoformat())
+            raise AssessmentAlreadyCompletedError(self.completed_on)
         if self.started_on is None:
             raise AssessmentNotStartedError()
         if completed_on < self.started_on:
-            raise DateBeforeError(f"{completed_on} < {self.started_on}")
+            raise DateBeforeError(completed_on, self.started_on)
         missing = self.interview_missing()
         if missing is not None:
             raise missing
@@ -481,7 +481,7 @@ class InitialAssessment(Aggregate):
             raise AssessmentNotStartedError()
         planned = documentation.plan_planned_on
         if planned is not None and planned < self.started_on:
-            raise PlanPlannedBeforeStartError(f"{planned} < {self.started_on}")
+            raise PlanPlannedBeforeStartError(planned, self.started_on)
 
     @event("Documented")
     def _documented(

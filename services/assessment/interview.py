@@ -9,10 +9,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import i18n
 from shared.contracts.assessment import Cefr, EducationLevel, Interview, Literacy
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidValueError
 
-DECREE = "Government Decree 869/2024"
 IN_FORCE = date(2025, 1, 1)  # §5: "tulee voimaan 1 päivänä tammikuuta 2025"
 
 
@@ -142,7 +142,7 @@ class Coverage(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> Coverage:
         if (self.code is None) == (self.note is None):
-            raise ValueError("give either a code or a note")
+            raise InvalidValueError("code_or_note")
         return self
 
 
@@ -167,9 +167,13 @@ class InterviewContent(BaseModel):
                 continue
             codes = MATTER_CODES.get(matter)
             if codes is None:
-                raise ValueError(f"{matter.value} has no codes: give a note")
+                raise InvalidValueError("matter_without_codes", at=f"/covered/{matter.value}/code")
             if coverage.code not in codes:
-                raise ValueError(f"{matter.value}: {coverage.code!r} is not one of {sorted(codes)}")
+                raise InvalidValueError(
+                    "matter_code_unknown",
+                    at=f"/covered/{matter.value}/code",
+                    codes=", ".join(sorted(codes)),
+                )
         return self
 
     @property
@@ -182,22 +186,9 @@ class InterviewContent(BaseModel):
 
 
 class InterviewIncompleteError(DomainError):
+    """Names, in each language, what the decree asks that the interview has not done yet."""
+
     code = "interview_incomplete"
-    texts = {
-        "fi": "Alkuhaastattelusta puuttuu asetuksen vaatimia asioita",
-        "sv": "Den inledande intervjun saknar sådant som förordningen kräver",
-        "en": "The initial interview lacks what the decree requires",
-    }
-    _CITE = {
-        "fi": ("valtioneuvoston asetus 869/2024", "2 § 1 mom.", "2 § 3 mom.", "4 § 1 mom."),
-        "sv": ("statsrådets förordning 869/2024", "2 § 1 mom.", "2 § 3 mom.", "4 § 1 mom."),
-        "en": (DECREE, "§2(1)", "§2(3)", "§4(1)"),
-    }
-    _PARTS = {
-        "fi": ("selvittämättä", "kertomatta", "ei todettu, ymmärtääkö asiakas kieltä"),
-        "sv": ("inte utrett", "inte berättat", "inte konstaterat att klienten förstår språket"),
-        "en": ("not covered", "not told", "not stated that the client understands the language"),
-    }
 
     def __init__(
         self, matters: Collection[Matter], told: Collection[Told], language_unstated: bool
@@ -205,25 +196,19 @@ class InterviewIncompleteError(DomainError):
         self.matters = tuple(matters)
         self.told = tuple(told)
         self.language_unstated = language_unstated
-        super().__init__(self._detail("en"))
+        super().__init__()
 
-    def _detail(self, language: str) -> str:
-        decree, covered, told, understood = self._CITE[language]
-        not_covered, not_told, unstated = self._PARTS[language]
+    def text(self, language: str = "en") -> str:
         parts = []
         if self.matters:
             names = ", ".join(_named(m, MATTER_LABELS[m], language) for m in self.matters)
-            parts.append(f"{decree} {covered}, {not_covered}: {names}")
+            parts.append(i18n.text(f"{self.code}.not_covered", language, names=names))
         if self.told:
             names = ", ".join(_named(t, TOLD_LABELS[t], language) for t in self.told)
-            parts.append(f"{decree} {told}, {not_told}: {names}")
+            parts.append(i18n.text(f"{self.code}.not_told", language, names=names))
         if self.language_unstated:
-            parts.append(f"{decree} {understood}: {unstated}")
-        return "; ".join(parts)
-
-    def message(self, language: str = "en") -> str:
-        language = language if language in self._CITE else "en"
-        return f"{self.texts[language]} ({self._detail(language)})"
+            parts.append(i18n.text(f"{self.code}.language_unstated", language))
+        return f"{super().text(language)} ({'; '.join(parts)})"
 
 
 def _named(value: StrEnum, labels: dict[str, str], language: str) -> str:
@@ -232,15 +217,9 @@ def _named(value: StrEnum, labels: dict[str, str], language: str) -> str:
 
 
 class LanguageNotUnderstoodError(DomainError):
+    """§4(1): its texts cite it."""
+
     code = "interview_language_not_understood"
-    texts = {
-        "fi": "Arviointi tehdään asiakkaan äidinkielellä tai kielellä, jota hän ymmärtää "
-        "riittävästi, tai ammattitulkin välityksellä hänen kielelleen",
-        "sv": "Bedömningen görs på klientens modersmål eller ett språk som klienten förstår "
-        "tillräckligt, eller med en yrkestolk till klientens språk",
-        "en": "The assessment is made in the client's mother tongue or a language they "
-        "understand well enough, or through a professional interpreter into their language",
-    }
 
 
 def check_language(interview: Interview) -> None:
@@ -250,4 +229,4 @@ def check_language(interview: Interview) -> None:
         return
     interpreter = interview.interpreter
     if interpreter is None or interpreter.language == interview.language:
-        raise LanguageNotUnderstoodError(f"{DECREE} §4(1)")
+        raise LanguageNotUnderstoodError()

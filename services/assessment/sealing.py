@@ -20,11 +20,6 @@ from shared.errors import DomainError
 
 class PersonErasedError(DomainError):
     code = "person_erased"
-    texts = {
-        "fi": "Henkilön tiedot on poistettu; uutta ei voi kirjata",
-        "sv": "Personens uppgifter har raderats; inget nytt kan registreras",
-        "en": "The person's data has been erased; nothing new can be recorded",
-    }
 
 
 TABLE = "assessment_client_keys"

@@ -20,6 +20,7 @@ from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
 from shared.clock import utc_now
+from shared.errors import InvalidValueError
 from shared.identity import IdentifierKind
 
 router = APIRouter(prefix="/clients", tags=["intake"])
@@ -47,15 +48,17 @@ class RegisterClient(BusinessTime):
     def _dates_make_sense(self) -> RegisterClient:
         today = utc_now().date()
         if self.relationship_started_on > today:
-            raise ValueError("relationship_started_on is in the future")
+            raise InvalidValueError("relationship_started_in_future", at="/relationship_started_on")
         birth = self.personal.birth_date
         if birth is not None and birth > today:
-            raise ValueError("personal.birth_date is in the future")
+            raise InvalidValueError("birth_date_in_future", at="/personal/birth_date")
         permit = self.facts.residence_permit
         if permit is not None and birth is not None and permit.first_permit_on < birth:
-            raise ValueError("facts.residence_permit.first_permit_on is before the birth date")
+            raise InvalidValueError(
+                "first_permit_before_birth", at="/facts/residence_permit/first_permit_on"
+            )
         if self.personal.given_names is None or self.personal.family_name is None:
-            raise ValueError("staff register a client with given_names and family_name")
+            raise InvalidValueError("names_required", at="/personal")
         return self
 
 

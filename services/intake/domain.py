@@ -119,7 +119,12 @@ class Client(Aggregate):
 
     def _require_active(self) -> None:
         if not self.active:
-            raise ClientClosedError(self.closed_reason or "erased")
+            # Not the reason staff wrote when closing: free text may be personal.
+            if self.erased:
+                raise ClientClosedError("erased")
+            if self.duplicate_of is not None:
+                raise ClientClosedError(f"duplicate of {self.duplicate_of}")
+            raise ClientClosedError("closed")
 
     # --- decisions of law ---
 

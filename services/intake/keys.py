@@ -32,6 +32,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from services.intake.lookups import Lookup
+from shared.batching import batch_cache, forget_cached, retried
 from shared.clock import utc_now
 from shared.crypto import derive
 from shared.errors import DomainError
@@ -39,14 +40,11 @@ from shared.eventstore import DATABASE_WAIT_SECONDS
 
 NONCE_BYTES = 12
 
+_CACHED = "intake client key"  # this store's entries in a batch's cache
+
 
 class PersonErasedError(DomainError):
     code = "person_erased"
-    texts = {
-        "fi": "Henkilön tiedot on poistettu",
-        "sv": "Personens uppgifter har raderats",
-        "en": "The person's data has been erased",
-    }
 
 
 class ClientKeys(ABC):
@@ -72,17 +70,29 @@ class ClientKeys(ABC):
                 " wrapped BYTEA, created_at TEXT NOT NULL, erased_at TEXT)"
             )
 
+    @retried
     def _rows(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._cursor() as cursor:
             cursor.execute(self._sql(text), params)
             return list(cursor.fetchall())
 
+    @retried
     def _execute(self, text: str, params: Sequence[Any]) -> None:
         with self._cursor() as cursor:
             cursor.execute(self._sql(text), params)
 
     def key(self, client_id: UUID, *, create: bool) -> bytes | None:
-        """The client's key; None once erased (or never made and not to be made)."""
+        """The client's key; None once erased (or never made and not to be made). Read once
+        in a batch of messages (which changes it only through this object)."""
+        cached = (_CACHED, client_id)
+        found: bytes | None = batch_cache(cached, lambda: self._key(client_id, create=create))
+        if found is None and create:  # read before as absent, to be made now
+            forget_cached(cached)
+            found = batch_cache(cached, lambda: self._key(client_id, create=True))
+        return found
+
+    @retried
+    def _key(self, client_id: UUID, *, create: bool) -> bytes | None:
         select = self._sql("SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?")
         with self._cursor() as cursor:  # one transaction: made (unless there) and read back
             if create:
@@ -115,10 +125,12 @@ class ClientKeys(ABC):
             " DO UPDATE SET wrapped = NULL, erased_at = EXCLUDED.erased_at",
             (str(client_id), utc_now().isoformat(), utc_now().isoformat()),
         )
+        forget_cached((_CACHED, client_id))
 
     @abstractmethod
     def _has_legacy_lookups(self, cursor: Any) -> bool: ...
 
+    @retried
     def legacy_lookups(self) -> list[Lookup] | None:
         """The identifier lookups an earlier version kept here, outside the event store (None:
         there is no such table)."""
@@ -170,7 +182,9 @@ class PostgresClientKeys(ClientKeys):
             min_size=1,
             max_size=8,  # as the event store's pool: each command takes a key first
             kwargs={"options": f"-c search_path={schema}"},
-            check=ConnectionPool.check_connection,  # as the event store: see store_env
+            # No ping before each use: a cut connection fails its statement, which is tried
+            # again (``retried``: every statement here is safe to run again), as the event
+            # store's (see store_env).
             timeout=DATABASE_WAIT_SECONDS,  # as the event store's
             open=True,
         )

@@ -20,11 +20,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteCursor
 from eventsourcing.utils import get_topic
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
+
+from shared.batching import PostgresBatchRecorder, SQLiteBatchRecorder, retried
 
 # The keyword of ``Application.save`` that carries the changes to the recorder.
 LOOKUPS = "identifier_lookups"
@@ -74,7 +76,7 @@ def changes_in(kwargs: Mapping[str, Any]) -> LookupChanges | None:
     return changes if isinstance(changes, LookupChanges) and changes else None
 
 
-class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
+class PostgresIntakeRecorder(PostgresBatchRecorder, LookupRecorder):
     def __init__(
         self,
         datastore: PostgresDatastore,
@@ -145,6 +147,7 @@ class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
                 curs.fetchone()
         super()._insert_events(curs, stored_events, **kwargs)
 
+    @retried
     def owner(self, digest: str) -> UUID | None:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
@@ -154,6 +157,7 @@ class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
             row = curs.fetchone()
         return UUID(str(row["client_id"])) if row else None
 
+    @retried
     def orphans(self) -> list[Lookup]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
@@ -165,6 +169,7 @@ class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
             rows = curs.fetchall()
         return [Lookup(str(r["digest"]), UUID(str(r["client_id"]))) for r in rows]
 
+    @retried
     def release_orphan(self, lookup: Lookup) -> bool:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
@@ -176,6 +181,7 @@ class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
             )
             return curs.rowcount == 1
 
+    @retried
     def adopt(self, lookups: Iterable[Lookup]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             for lookup in lookups:
@@ -188,7 +194,7 @@ class PostgresIntakeRecorder(PostgresProcessRecorder, LookupRecorder):
                 )
 
 
-class SQLiteIntakeRecorder(SQLiteProcessRecorder, LookupRecorder):
+class SQLiteIntakeRecorder(SQLiteBatchRecorder, LookupRecorder):
     # SQLite keeps the client id as the events table does: 32 hex digits.
 
     def construct_create_table_statements(self) -> list[str]:
@@ -215,12 +221,14 @@ class SQLiteIntakeRecorder(SQLiteProcessRecorder, LookupRecorder):
                 c.execute(f"INSERT INTO {TABLE} VALUES (?, ?)", (digest, client_id.hex))
         return super()._insert_events(c, stored_events, **kwargs)
 
+    @retried
     def owner(self, digest: str) -> UUID | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT client_id FROM {TABLE} WHERE digest = ?", (digest,))
             row = c.fetchone()
         return UUID(row[0]) if row else None
 
+    @retried
     def orphans(self) -> list[Lookup]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -231,6 +239,7 @@ class SQLiteIntakeRecorder(SQLiteProcessRecorder, LookupRecorder):
             rows = c.fetchall()
         return [Lookup(r[0], UUID(r[1])) for r in rows]
 
+    @retried
     def release_orphan(self, lookup: Lookup) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
@@ -240,6 +249,7 @@ class SQLiteIntakeRecorder(SQLiteProcessRecorder, LookupRecorder):
             )
             return bool(c.sqlite_cursor.rowcount == 1)
 
+    @retried
     def adopt(self, lookups: Iterable[Lookup]) -> None:
         with self.datastore.transaction(commit=True) as c:
             for lookup in lookups:

@@ -4,6 +4,9 @@ message remembered with its effect in one transaction (the inbox, ``InboundRecei
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.persistence import IntegrityError
@@ -12,12 +15,17 @@ from services.intake.domain import Client
 from services.intake.errors import UnknownPersonError
 from services.intake.identifiers import IdentifiedClients
 from services.intake.inbound import InboundReceipt, personal_conflicts
-from services.intake.lookups import LookupChanges
+from services.intake.lookups import LOOKUPS, LookupChanges
 from services.intake.model import ClientFacts, PersonalDetails
+from shared.batching import batch_cache, current_batch
 from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
 from shared.errors import ConcurrentUpdateError
 from shared.eventstore import MAX_ATTEMPTS
 from shared.values import Actor, ActorKind, Provenance
+
+# A batch's lookups (``_owners``): the claims of its messages so far, and each owner read.
+_CLAIMED = "intake claims"
+_OWNER = "intake lookup"
 
 
 class InboundMessages(IdentifiedClients):
@@ -25,34 +33,70 @@ class InboundMessages(IdentifiedClients):
 
     def receive(self, body: bytes | str) -> str:
         """Applies one inbound message once; returns what became of it."""
-        envelope, payload = parse_inbound(body)
-        receipt_id = InboundReceipt.create_id(envelope.source, envelope.id)
-        provenance = Provenance(
-            actor=Actor(id=f"integration:{envelope.source}", kind=ActorKind.INTEGRATION),
-            organisation=f"system:{envelope.source}",
-            occurred_at=envelope.time,
-        )
+        return self.receive_many([body])[0]
+
+    def receive_many(self, bodies: Sequence[bytes | str]) -> list[str]:
+        """Applies inbound messages once each, in one transaction: their effects, a receipt
+        each and the lookups they claim, stored all or nothing (an error of any message
+        raises, and nothing is stored). Each message sees what the earlier ones did — a
+        person the first registered, the second finds. Returns what became of each."""
+        messages = [parse_inbound(body) for body in bodies]
         for _ in range(MAX_ATTEMPTS):
-            if receipt_id in self.repository:
-                return "duplicate"
-            client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
-            receipt = InboundReceipt(
-                source=envelope.source,
-                message_id=envelope.id,
-                message_type=envelope.type,
-                sent_at=envelope.time,
-                provenance=provenance,
-                client_id=client_id,
-                outcome=outcome,
+            with self.batch() as batch:
+                outcomes: list[str] = []
+                new_events: list[Any] = []
+                claimed: dict[str, UUID] = batch.cache.setdefault(_CLAIMED, {})
+                for envelope, payload in messages:
+                    receipt_id = InboundReceipt.create_id(envelope.source, envelope.id)
+                    if receipt_id in self.repository:  # stored, or earlier in this batch
+                        outcomes.append("duplicate")
+                        continue
+                    provenance = Provenance(
+                        actor=Actor(
+                            id=f"integration:{envelope.source}", kind=ActorKind.INTEGRATION
+                        ),
+                        organisation=f"system:{envelope.source}",
+                        occurred_at=envelope.time,
+                    )
+                    client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
+                    receipt = InboundReceipt(
+                        source=envelope.source,
+                        message_id=envelope.id,
+                        message_type=envelope.type,
+                        sent_at=envelope.time,
+                        provenance=provenance,
+                        client_id=client_id,
+                        outcome=outcome,
+                    )
+                    new_events += batch.keep(receipt, *changed)
+                    claimed.update(claims)
+                    outcomes.append(outcome)
+                try:
+                    recordings = self.events.put(
+                        new_events, **{LOOKUPS: LookupChanges(claim=dict(claimed))}
+                    )
+                except IntegrityError:
+                    # The same message concurrently, a client changed, or another message
+                    # registered a person meanwhile: the next turn finds what was stored.
+                    continue
+            self._notify(recordings)
+            return outcomes
+        first = messages[0][0]
+        raise ConcurrentUpdateError(f"{first.source} {first.id} (a batch of {len(messages)})")
+
+    def _owners(self, personal: PersonalDetails) -> dict[str, UUID | None]:
+        """Each identifier's digest, and the client it names: in a batch, as the batch's
+        earlier messages left the lookups (each read once)."""
+        batch = current_batch()
+        if batch is None:
+            return super()._owners(personal)
+        claimed: dict[str, UUID] = batch.cache.setdefault(_CLAIMED, {})
+        owners: dict[str, UUID | None] = {}
+        for digest in self._digests(personal).values():
+            owners[digest] = claimed.get(digest) or batch_cache(
+                (_OWNER, digest), partial(self.lookups.owner, digest)
             )
-            try:
-                self.save(receipt, *changed, identifier_lookups=LookupChanges(claim=claims))
-            except IntegrityError:
-                # The same message concurrently, the client changed, or another message
-                # registered the person meanwhile: the next turn finds what was stored.
-                continue
-            return outcome
-        raise ConcurrentUpdateError(f"{envelope.source} {envelope.id}")
+        return owners
 
     def _apply(
         self, envelope: CloudEvent, payload: InboundData, provenance: Provenance

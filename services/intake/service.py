@@ -28,5 +28,5 @@ SERVICE = Service(
         flatten=("facts",),
     ),
     routes=routes,
-    receives=IntakeApplication.receive,
+    receives=IntakeApplication.receive_many,
 )

@@ -21,6 +21,7 @@ from shared.api import Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
+from shared.errors import InvalidValueError
 from shared.languages import LanguageCode
 from shared.law.rulebook import RuleRef
 
@@ -138,7 +139,7 @@ class AppointmentRequest(BaseModel):
     @model_validator(mode="after")
     def _one_address(self) -> Self:
         if (self.email is None) == (self.phone is None):
-            raise ValueError("give the client's email or phone number, one of them")
+            raise InvalidValueError("one_address")
         return self
 
     @model_validator(mode="after")
@@ -148,10 +149,7 @@ class AppointmentRequest(BaseModel):
             self.interpreter_language is None
             or (self.contact_phone is None and self.contact_email is None)
         ):
-            raise ValueError(
-                "an interpreted appointment names the interpreter's language and the contact "
-                "person's phone or email (for cancelling)"
-            )
+            raise InvalidValueError("interpreted_appointment_details")
         return self
 
 

@@ -27,20 +27,13 @@ from shared.values import Provenance
 
 class AppointmentNotPassedError(DomainError):
     code = "appointment_not_passed"
-    texts = {
-        "fi": "Tapaaminen on vasta tulossa: siitä ei voi vielä jäädä pois",
-        "sv": "Mötet har inte ägt rum ännu: ingen kan ha uteblivit från det",
-        "en": "The appointment has not begun yet: it cannot have been missed",
-    }
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(starts_at=starts_at.isoformat())
 
 
 class NotFailedError(DomainError):
     code = "message_not_failed"
-    texts = {
-        "fi": "Vain epäonnistuneen viestin voi lähettää uudelleen",
-        "sv": "Endast ett misslyckat meddelande kan skickas på nytt",
-        "en": "Only a failed message can be sent again",
-    }
 
 
 class StaffCommands(NotificationsBase):
@@ -115,7 +108,7 @@ class StaffCommands(NotificationsBase):
         """The client missed the appointment of the letter for ``starts_at`` and ``purpose``:
         records it with the answer to whether its interpreting may be charged."""
         if self.clock() < starts_at:
-            raise AppointmentNotPassedError(starts_at.isoformat())
+            raise AppointmentNotPassedError(starts_at)
         letters_id = self.letters_of(client_id).id
 
         def decide(letters: ClientOutbox) -> MissedAppointment:

@@ -152,7 +152,7 @@ class IntegrationPlan(Aggregate):
 
     def draft(self, *, provenance: Provenance, drafted_on: date) -> None:
         if self.drafted_on is not None:
-            raise PlanAlreadyDraftedError(self.drafted_on.isoformat())
+            raise PlanAlreadyDraftedError(self.drafted_on)
         self._drafted(client_id=self.client_id, provenance=provenance, drafted_on=drafted_on)
 
     @event("Drafted")
@@ -466,7 +466,7 @@ class IntegrationPlan(Aggregate):
         if self.agreed_on is None:
             raise PlanStateError("not agreed")
         if reviewed_on not in self.reviews:
-            raise ReviewNotFoundError(reviewed_on.isoformat())
+            raise ReviewNotFoundError(reviewed_on)
         _not_before(content.next_review_planned_on, reviewed_on)
         recorded = self.reviews[reviewed_on] or ReviewContent()
         new = ReviewContent.model_validate(
@@ -571,7 +571,7 @@ def _merged(recorded: ReviewContent | None, given: ReviewContent) -> ReviewConte
 
 def _not_before(planned: date | None, earliest: date) -> None:
     if planned is not None and planned < earliest:
-        raise PlannedBeforeError(f"{planned} < {earliest}")
+        raise PlannedBeforeError(planned, earliest)
 
 
 def _extension_rule(book: RuleBook, agreed_on: date, ground: ExtensionGround) -> Rule:

@@ -85,7 +85,7 @@ def get_caseload(
         )
     except queries.InvalidCursorError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
-    # The access log gets a row for each client whose data this page discloses.
+    # The access log records the read with every client whose data this page discloses.
     request.state.access_client_ids = [row["client_id"] for row in rows]
     return CaseloadPage(items=[CaseloadItem.of(row) for row in rows], next_cursor=next_cursor)
 
@@ -130,7 +130,7 @@ def get_statistics(
     chosen = year or utc_now().year
     report = statistics.report(
         chosen,
-        queries.events_of_types(read.engine, set(statistics.COUNTED)),
+        queries.statistics_counts(read.engine, chosen),
         queries.caseload_counts(read.engine),
     )
     if format == "csv":

@@ -23,7 +23,7 @@ def engine_for(settings: Settings, name: str = "readside") -> Engine:
         schema = settings.schema_for(name)
         # Pre-ping: a round trip per transaction, so that staff reading right after a server
         # restart are served (delivery would retry a failed transaction; a reader would not).
-        engine = create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
         with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return engine.execution_options(schema_translate_map={None: schema})

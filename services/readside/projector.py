@@ -14,11 +14,23 @@ from services.readside.projections import Projection
 from services.readside.projections.caseload import Caseload
 from services.readside.projections.changes import ChangePositions
 from services.readside.projections.names import Names
+from services.readside.projections.statistics import Statistics
 from services.readside.projections.timeline import Timeline
-from services.readside.storage import insert_ignoring_duplicates, metadata, schema_of
+from services.readside.storage import (
+    CHUNK,
+    chunked,
+    insert_ignoring_duplicates,
+    metadata,
+    quoted_name,
+)
 from services.readside.tables import PROJECTIONS, applied, caseload
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
+
+REBUILD_CHUNK = 5000
+"""Events of the history per chunk a rebuild hands the projections."""
+
+_LOCK_CLIENT = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 class Projector:
@@ -37,6 +49,7 @@ class Projector:
             Timeline(),
             Names(seal),
             Caseload(),
+            Statistics(),
             ChangePositions(),
         ]
         metadata.create_all(
@@ -63,26 +76,27 @@ class Projector:
         return None if found is None else str(found)
 
     def handle(self, events: Sequence[PublicEvent]) -> int:
-        return sum(self.apply(event) for event in events)
+        """Applies the events not applied before to every projection, in one transaction with
+        an inbox row each; returns how many were new. All or nothing: an event that cannot be
+        applied fails the whole batch (the transport then splits it, to set that one aside)."""
+        if not events:
+            return 0
+        with self.engine.begin() as connection:
+            # One writer per client: a projection reads what the ones before it left.
+            self._lock(
+                connection, {client for event in events for client in concerned_clients(event)}
+            )
+            new = self._first_seen(connection, events)
+            if new:
+                for projection in self.projections:
+                    projection.apply(connection, new)
+        if not self.postgres and any(isinstance(event, contracts.ClientErased) for event in new):
+            self._forget_old_pages()
+        return len(new)
 
     def apply(self, event: PublicEvent) -> bool:
-        """Applies ``event`` to every projection in one transaction with its inbox row.
-        Returns False for an event applied before."""
-        with self.engine.begin() as connection:
-            for client_id in sorted(concerned_clients(event)):
-                self._lock(connection, client_id)  # one writer per client: folds see all
-            inserted = connection.execute(
-                insert_ignoring_duplicates(connection, applied).values(
-                    message_id=str(event.message_id), source=event.source, position=event.position
-                )
-            )
-            if inserted.rowcount == 0:
-                return False
-            for projection in self.projections:
-                projection.apply(connection, event)
-        if isinstance(event, contracts.ClientErased) and not self.postgres:
-            self._forget_old_pages()
-        return True
+        """Applies ``event`` (a batch of one). Returns False for an event applied before."""
+        return self.handle([event]) == 1
 
     def rebuild(
         self,
@@ -92,22 +106,21 @@ class Projector:
     ) -> None:
         """Drops the rows of the projections ``names`` and builds them again from ``history``
         (events with their personal fields), in one transaction: readers see the old rows or
-        the new, live delivery waits and then applies on top."""
+        the new, live delivery waits and then applies on top. The history goes to the
+        projections in chunks, as batches of live delivery do (rows written in bulk)."""
         chosen = set(names)
         unknown = chosen - set(PROJECTIONS)
         if unknown:
             raise ValueError(f"unknown projections: {', '.join(sorted(unknown))}")
+        rebuilt = [p for p in self.projections if p.rebuilt_with & chosen]
+        rebuilding = frozenset(projection.name for projection in rebuilt)
         with self.engine.begin() as connection:
             self._lock_tables(connection)
-            rebuilds = [
-                projection.rebuild(connection)
-                for projection in self.projections
-                if projection.rebuilt_with & chosen
-            ]
-            for event in history:
+            rebuilds = [projection.rebuild(connection, rebuilding) for projection in rebuilt]
+            for chunk in chunked(history, REBUILD_CHUNK):
                 for rebuild in rebuilds:
-                    rebuild.add(event)
-                progress(1)
+                    rebuild.add(chunk)
+                progress(len(chunk))
             for rebuild in rebuilds:
                 rebuild.finish()
 
@@ -118,9 +131,8 @@ class Projector:
         waits for the other in a circle)."""
         if not self.postgres:
             return  # SQLite: the IMMEDIATE transaction already holds the only write lock
-        schema = schema_of(connection)
         tables = ", ".join(
-            f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
+            quoted_name(connection, table)
             for projection in self.projections
             for table in projection.tables
         )
@@ -135,10 +147,31 @@ class Projector:
         finally:
             raw.close()
 
-    def _lock(self, connection: Connection, client_id: UUID) -> None:
+    def _lock(self, connection: Connection, clients: Iterable[UUID]) -> None:
+        """Every client's lock, in the order of their ids (so that two batches never wait for
+        each other in a circle), one statement after the other in one round trip."""
         # SQLite: the IMMEDIATE transaction already holds the only write lock.
-        if self.postgres:
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                {"key": str(client_id)},
+        if self.postgres and (keys := sorted({str(client_id) for client_id in clients})):
+            locks = [{"key": key} for key in keys]
+            connection.execute(_LOCK_CLIENT, locks[0] if len(locks) == 1 else locks)
+
+    @staticmethod
+    def _first_seen(connection: Connection, events: Sequence[PublicEvent]) -> list[PublicEvent]:
+        """The events not applied before (nor earlier in the batch), each with its inbox row
+        written."""
+        first: dict[str, PublicEvent] = {}
+        for event in events:
+            first.setdefault(str(event.message_id), event)
+        unique = list(first.items())  # the first of each message id, in the batch's order
+        new: set[str] = set()
+        for chunk in chunked(unique, CHUNK):
+            rows = [
+                {"message_id": key, "source": event.source, "position": event.position}
+                for key, event in chunk
+            ]
+            inserted = connection.execute(
+                insert_ignoring_duplicates(connection, applied).returning(applied.c.message_id),
+                rows,
             )
+            new.update(inserted.scalars())
+        return [event for key, event in unique if key in new]

@@ -1,4 +1,4 @@
-"""What staff read: caseload pages, a client's timeline, and the events statistics count."""
+"""What staff read: caseload pages, a client's timeline, the statistics' counts."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, literal, select, tuple_
 
+from services.readside.caseload import CaseloadRow
 from services.readside.names import NameSeal
+from services.readside.projections import statistics as statistics_projection
+from services.readside.projections.caseload import FAR_FUTURE, undated_last
+from services.readside.projections.timeline import stored_event
+from services.readside.statistics import Key
+from services.readside.storage import shown_fields
 from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
-
-FAR_FUTURE = date(9999, 12, 31)
 
 
 class SortKey(StrEnum):
@@ -68,7 +72,7 @@ class InvalidCursorError(ValueError):
 def _sort_expression(sort: SortKey) -> Any:
     column = caseload.c[sort.value]
     if sort in (SortKey.NEXT_DEADLINE, SortKey.RELATIONSHIP_STARTED_ON):
-        return func.coalesce(column, FAR_FUTURE)  # clients without one come last
+        return undated_last(column)
     return column
 
 
@@ -99,6 +103,16 @@ def _decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, str]:
     return parsed, client_id
 
 
+# What staff are sent of a row (its hidden fields are not read: some take decoding).
+_SHOWN = [caseload.c[name] for name in shown_fields(CaseloadRow)]
+
+
+def _reading(engine: Engine) -> Connection:
+    """A connection for one read: each statement on its own (no BEGIN, no ROLLBACK to wait
+    for), which a read of one statement needs no more than."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def _named(query: Any) -> Any:
     """The caseload rows with their sealed names and the keys that open them."""
     return (
@@ -119,6 +133,29 @@ def _opened(row: Any, seal: NameSeal) -> dict[str, Any]:
     return values
 
 
+def page_query(
+    where: CaseloadFilter,
+    sort: SortKey = SortKey.NEXT_DEADLINE,
+    descending: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Any:
+    """The caseload rows (with their sealed names) of a page: ``limit`` of them in page order
+    from where ``cursor`` says."""
+    key = _sort_expression(sort)
+    conditions = where.conditions()
+    if cursor:
+        value, after = _decode_cursor(cursor, sort)
+        if sort is SortKey.NEXT_DEADLINE or sort is SortKey.RELATIONSHIP_STARTED_ON:
+            value = value or FAR_FUTURE
+        # As a row value, so that an index in page order starts where the page does.
+        position = tuple_(key, caseload.c.client_id)
+        start = tuple_(literal(value, key.type), literal(after, caseload.c.client_id.type))
+        conditions.append(position < start if descending else position > start)
+    order = (key.desc(), caseload.c.client_id.desc()) if descending else (key, caseload.c.client_id)
+    return _named(select(*_SHOWN)).where(*conditions).order_by(*order).limit(limit)
+
+
 def caseload_page(
     engine: Engine,
     seal: NameSeal,
@@ -130,18 +167,8 @@ def caseload_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page in a stable order (sort key, then client id); the cursor names where the next
     page starts, so rows added meanwhile neither repeat nor vanish."""
-    key = _sort_expression(sort)
-    conditions = where.conditions()
-    if cursor:
-        value, after = _decode_cursor(cursor, sort)
-        if sort is SortKey.NEXT_DEADLINE or sort is SortKey.RELATIONSHIP_STARTED_ON:
-            value = value or FAR_FUTURE
-        beyond = key < value if descending else key > value
-        later = caseload.c.client_id < after if descending else caseload.c.client_id > after
-        conditions.append(or_(beyond, and_(key == value, later)))
-    order = (key.desc(), caseload.c.client_id.desc()) if descending else (key, caseload.c.client_id)
-    query = _named(select(caseload)).where(*conditions).order_by(*order).limit(limit + 1)
-    with engine.connect() as connection:
+    query = page_query(where, sort, descending, limit + 1, cursor)
+    with _reading(engine) as connection:
         rows = [_opened(row, seal) for row in connection.execute(query)]
     if len(rows) <= limit:
         return rows, None
@@ -151,8 +178,8 @@ def caseload_page(
 
 
 def caseload_row(engine: Engine, seal: NameSeal, client_id: UUID) -> dict[str, Any] | None:
-    query = _named(select(caseload)).where(caseload.c.client_id == str(client_id))
-    with engine.connect() as connection:
+    query = _named(select(*_SHOWN)).where(caseload.c.client_id == str(client_id))
+    with _reading(engine) as connection:
         row = connection.execute(query).first()
     return _opened(row, seal) if row else None
 
@@ -160,12 +187,18 @@ def caseload_row(engine: Engine, seal: NameSeal, client_id: UUID) -> dict[str, A
 def timeline(engine: Engine, client_id: UUID) -> list[PublicEvent]:
     """Everything the services said about the client, in record order."""
     query = (
-        select(events.c.body)
+        select(events.c.event_type, events.c.body)
         .where(events.c.client_id == str(client_id))
         .order_by(events.c.recorded_at, events.c.source, events.c.position)
     )
-    with engine.connect() as connection:
-        return [parse_event(body, CONTRACTS) for body in connection.execute(query).scalars()]
+    with _reading(engine) as connection:
+        return [stored_event(kind, body) for kind, body in connection.execute(query)]
+
+
+def statistics_counts(engine: Engine, year: int) -> dict[Key, int]:
+    """The statistics' counts of ``year`` and its months."""
+    with _reading(engine) as connection:
+        return statistics_projection.counts(connection, year)
 
 
 def events_of_types(engine: Engine, types: set[str]) -> Iterator[PublicEvent]:
@@ -181,5 +214,5 @@ def caseload_counts(engine: Engine) -> list[tuple[str | None, str, int]]:
     query = select(caseload.c.client_group, caseload.c.status, func.count()).group_by(
         caseload.c.client_group, caseload.c.status
     )
-    with engine.connect() as connection:
+    with _reading(engine) as connection:
         return [(group, status, count) for group, status, count in connection.execute(query)]

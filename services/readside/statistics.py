@@ -1,9 +1,11 @@
 """Follow-up statistics of the municipal integration programme, counted from public events.
 
-Pure: the events and today's caseload counts come in, figures go out. A figure is one row
-(period, measure, dimension, value), so the same report serves JSON and CSV. Periods are
-calendar months and the year in Finnish time; an event counts in the period of its business
-date (when it happened), not when it was recorded.
+Pure: what each event adds to which figure (``counted``, ``start_counted``), and the report
+made of the counts and today's caseload counts. A figure is one row (period, measure,
+dimension, value), so the same report serves JSON and CSV. Periods are calendar months and the
+year in Finnish time; an event counts in the period of its business date (when it happened),
+not when it was recorded. The counts are kept as events are applied, by the statistics
+projection (``services.readside.projections.statistics``); ``tally`` counts a history in one go.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.readside.caseload import RecordOrder, record_order
 from shared.clock import HELSINKI
 from shared.contracts import PublicEvent
 from shared.law.deadlines import Deadline
@@ -57,6 +60,22 @@ class Report(BaseModel):
         return out.getvalue()
 
 
+Key = tuple[str, str, str]
+"""(period, measure, dimension)"""
+
+
+class DueDates(NamedTuple):
+    """What a start is measured against: an assessment's deadline (``Deadline``)."""
+
+    starts_on: date
+    due: date
+    is_target: bool
+
+    @classmethod
+    def of(cls, deadline: Deadline) -> DueDates:
+        return cls(deadline.starts_on, deadline.due, deadline.is_target)
+
+
 def _day(event: PublicEvent, data: Any) -> date:
     for name in ("started_on", "referred_on", "on", "agreed_on", "ended_on"):
         value = getattr(data, name, None)
@@ -66,36 +85,75 @@ def _day(event: PublicEvent, data: Any) -> date:
     return occurred.astimezone(HELSINKI).date()
 
 
-def report(
-    year: int,
-    events: Iterable[PublicEvent],
-    clients_now: Iterable[tuple[str | None, str, int]],
-) -> Report:
-    counts: Counter[tuple[str, str, str]] = Counter()
-    due_by_assessment: dict[UUID, Deadline] = {}
+def _periods(day: date) -> tuple[str, str]:
+    return (str(day.year), f"{day:%Y-%m}")
+
+
+def counted(event: PublicEvent) -> list[Key]:
+    """What ``event`` adds one to, in the year and the month of its business date. A start
+    counts against its assessment's deadline besides (``start_counted``); a deadline adds
+    nothing itself."""
+    if event.event_type not in COUNTED or event.event_type == "AssessmentDue":
+        return []
+    data: Any = event.data
+    return [
+        (period, measure, dimension)
+        for period in _periods(_day(event, data))
+        for measure, dimension in _measures(event, data)
+    ]
+
+
+def start_counted(started_on: date, due: DueDates | None) -> list[Key]:
+    """What an assessment started on ``started_on`` adds one to, against its deadline (None:
+    not known)."""
+    return [
+        (period, measure, dimension)
+        for period in _periods(started_on)
+        for measure, dimension in _start_measures(started_on, due)
+    ]
+
+
+def tally(events: Iterable[PublicEvent]) -> Counter[Key]:
+    """The counts of a whole history, every year (the projection keeps the same as events
+    come: a start counts against the latest deadline of its assessment in record order)."""
+    counts: Counter[Key] = Counter()
+    due: dict[UUID, tuple[RecordOrder, DueDates]] = {}
     starts: list[tuple[date, UUID]] = []
     for event in events:
         data: Any = event.data
+        counts.update(counted(event))
         if event.event_type == "AssessmentDue":
-            due_by_assessment[data.assessment_id] = data.deadline
-            continue
-        day = _day(event, data)
-        if day.year != year:
-            continue
-        for period in (str(year), f"{day:%Y-%m}"):
-            for measure, dimension in _measures(event, data):
-                counts[(period, measure, dimension)] += 1
-        if event.event_type == "AssessmentStarted":
-            starts.append((day, data.assessment_id))
-    for day, assessment_id in starts:
-        for period in (str(year), f"{day:%Y-%m}"):
-            for measure, dimension in _start_measures(day, due_by_assessment.get(assessment_id)):
-                counts[(period, measure, dimension)] += 1
+            order = record_order(event)
+            known = due.get(data.assessment_id)
+            if known is None or known[0] < order:
+                due[data.assessment_id] = (order, DueDates.of(data.deadline))
+        elif event.event_type == "AssessmentStarted":
+            starts.append((data.started_on, data.assessment_id))
+    for started_on, assessment_id in starts:
+        known = due.get(assessment_id)
+        counts.update(start_counted(started_on, None if known is None else known[1]))
+    return counts
+
+
+def report(
+    year: int,
+    counts: Mapping[Key, int],
+    clients_now: Iterable[tuple[str | None, str, int]],
+) -> Report:
+    """The year's figures of ``counts`` (other years' are left out), the shares of starts in
+    time, and today's clients by group and status."""
+    mine: Counter[Key] = Counter(
+        {
+            key: value
+            for key, value in counts.items()
+            if value and (key[0] == str(year) or key[0].startswith(f"{year}-"))
+        }
+    )
     figures = [
         Figure(period=period, measure=measure, dimension=dimension, value=value)
-        for (period, measure, dimension), value in counts.items()
+        for (period, measure, dimension), value in mine.items()
     ]
-    figures += _shares(counts)
+    figures += _shares(mine)
     figures += [
         Figure(
             period="now",
@@ -108,7 +166,7 @@ def report(
     return Report(year=year, figures=sorted(figures, key=_figure_order))
 
 
-def _start_measures(day: date, due: Deadline | None) -> list[tuple[str, str]]:
+def _start_measures(day: date, due: DueDates | None) -> list[tuple[str, str]]:
     """A start against its statutory deadline; where the law says "without delay" (681/2023
     §14(2)), against the day the municipality learned of the person and against the
     municipality's own target, each reported as what it is."""

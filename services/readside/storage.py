@@ -10,14 +10,35 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from types import NoneType, UnionType
 from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Connection, DateTime, Dialect, MetaData, Table, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    any_,
+    bindparam,
+    insert,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
@@ -63,15 +84,20 @@ class Strings(TypeDecorator[list[str]]):
         return None if value is None else list(json.loads(value))
 
 
-def insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
-    """An insert that leaves a row already there (same key) as it is."""
+def dialect_insert(connection: Connection, table: Table) -> Any:
+    """The database's own insert (both have ``on_conflict_do_nothing``/``…_do_update``)."""
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing()
+        return pg_insert(table)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table)
+
+
+def insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
+    """An insert that leaves a row already there (same key) as it is."""
+    return dialect_insert(connection, table).on_conflict_do_nothing()
 
 
 def schema_of(connection: Connection) -> str | None:
@@ -79,6 +105,134 @@ def schema_of(connection: Connection) -> str | None:
     translate = connection.get_execution_options().get("schema_translate_map") or {}
     schema: str | None = translate.get(None)
     return schema
+
+
+def quoted_name(connection: Connection, table: Table) -> str:
+    """The table's name for hand-written SQL, in the connection's schema."""
+    schema = schema_of(connection)
+    return f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
+
+
+# --- rows in bulk ---
+
+CHUNK = 500
+"""Keys per ``IN (…)`` on SQLite (its limit on bound parameters)."""
+
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def among(connection: Connection, column: Any, keys: Iterable[str]) -> Iterator[Any]:
+    """Conditions that together select the rows whose ``column`` is one of ``keys``: one on
+    PostgreSQL (the keys as one array), one per ``CHUNK`` keys on SQLite."""
+    if connection.dialect.name == "postgresql":
+        listed = list(keys)
+        if listed:
+            yield column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
+        return
+    for chunk in chunked(keys):
+        yield column.in_(chunk)
+
+
+BULK = 100
+"""Rows from which ``write_rows`` copies rather than inserts and updates (PostgreSQL)."""
+
+
+def _copy_type(column: Column[Any]) -> str:
+    """The PostgreSQL type whose binary form COPY is sent the column's values in."""
+    kind: Any = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    for sql_type, name in (
+        (Boolean, "bool"),
+        (Integer, "int4"),
+        (Date, "date"),
+        (LargeBinary, "bytea"),
+        (String, "text"),  # varchar's binary form is text's
+    ):
+        if isinstance(kind, sql_type):
+            return name
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    raise TypeError(f"{column} cannot be copied")  # pragma: no cover
+
+
+def copy_rows(connection: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> bool:
+    """Writes ``rows`` (values in the table's column order, as its column types hand them to
+    the driver) with PostgreSQL's binary COPY, in the connection's transaction; False on
+    another database (the caller inserts them itself)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    columns = ", ".join(f'"{column.name}"' for column in table.columns)
+    statement = f"COPY {quoted_name(connection, table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            copy.set_types([_copy_type(column) for column in table.columns])
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    return True
+
+
+def _driver_values(
+    connection: Connection, table: Table, rows: Iterable[Mapping[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Each row's values in the table's column order, as its column types bind them."""
+    names = [column.name for column in table.columns]
+    values = itemgetter(*names)
+    processors = [
+        (index, process)
+        for index, column in enumerate(table.columns)
+        if (process := column.type.bind_processor(connection.dialect)) is not None
+    ]
+    for row in rows:
+        found = values(row)
+        if processors:
+            found = list(found)
+            for index, process in processors:
+                found[index] = process(found[index])
+        yield tuple(found)
+
+
+def write_rows(
+    connection: Connection,
+    table: Table,
+    inserted: Sequence[Mapping[str, Any]],
+    updated: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Inserts the rows ``inserted`` and writes ``updated`` over the stored rows with the same
+    key (the table's one-column primary key); many at once on PostgreSQL as a delete of the
+    updated and one COPY of them all."""
+    (key,) = table.primary_key.columns
+    if connection.dialect.name == "postgresql" and len(inserted) + len(updated) >= BULK:
+        if updated:
+            connection.execute(
+                text(
+                    f'DELETE FROM {quoted_name(connection, table)} WHERE "{key.name}" = ANY(:keys)'
+                ),
+                {"keys": [row[key.name] for row in updated]},
+            )
+        copy_rows(connection, table, _driver_values(connection, table, (*inserted, *updated)))
+        return
+    if inserted:
+        connection.execute(insert(table), list(inserted))
+    if updated:
+        connection.execute(
+            update(table).where(key == bindparam("_key")),
+            [{"_key": row[key.name], **row} for row in updated],
+        )
 
 
 # --- a row defined once ---
@@ -131,6 +285,11 @@ def columns_of(row: type[BaseModel]) -> list[Column[Any]]:
             )
         )
     return columns
+
+
+def shown_fields(row: type[BaseModel]) -> list[str]:
+    """The names of ``row``'s fields readers are sent (its ``Hidden`` ones left out)."""
+    return [name for name, field in row.model_fields.items() if _marker(field, Hidden) is None]
 
 
 class RowView(BaseModel):

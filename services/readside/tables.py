@@ -9,6 +9,12 @@ from sqlalchemy import Column, Index, Integer, String, Table
 from services.readside.projections.caseload import Caseload, caseload
 from services.readside.projections.changes import client_changes
 from services.readside.projections.names import Names, client_names, name_keys
+from services.readside.projections.statistics import (
+    Statistics,
+    statistics_counts,
+    statistics_deadlines,
+    statistics_events,
+)
 from services.readside.projections.timeline import Timeline, events
 from services.readside.storage import UtcDateTime, metadata
 
@@ -22,6 +28,9 @@ __all__ = [
     "events",
     "metadata",
     "name_keys",
+    "statistics_counts",
+    "statistics_deadlines",
+    "statistics_events",
 ]
 
 # Inbox: one row per public event applied, written in the same transaction as the rows it
@@ -35,5 +44,5 @@ applied = Table(
     Index("applied_source_position", "source", "position"),
 )
 
-PROJECTIONS = (Timeline.name, Names.name, Caseload.name)
+PROJECTIONS = (Timeline.name, Names.name, Caseload.name, Statistics.name)
 """The projections ``kotoutus projections rebuild`` may be asked for by name."""

@@ -14,7 +14,13 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth.caller import Caller
-from shared.auth.errors import ForbiddenError, NotAuthenticatedError, OtherOrganisationError
+from shared.auth.errors import (
+    NotAnIntegrationError,
+    NotAuthenticatedError,
+    NotOneRoleError,
+    OtherOrganisationError,
+    PermissionMissingError,
+)
 from shared.auth.roles import Permission, Role
 from shared.auth.tokens import TokenVerifier
 from shared.errors import NotFoundError
@@ -47,7 +53,7 @@ def authenticated(
     roles = [Role(r) for r in dict.fromkeys(token.roles) if r in ours]
     # One role per token: an auditor who could also change records would not be one.
     if len(roles) != 1:
-        raise ForbiddenError("the token must carry exactly one Kotoutus role")
+        raise NotOneRoleError()
     role = roles[0]
     caller = Caller(
         actor=Actor(
@@ -58,7 +64,7 @@ def authenticated(
     )
     if x_on_behalf_of is not None or x_record_source is not None:
         if not caller.may(Permission.ACT_ON_BEHALF):
-            raise ForbiddenError("X-On-Behalf-Of and X-Record-Source are for integrations")
+            raise NotAnIntegrationError()
         if x_on_behalf_of is not None:
             caller = caller.model_copy(
                 update={"actor": Actor(id=x_on_behalf_of, kind=ActorKind.USER)}
@@ -84,7 +90,7 @@ def require(permission: Permission) -> Callable[[Caller], Caller]:
 
     def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
         if not caller.may(permission):
-            raise ForbiddenError(f"{caller.role.value} lacks {permission.value}")
+            raise PermissionMissingError(caller.role.value, permission.value)
         return caller
 
     return dependency

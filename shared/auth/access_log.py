@@ -1,24 +1,48 @@
 """The access log: who read which client's data, when, from where, why, and with what outcome.
 
 Authorities must be able to tell afterwards who used their records (Information Management Act
-906/2019 §17). Rows are only ever added: the database itself refuses UPDATE and DELETE, so a
+906/2019 §17). A read is logged once, as one row of ``access_log`` (who, role, organisation,
+what, when, from where, why, outcome), with the clients it disclosed: a read of one client
+names it in the row's ``client_id`` — as every row written before reads were logged whole
+does —, a read of several (a caseload page) lists them in ``access_log_clients``, one row each
+under the read's id, and a read of none names none. Asked about a client, the log answers with
+one entry per read that disclosed it, whichever way the read was written.
+
+Rows are only ever added: the database itself refuses UPDATE and DELETE on both tables, so a
 bug or a hand-typed statement cannot rewrite the log. Embedded mode keeps it in a SQLite file;
 distributed mode in a PostgreSQL schema that every service process writes to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from itertools import groupby
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from shared.settings import Settings
 
 _APPEND_ONLY = "the access log is append-only"
-# Serialises the first creation of the table by service processes starting at once.
+# Serialises the first creation of the tables by service processes starting at once.
 _DDL_LOCK = 906_2019_17
+
+
+class AccessRequest(BaseModel):
+    """One read, less the clients it disclosed."""
+
+    at: AwareDatetime
+    actor: str | None = Field(description="Token subject (null: no valid token)")
+    role: str | None
+    organisation: str | None
+    what: str = Field(examples=["GET /clients/{client_id}/assessment"])
+    purpose: str | None = Field(description="Why, as the staff system said (X-Purpose)")
+    source: str | None = Field(description="The caller's address")
+    outcome: int = Field(description="HTTP status, refusals included")
 
 
 class AccessEntry(BaseModel):
@@ -33,8 +57,8 @@ class AccessEntry(BaseModel):
     outcome: int = Field(description="HTTP status, refusals included")
 
 
-def _table(metadata: sa.MetaData, schema: str | None) -> sa.Table:
-    return sa.Table(
+def _tables(metadata: sa.MetaData, schema: str | None) -> tuple[sa.Table, sa.Table]:
+    reads = sa.Table(
         "access_log",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -42,6 +66,7 @@ def _table(metadata: sa.MetaData, schema: str | None) -> sa.Table:
         sa.Column("actor", sa.String(200), index=True),
         sa.Column("role", sa.String(50)),
         sa.Column("organisation", sa.String(200)),
+        # The client a read of one disclosed (null: none, or several, listed below).
         sa.Column("client_id", sa.String(100), index=True),
         sa.Column("what", sa.String(300), nullable=False),
         sa.Column("purpose", sa.String(500)),
@@ -49,6 +74,16 @@ def _table(metadata: sa.MetaData, schema: str | None) -> sa.Table:
         sa.Column("outcome", sa.Integer, nullable=False),
         schema=schema,
     )
+    clients = sa.Table(
+        "access_log_clients",
+        metadata,
+        sa.Column("entry_id", sa.Integer, nullable=False),  # access_log.id
+        sa.Column("client_id", sa.String(100), nullable=False),
+        sa.PrimaryKeyConstraint("entry_id", "client_id"),
+        sa.Index("access_log_clients_client", "client_id", "entry_id"),
+        schema=schema,
+    )
+    return reads, clients
 
 
 def _utc(moment: datetime) -> datetime:
@@ -60,14 +95,14 @@ class AccessLog:
     def __init__(self, engine: Engine, schema: str | None = None) -> None:
         self.engine = engine
         self.schema = schema
-        self.table = _table(sa.MetaData(), schema)
+        self.table, self.clients = _tables(sa.MetaData(), schema)
         self._create()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AccessLog:
         if settings.database_url:
             url = sa.engine.make_url(settings.database_url).set(drivername="postgresql+psycopg")
-            engine = sa.create_engine(url, pool_size=2, max_overflow=4, pool_pre_ping=True)
+            engine = sa.create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
             return cls(engine, settings.schema_for("access"))
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
@@ -77,13 +112,15 @@ class AccessLog:
         return cls(engine)
 
     def _create(self) -> None:
+        """Creates what is missing: a log made before reads were logged whole (one row per
+        client) gets the clients' table beside it, and its rows read as they did."""
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 assert self.schema
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
                 conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
-                self.table.create(conn, checkfirst=True)
-                name = f'"{self.schema}".access_log'
+                for table in (self.table, self.clients):
+                    table.create(conn, checkfirst=True)
                 conn.execute(
                     sa.text(
                         f'CREATE OR REPLACE FUNCTION "{self.schema}".access_log_append_only() '
@@ -91,29 +128,62 @@ class AccessLog:
                         f"RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"
                     )
                 )
-                conn.execute(
-                    sa.text(
-                        "CREATE OR REPLACE TRIGGER access_log_append_only "
-                        f"BEFORE UPDATE OR DELETE OR TRUNCATE ON {name} FOR EACH STATEMENT "
-                        f'EXECUTE FUNCTION "{self.schema}".access_log_append_only()'
-                    )
-                )
-            else:
-                self.table.create(conn, checkfirst=True)
-                for verb in ("UPDATE", "DELETE"):
+                for table in (self.table, self.clients):
                     conn.execute(
                         sa.text(
-                            f"CREATE TRIGGER IF NOT EXISTS access_log_no_{verb.lower()} "
-                            f"BEFORE {verb} ON access_log "
-                            f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
+                            f"CREATE OR REPLACE TRIGGER {table.name}_append_only "
+                            "BEFORE UPDATE OR DELETE OR TRUNCATE "
+                            f'ON "{self.schema}".{table.name} FOR EACH STATEMENT '
+                            f'EXECUTE FUNCTION "{self.schema}".access_log_append_only()'
                         )
                     )
+            else:
+                for table in (self.table, self.clients):
+                    table.create(conn, checkfirst=True)
+                    for verb in ("UPDATE", "DELETE"):
+                        conn.execute(
+                            sa.text(
+                                f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_{verb.lower()} "
+                                f"BEFORE {verb} ON {table.name} "
+                                f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
+                            )
+                        )
+
+    def record(self, request: AccessRequest, client_ids: Iterable[str | None]) -> None:
+        """Logs one read and the clients it disclosed, in one transaction: whole or not at
+        all."""
+        disclosed = list(dict.fromkeys(c for c in client_ids if c is not None))
+        row = {
+            **request.model_dump(),
+            "at": _utc(request.at),
+            "client_id": disclosed[0] if len(disclosed) == 1 else None,
+        }
+        if len(disclosed) <= 1:
+            with self.engine.begin() as conn:
+                conn.execute(self.table.insert(), row)
+        elif self.engine.dialect.name == "postgresql":
+            # One statement: the read and its clients, with no transaction to open and close.
+            read = self.table.insert().values(row).returning(self.table.c.id).cte("read")
+            listed = sa.func.unnest(sa.literal(disclosed, ARRAY(sa.String)))  # a row each
+            statement = self.clients.insert().from_select(
+                ["entry_id", "client_id"], sa.select(read.c.id, listed)
+            )
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(statement)
+        else:
+            with self.engine.begin() as conn:
+                entry_id = conn.execute(
+                    self.table.insert().returning(self.table.c.id), row
+                ).scalar()
+                conn.execute(
+                    self.clients.insert(),
+                    [{"entry_id": entry_id, "client_id": client_id} for client_id in disclosed],
+                )
 
     def append(self, *entries: AccessEntry) -> None:
-        """Adds the rows in one transaction: a read is logged whole or not at all."""
-        rows = [{**entry.model_dump(), "at": _utc(entry.at)} for entry in entries]
-        with self.engine.begin() as conn:
-            conn.execute(self.table.insert(), rows)
+        """Logs the entries, those of one read (alike but for the client) as one read."""
+        for request, same in groupby(entries, key=_request_of):
+            self.record(request, [entry.client_id for entry in same])
 
     def query(
         self,
@@ -124,24 +194,47 @@ class AccessLog:
         until: datetime | None = None,
         limit: int = 1000,
     ) -> list[AccessEntry]:
-        t = self.table
-        statement = sa.select(t).order_by(t.c.id).limit(limit)
-        if client_id is not None:
-            statement = statement.where(t.c.client_id == str(client_id))
+        """Oldest first, one entry per client a read disclosed (one with none for a read of
+        none)."""
+        t, c = self.table, self.clients
+        fields = [t.c[name] for name in AccessRequest.model_fields]
+        alone = sa.select(t.c.id, *fields, t.c.client_id.label("client"))
+        listed = sa.select(t.c.id, *fields, c.c.client_id.label("client")).join(
+            c, c.c.entry_id == t.c.id
+        )
+        if client_id is None:
+            # A read that lists its clients is given by them; one of none, alone.
+            alone = alone.where(
+                t.c.client_id.is_not(None) | ~sa.exists().where(c.c.entry_id == t.c.id)
+            )
+        else:
+            alone = alone.where(t.c.client_id == str(client_id))
+            listed = listed.where(c.c.client_id == str(client_id))
+        conditions: list[Any] = []
         if actor is not None:
-            statement = statement.where(t.c.actor == actor)
+            conditions.append(t.c.actor == actor)
         if since is not None:
-            statement = statement.where(t.c.at >= _utc(since))
+            conditions.append(t.c.at >= _utc(since))
         if until is not None:
-            statement = statement.where(t.c.at < _utc(until))
+            conditions.append(t.c.at < _utc(until))
+        both = sa.union_all(alone.where(*conditions), listed.where(*conditions)).subquery()
+        statement = sa.select(both).order_by(both.c.id, both.c.client).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(statement).mappings().all()
         return [
             AccessEntry.model_validate(
-                {**row, "at": row["at"].replace(tzinfo=row["at"].tzinfo or UTC)}
+                {
+                    **row,
+                    "client_id": row["client"],
+                    "at": row["at"].replace(tzinfo=row["at"].tzinfo or UTC),
+                }
             )
             for row in rows
         ]
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _request_of(entry: AccessEntry) -> AccessRequest:
+    return AccessRequest.model_validate(entry.model_dump(exclude={"client_id"}))

@@ -1,8 +1,9 @@
-"""Writes one access-log row for every request to a route that reads a client's data.
+"""Logs every request to a route that reads a client's data: once, with the clients it
+disclosed (``shared.auth.access_log``).
 
 An ASGI middleware rather than a dependency: it sees the matched route and the final status,
-refusals (401/403/404) included. The row is stored when the status is sent and before any of
-the body is, so no client data leaves without its row."""
+refusals (401/403/404) included. The read is stored when the status is sent and before any of
+the body is, so no client data leaves without its record."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import anyio.to_thread
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth.access_log import AccessEntry, AccessLog
+from shared.auth.access_log import AccessLog, AccessRequest
 from shared.auth.caller import Caller
 from shared.clock import utc_now
 
@@ -41,7 +42,7 @@ def reads_client_data(method: str, path: str) -> bool:
 
 
 def _client_ids(scope: Scope, state: dict[str, Any]) -> list[str | None]:
-    """The clients a read disclosed: one row each; a single None for a read of none."""
+    """The clients a read disclosed (a single None for a read of none)."""
     if "client_id" in scope.get("path_params", {}):
         return [str(scope["path_params"]["client_id"])[:100]]
     if state.get("access_client_ids"):  # e.g. the clients on a page of the caseload
@@ -64,35 +65,31 @@ class AccessRecording:
         self.app = app
         self.log = log
 
-    def _entries(self, scope: Scope, status: int) -> list[AccessEntry]:
+    def _read(self, scope: Scope, status: int) -> tuple[AccessRequest, list[str | None]] | None:
         route = scope.get("route")
         if not isinstance(route, APIRoute) or not reads_client_data(scope["method"], route.path):
-            return []
+            return None
         state: dict[str, Any] = scope.get("state") or {}
         caller = state.get("caller")
         purpose = _header(scope, b"x-purpose")
         client = scope.get("client")
-        at = utc_now()
-        return [
-            AccessEntry(
-                at=at,
-                actor=caller.actor.id if isinstance(caller, Caller) else None,
-                role=caller.role.value if isinstance(caller, Caller) else None,
-                organisation=caller.organisation if isinstance(caller, Caller) else None,
-                client_id=client_id,
-                what=f"{scope['method']} {route.path}",
-                purpose=purpose[:500] if purpose else None,
-                source=str(client[0])[:100] if client else None,
-                outcome=status,
-            )
-            for client_id in _client_ids(scope, state)
-        ]
+        request = AccessRequest(
+            at=utc_now(),
+            actor=caller.actor.id if isinstance(caller, Caller) else None,
+            role=caller.role.value if isinstance(caller, Caller) else None,
+            organisation=caller.organisation if isinstance(caller, Caller) else None,
+            what=f"{scope['method']} {route.path}",
+            purpose=purpose[:500] if purpose else None,
+            source=str(client[0])[:100] if client else None,
+            outcome=status,
+        )
+        return request, _client_ids(scope, state)
 
     async def _record(self, scope: Scope, status: int) -> None:
-        entries = self._entries(scope, status)
-        if entries:
+        read = self._read(scope, status)
+        if read is not None:
             # The store is synchronous (SQLAlchemy Core): keep it off the event loop.
-            await anyio.to_thread.run_sync(self.log.append, *entries)
+            await anyio.to_thread.run_sync(self.log.record, *read)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

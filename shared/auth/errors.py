@@ -1,8 +1,10 @@
-"""Refusals of the staff API, with texts in Finnish, Swedish and English like every error."""
+"""Refusals of the staff API, with texts in Finnish, Swedish and English like every error
+(the catalogues of ``shared.i18n``)."""
 
 from __future__ import annotations
 
 from shared.errors import DomainError
+from shared.i18n import Term
 
 
 class AccessError(DomainError):
@@ -14,37 +16,41 @@ class AccessError(DomainError):
 class NotAuthenticatedError(AccessError):
     status = 401
     code = "not_authenticated"
-    texts = {
-        "fi": "Kirjaudu sisään: pyynnöstä puuttuu voimassa oleva tunniste (bearer token)",
-        "sv": "Logga in: begäran saknar en giltig token (bearer token)",
-        "en": "Sign in: the request lacks a valid bearer token",
-    }
 
 
 class ForbiddenError(AccessError):
     status = 403
     code = "forbidden"
-    texts = {
-        "fi": "Sinulla ei ole oikeutta tähän",
-        "sv": "Du har inte behörighet till detta",
-        "en": "You are not allowed to do this",
-    }
+
+
+class PermissionMissingError(ForbiddenError):
+    """The caller's role does not include the permission the route needs."""
+
+    message_id = "forbidden.permission_missing"
+
+    def __init__(self, role: str, permission: str) -> None:
+        super().__init__(role=Term(f"role.{role}"), permission=Term(f"permission.{permission}"))
+        self.role = role
+        self.permission = permission
+
+
+class NotOneRoleError(ForbiddenError):
+    """A token with none of our roles, or more than one."""
+
+    message_id = "forbidden.one_role"
+
+
+class NotAnIntegrationError(ForbiddenError):
+    """Only integrations name another author or the record a step was imported from."""
+
+    message_id = "forbidden.not_an_integration"
 
 
 class OtherOrganisationError(ForbiddenError):
     code = "client_of_another_organisation"
-    texts = {
-        "fi": "Asiakkaasta vastaa toinen organisaatio",
-        "sv": "En annan organisation ansvarar för klienten",
-        "en": "Another organisation is responsible for the client",
-    }
 
 
 class IssuerUnavailableError(AccessError):
     status = 503
     code = "issuer_unavailable"
-    texts = {
-        "fi": "Tunnisteen myöntäjän avaimia ei saatu; yritä hetken päästä uudelleen",
-        "sv": "Utfärdarens nycklar kunde inte hämtas; försök igen om en stund",
-        "en": "The token issuer's keys could not be fetched; try again shortly",
-    }
+    public_detail = False  # names the issuer's addresses: the log has it, not the caller

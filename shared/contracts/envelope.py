@@ -77,7 +77,14 @@ class PublicEvent(BaseModel):
 
 
 class ContractError(ValueError):
-    """A message that no contract accepts; the reason is meant for a person to read."""
+    """A message that no contract accepts; the reason is meant for a person to read.
+
+    Raised from a ``ValidationError`` (its ``__cause__``), ``at`` is the JSON Pointer of the
+    part of the message that was validated (``/data``): the API names the fields at fault."""
+
+    def __init__(self, reason: str, *, at: str = "") -> None:
+        super().__init__(reason)
+        self.at = at
 
 
 def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -> PublicEvent:

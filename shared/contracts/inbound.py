@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from shared.contracts.envelope import ContractError
 from shared.contracts.intake import PersonalDetails, ResidencePermit
+from shared.errors import InvalidValueError
 
 
 class PersonRef(PersonalDetails):
@@ -22,10 +23,7 @@ class PersonRef(PersonalDetails):
     @model_validator(mode="after")
     def _identified(self) -> PersonRef:
         if not self.identifiers():
-            raise ValueError(
-                "the person needs an identifier: identity_code, migri_customer_number, "
-                "foreign_id or unhcr_number"
-            )
+            raise InvalidValueError("person_identifier_required")
         return self
 
 
@@ -78,7 +76,7 @@ class HomeMunicipalityRegistered(InboundData):
     @model_validator(mode="after")
     def _first_is_not_later(self) -> HomeMunicipalityRegistered:
         if self.first_registered_on is not None and self.first_registered_on > self.since:
-            raise ValueError("first_registered_on is after since")
+            raise InvalidValueError("first_registered_after_since", at="/first_registered_on")
         return self
 
     def facts(self) -> dict[str, Any]:
@@ -310,7 +308,7 @@ class CloudEvent(BaseModel):
         try:
             return model.model_validate(self.data)
         except ValidationError as error:
-            raise ContractError(f"{self.type}: {_fields(error, 'data')}") from error
+            raise ContractError(f"{self.type}: {_fields(error, 'data')}", at="/data") from error
 
 
 def parse_inbound(body: bytes | str) -> tuple[CloudEvent, InboundData]:

@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 
 from shared.contracts.envelope import EventData, PublicEvent
+from shared.errors import InvalidValueError
 from shared.identity import (
     IdentifierKind,
     IdentityCode,
@@ -112,7 +113,7 @@ class ClientFacts(BaseModel):
     @model_validator(mode="after")
     def _interpreter(self) -> ClientFacts:
         if self.needs_interpreter and not self.interpreter_language:
-            raise ValueError("needs_interpreter requires interpreter_language")
+            raise InvalidValueError("interpreter_language_required", at="/interpreter_language")
         return self
 
 
@@ -185,7 +186,7 @@ class PersonalDetails(BaseModel):
             and self.birth_date
             and birth_date_of(self.identity_code) != self.birth_date
         ):
-            raise ValueError("the identity code and the birth date name different days")
+            raise InvalidValueError("identity_code_birth_date_mismatch", at="/birth_date")
         return self
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.contracts.assessment import Cefr, LanguageSkill
 from shared.contracts.envelope import EventData, PublicEvent
 from shared.contracts.records import InformationSource, Maker
+from shared.errors import InvalidValueError
 from shared.law.deadlines import Deadline
 
 
@@ -61,7 +62,7 @@ class PlanPeriod(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> PlanPeriod:
         if self.ends_on <= self.starts_on:
-            raise ValueError("ends_on must be after starts_on")
+            raise InvalidValueError("period_ends_before_start", at="/ends_on")
         return self
 
 

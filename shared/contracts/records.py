@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from shared.errors import InvalidValueError
+
 if TYPE_CHECKING:
     from shared.contracts.assessment import FurtherMeasure
     from shared.contracts.plans import (
@@ -100,7 +102,7 @@ class Maker(BaseModel):
     @model_validator(mode="after")
     def _reachable(self) -> Maker:
         if not (self.email or self.phone):
-            raise ValueError("a maker needs an email or a phone number")
+            raise InvalidValueError("maker_contact_required")
         return self
 
 

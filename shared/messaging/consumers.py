@@ -5,8 +5,9 @@ delivery of embedded mode (``shared.messaging.inprocess``) — hands public even
 the transport's edge into their contract classes. It says which event types it takes, where it
 is in each source's log, and handles a sequence of events exactly once each: a service through
 its handler table and its application's tracking, the read side through its projections and
-their inbox. Handing over a sequence (today the transports pass one event at a time) lets a
-consumer later apply a batch in one transaction without its handlers changing.
+their inbox. The transports hand over batches (from the prefetch window on RabbitMQ, runs of
+the log in-process), and a consumer stores a batch in one transaction, all or nothing: its
+handlers do not know whether an event came alone.
 
 A service's *handlers* are a table keyed by contract class, as cosmicpython's
 ``EVENT_HANDLERS``: each handler is typed with the contract it takes, so the type checker, not
@@ -96,7 +97,9 @@ class Consumer(Protocol):
         ...
 
     def handle(self, events: Sequence[PublicEvent]) -> int:
-        """Handles each event exactly once; returns how many were new (not duplicates)."""
+        """Handles each event exactly once, all in one transaction: every one stored (or
+        found a duplicate), or an error raised and none stored (the transport then splits the
+        batch to find the event at fault). Returns how many were new (not duplicates)."""
         ...
 
 
@@ -107,8 +110,8 @@ def takes(consumer: Consumer, event_type: str) -> bool:
 
 @dataclass(frozen=True)
 class ApplicationConsumer:
-    """A service as a consumer: its handlers, applied with its application's tracking (the
-    effect and the tracking row in one transaction)."""
+    """A service as a consumer: its handlers, applied with its application's tracking (a
+    batch's effects and a tracking row per event in one transaction)."""
 
     name: str
     app: ServiceApplication
@@ -122,4 +125,4 @@ class ApplicationConsumer:
         return self.app.tracked_position(source)
 
     def handle(self, events: Sequence[PublicEvent]) -> int:
-        return sum(self.app.process(event, self.handlers) for event in events)
+        return self.app.process_many(events, self.handlers)

@@ -1,7 +1,14 @@
 """Embedded mode's delivery: follows each service's notification log in this process and hands
 every public event to the consumers that take it — through the same contracts, the same
 consumer shape and the same records of what was handled as the RabbitMQ path, so a restart
-resumes where each consumer's own record says."""
+resumes where each consumer's own record says.
+
+A consumer is handed the events it takes in runs of up to ``consumer_batch``, in log order,
+each run stored in one transaction. A run that fails because an event is at fault is split in
+halves until that event is alone, and it is dead-lettered with its reason; the rest are stored.
+A run that fails otherwise (the store busy, an inconsistency of our records) is tried one event
+at a time: those before the failing one are stored, and the link waits at it until the next
+turn, as if events had come one by one."""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.contracts import CONTRACTS, parse_event
+from shared.contracts.envelope import PublicEvent
 from shared.eventstore import ServiceApplication
 from shared.inconsistencies import report
 from shared.messaging.consumers import Consumer, takes
@@ -30,6 +38,18 @@ class Node:
     app: ServiceApplication
 
 
+@dataclass(frozen=True)
+class _Item:
+    """An event of a run: its place in the log, and its body as it would travel."""
+
+    position: int
+    public: PublicEvent
+    body: bytes
+
+
+Link = tuple[str, str]  # (consumer, source)
+
+
 class InProcessDelivery:
     def __init__(
         self,
@@ -38,10 +58,12 @@ class InProcessDelivery:
         dead_letters: SQLiteDeadLetters,
         batch_size: int = 200,
         idle_seconds: float = 0.05,
+        consumer_batch: int = 100,
     ) -> None:
         self.producers = producers
         self.dead_letters = dead_letters
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # notifications read per link and turn
+        self.consumer_batch = consumer_batch  # events a consumer takes in one transaction
         self.idle_seconds = idle_seconds
         # Positions read but not handled (events a consumer does not take) leave no record;
         # keep them here so they are not read again while the process lives.
@@ -81,6 +103,7 @@ class InProcessDelivery:
             start=position + 1, limit=self.batch_size
         )
         publishes = producer.service.publishes
+        run: list[_Item] = []
         for notification in notifications:
             event_type = publishes.event_type_of(notification.topic)
             if event_type is not None and takes(consumer, event_type):
@@ -90,18 +113,44 @@ class InProcessDelivery:
                 if public is not None:
                     # Through JSON, as over the broker: the same contract checks apply.
                     body = public.model_dump_json().encode()
-                    try:
-                        consumer.handle([parse_event(body, CONTRACTS)])
-                    except Exception as error:
-                        if not is_permanent(error):
-                            raise  # retried on the next turn from this very position
-                        why = reason(error)
-                        log.warning("dead-lettered %s for %s: %s", public.message_id, link, why)
-                        self.dead_letters.add(
-                            consumer.name, str(public.message_id), public.routing_key, body, why
-                        )
-            self._cursors[link] = notification.id
+                    run.append(_Item(notification.id, public, body))
+            if len(run) >= self.consumer_batch:
+                self._apply(consumer, link, run)
+                run = []
+                self._cursors[link] = notification.id
+        if run:
+            self._apply(consumer, link, run)
+        if notifications:
+            self._cursors[link] = notifications[-1].id
         return len(notifications)
+
+    def _apply(self, consumer: Consumer, link: Link, run: list[_Item]) -> None:
+        """Stores ``run`` in one transaction; an event at fault is split out and
+        dead-lettered. Raises, with the link's cursor after what was stored, for a failure
+        that is not the event's (retried on the next turn from there)."""
+        try:
+            consumer.handle([parse_event(item.body, CONTRACTS) for item in run])
+        except Exception as error:
+            if is_permanent(error) and len(run) == 1:
+                self._dead_letter(consumer, link, run[0], reason(error))
+            elif is_permanent(error):
+                half = len(run) // 2
+                self._apply(consumer, link, run[:half])
+                self._cursors[link] = run[half - 1].position
+                self._apply(consumer, link, run[half:])
+            elif len(run) > 1:
+                for item in run:  # the one that fails raises, those before it are stored
+                    self._apply(consumer, link, [item])
+                    self._cursors[link] = item.position
+            else:
+                raise  # retried on the next turn from this very position
+
+    def _dead_letter(self, consumer: Consumer, link: Link, item: _Item, why: str) -> None:
+        public = item.public
+        log.warning("dead-lettered %s for %s: %s", public.message_id, link, why)
+        self.dead_letters.add(
+            consumer.name, str(public.message_id), public.routing_key, item.body, why
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = Wakeup(self.idle_seconds)

@@ -9,7 +9,7 @@ position to each client it knows that has none (a read side made before change p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from sqlalchemy import (
@@ -19,18 +19,14 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    bindparam,
-    func,
-    insert,
     select,
     text,
-    update,
 )
 
 from services.readside.caseload import concerned_clients
 from services.readside.projections import Projection, Rebuild
-from services.readside.projections.timeline import events
-from services.readside.storage import metadata
+from services.readside.projections.caseload import caseload
+from services.readside.storage import metadata, quoted_name
 from shared.contracts import PublicEvent
 
 client_changes = Table(
@@ -47,10 +43,10 @@ class ChangePositions(Projection):
     tables = (client_changes,)
     rebuilt_with = frozenset({"timeline"})
 
-    def apply(self, connection: Connection, event: PublicEvent) -> None:
-        note_changes(connection, concerned_clients(event))
+    def apply(self, connection: Connection, batch: Sequence[PublicEvent]) -> None:
+        note_changes(connection, {client for event in batch for client in concerned_clients(event)})
 
-    def rebuild(self, connection: Connection) -> Rebuild:
+    def rebuild(self, connection: Connection, rebuilding: frozenset[str]) -> Rebuild:
         return _PositionTheUnpositioned(connection)
 
 
@@ -58,37 +54,31 @@ class _PositionTheUnpositioned(Rebuild):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add(self, event: PublicEvent) -> None:
+    def add(self, history: Sequence[PublicEvent]) -> None:
         return None
 
     def finish(self) -> None:
-        unpositioned = (
-            select(events.c.client_id).distinct().except_(select(client_changes.c.client_id))
-        )
+        # A client the timeline knows has a caseload row (one row, not one per event).
+        unpositioned = select(caseload.c.client_id).except_(select(client_changes.c.client_id))
         found = self.connection.execute(unpositioned).scalars()
         note_changes(self.connection, [UUID(client_id) for client_id in found])
 
 
 def note_changes(connection: Connection, clients: Iterable[UUID]) -> None:
-    """Gives each client the next change position."""
-    ordered = sorted(clients)
+    """Gives each client the next change position, in the order of their ids: one statement
+    each, one after the other (in one round trip on PostgreSQL)."""
+    ordered = sorted({str(client_id) for client_id in clients})
     if not ordered:
         return
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(8742024)"))
-    for client_id in ordered:
-        key = {"key": str(client_id)}
-        if connection.execute(_RAISE, key).rowcount == 0:
-            connection.execute(_FIRST, key)
-
-
-# The next position is one past the highest (the lock above keeps two from taking the same).
-_NEXT = select(func.coalesce(func.max(client_changes.c.position), 0) + 1).scalar_subquery()
-_RAISE = (
-    update(client_changes)
-    .where(client_changes.c.client_id == bindparam("key"))
-    .values(position=_NEXT)
-)
-_FIRST = insert(client_changes).from_select(
-    ["client_id", "position"], select(bindparam("key", type_=String), _NEXT)
-)
+    # The next position is one past the highest (the lock above keeps two from taking the same;
+    # "WHERE true" tells SQLite's parser the SELECT has ended).
+    table = quoted_name(connection, client_changes)
+    statement = text(
+        f"INSERT INTO {table} (client_id, position) "
+        f"SELECT :key, coalesce(max(position), 0) + 1 FROM {table} WHERE true "
+        "ON CONFLICT (client_id) DO UPDATE SET position = excluded.position"
+    )
+    keys = [{"key": key} for key in ordered]
+    connection.execute(statement, keys[0] if len(keys) == 1 else keys)

@@ -4,6 +4,8 @@ a tombstone, so that a late message cannot fill it again)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -15,17 +17,16 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
-    insert,
     inspect,
     select,
     text,
-    update,
 )
 
 from services.readside.names import NameSeal
-from services.readside.projections import Projection, Rebuild, Replaying
-from services.readside.storage import metadata, schema_of
+from services.readside.projections import Applying, Projection, Rebuild
+from services.readside.storage import among, metadata, schema_of, write_rows
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 
@@ -55,6 +56,25 @@ name_keys = Table(
 Naming = contracts.ClientRegisteredData | contracts.ClientDetailsCorrectedData
 
 
+_NAMED = ("given_names", "family_name", "identity_code", "birth_date", "version", "erased")
+_FORGET = delete(name_keys).where(name_keys.c.client_id == bindparam("key"))
+
+
+@dataclass
+class _Client:
+    """A client's name row and key as the batch found them (``stored``, ``stored_key``) and as
+    its events leave them (``values``, ``key``)."""
+
+    stored: dict[str, Any] | None
+    stored_key: bytes | None
+    values: dict[str, Any] | None = field(init=False)
+    key: bytes | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values = self.stored
+        self.key = self.stored_key
+
+
 class Names(Projection):
     name = "names"
     tables = (client_names, name_keys)
@@ -76,91 +96,111 @@ class Names(Projection):
             if column not in present:
                 connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {blob}"))
 
-    def apply(self, connection: Connection, event: PublicEvent) -> None:
-        match event:
-            case contracts.ClientErased(data=erased):
-                self._erase(connection, erased.client_id, event.aggregate_version)
-            case (
-                contracts.ClientRegistered(data=data) | contracts.ClientDetailsCorrected(data=data)
-            ):
-                self._name(connection, data, event.aggregate_version)
-
-    def rebuild(self, connection: Connection) -> Rebuild:
-        connection.execute(delete(client_names))  # the keys stay
-        return Replaying(self, connection)
-
-    def _erase(self, connection: Connection, client_id: UUID, version: int) -> None:
-        current = self._current(connection, client_id)
-        if current is not None and current.erased:
+    def apply(self, connection: Connection, batch: Sequence[PublicEvent]) -> None:
+        """The batch's naming and erasing events applied in order to its clients' rows, read
+        once and written once."""
+        relevant = [
+            event
+            for event in batch
+            if isinstance(
+                event,
+                contracts.ClientErased
+                | contracts.ClientRegistered
+                | contracts.ClientDetailsCorrected,
+            )
+        ]
+        if not relevant:
             return
-        connection.execute(delete(name_keys).where(name_keys.c.client_id == str(client_id)))
-        self._store(
-            connection,
-            client_id,
-            current,
-            {
-                "given_names": None,
-                "family_name": None,
-                "identity_code": None,
-                "birth_date": None,
-                "version": version,
-                "erased": True,
-            },
-        )
+        clients = _read(connection, {event.data.client_id for event in relevant})
+        for event in relevant:
+            match event:
+                case contracts.ClientErased(data=erased):
+                    _erase(clients[erased.client_id], event.aggregate_version)
+                case (
+                    contracts.ClientRegistered(data=data)
+                    | contracts.ClientDetailsCorrected(data=data)
+                ):
+                    self._name(clients[data.client_id], data, event.aggregate_version)
+        _write(connection, clients)
 
-    def _name(self, connection: Connection, data: Naming, version: int) -> None:
-        client_id = data.client_id
-        current = self._current(connection, client_id)
-        if current is not None and (current.erased or current.version >= version):
+    def rebuild(self, connection: Connection, rebuilding: frozenset[str]) -> Rebuild:
+        connection.execute(delete(client_names))  # the keys stay
+        return Applying(self, connection)
+
+    def _name(self, client: _Client, data: Naming, version: int) -> None:
+        current = client.values
+        if current is not None and (current["erased"] or current["version"] >= version):
             return  # erased for good, or a newer name is already known
-        wrapped = self._key(connection, client_id)
+        if client.key is None:
+            client.key = self.seal.new_key(data.client_id)
+        wrapped = client.key
+        client_id = data.client_id
         name = data.name
         born = data.birth_date
-        self._store(
-            connection,
-            client_id,
-            current,
-            {
-                "given_names": self.seal.seal(
-                    client_id, wrapped, None if name is None else name.given_names
-                ),
-                "family_name": self.seal.seal(
-                    client_id, wrapped, None if name is None else name.family_name
-                ),
-                "identity_code": self.seal.seal(client_id, wrapped, data.identity_code),
-                "birth_date": self.seal.seal(
-                    client_id, wrapped, None if born is None else born.isoformat()
-                ),
-                "version": version,
-                "erased": False,
-            },
-        )
+        client.values = {
+            "given_names": self.seal.seal(
+                client_id, wrapped, None if name is None else name.given_names
+            ),
+            "family_name": self.seal.seal(
+                client_id, wrapped, None if name is None else name.family_name
+            ),
+            "identity_code": self.seal.seal(client_id, wrapped, data.identity_code),
+            "birth_date": self.seal.seal(
+                client_id, wrapped, None if born is None else born.isoformat()
+            ),
+            "version": version,
+            "erased": False,
+        }
 
-    @staticmethod
-    def _current(connection: Connection, client_id: UUID) -> Any:
-        return connection.execute(
-            select(client_names).where(client_names.c.client_id == str(client_id))
-        ).first()
 
-    @staticmethod
-    def _store(
-        connection: Connection, client_id: UUID, current: Any, values: dict[str, Any]
-    ) -> None:
+def _erase(client: _Client, version: int) -> None:
+    if client.values is not None and client.values["erased"]:
+        return
+    client.key = None
+    client.values = {
+        "given_names": None,
+        "family_name": None,
+        "identity_code": None,
+        "birth_date": None,
+        "version": version,
+        "erased": True,
+    }
+
+
+def _read(connection: Connection, client_ids: set[UUID]) -> dict[UUID, _Client]:
+    names: dict[str, dict[str, Any]] = {}
+    keys: dict[str, bytes] = {}
+    wanted = sorted(str(client_id) for client_id in client_ids)
+    for condition in among(connection, client_names.c.client_id, wanted):
+        for row in connection.execute(select(client_names).where(condition)):
+            names[row.client_id] = {column: getattr(row, column) for column in _NAMED}
+    for condition in among(connection, name_keys.c.client_id, wanted):
+        for row in connection.execute(select(name_keys).where(condition)):
+            keys[row.client_id] = bytes(row.wrapped)
+    return {
+        client_id: _Client(names.get(str(client_id)), keys.get(str(client_id)))
+        for client_id in client_ids
+    }
+
+
+def _write(connection: Connection, clients: dict[UUID, _Client]) -> None:
+    forgotten: list[dict[str, Any]] = []
+    new_keys: list[dict[str, Any]] = []
+    inserted: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    for client_id, client in sorted(clients.items()):
         key = str(client_id)
-        if current is None:
-            connection.execute(insert(client_names).values(client_id=key, **values))
+        if client.stored_key is not None and client.key is None:
+            forgotten.append({"key": key})
+        elif client.stored_key is None and client.key is not None:
+            new_keys.append({"client_id": key, "wrapped": client.key})
+        if client.values is None or client.values == client.stored:
+            continue
+        if client.stored is None:
+            inserted.append({"client_id": key, **client.values})
         else:
-            connection.execute(
-                update(client_names).where(client_names.c.client_id == key).values(**values)
-            )
-
-    def _key(self, connection: Connection, client_id: UUID) -> bytes:
-        key = str(client_id)
-        found = connection.execute(
-            select(name_keys.c.wrapped).where(name_keys.c.client_id == key)
-        ).scalar()
-        if found is not None:
-            return bytes(found)
-        wrapped = self.seal.new_key(client_id)
-        connection.execute(insert(name_keys).values(client_id=key, wrapped=wrapped))
-        return wrapped
+            updated.append({"client_id": key, **client.values})
+    if forgotten:
+        connection.execute(_FORGET, forgotten)
+    write_rows(connection, name_keys, new_keys)
+    write_rows(connection, client_names, inserted, updated)

@@ -3,14 +3,21 @@ two clients and is kept under both."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, delete, insert
 
 from services.readside.caseload import concerned_clients
-from services.readside.projections import BATCH, Projection, Rebuild
-from services.readside.storage import UtcDateTime, insert_ignoring_duplicates, metadata
-from shared.contracts import PublicEvent
+from services.readside.projections import Projection, Rebuild
+from services.readside.storage import (
+    UtcDateTime,
+    copy_rows,
+    insert_ignoring_duplicates,
+    metadata,
+)
+from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.contracts.personal import without_personal
 
 events = Table(
@@ -30,49 +37,72 @@ events = Table(
     Index("events_type_time", "event_type", "occurred_at"),
 )
 
+_COLUMNS = tuple(events.columns.keys())
+
+
+def stored_event(event_type: str, body: str) -> PublicEvent:
+    """An event as the timeline keeps it, read back (its JSON parsed straight into the contract
+    its type names; ``parse_event`` says what is wrong with one no contract takes)."""
+    contract = CONTRACTS.get(event_type)
+    if contract is None:
+        return parse_event(body, CONTRACTS)
+    try:
+        return contract.model_validate_json(body)
+    except ValidationError:
+        return parse_event(body, CONTRACTS)
+
 
 def event_rows(event: PublicEvent) -> list[dict[str, Any]]:
     """The event's rows, one per client it concerns."""
+    return [dict(zip(_COLUMNS, values, strict=True)) for values in _row_values(event)]
+
+
+def _row_values(event: PublicEvent) -> list[tuple[Any, ...]]:
+    """The event's rows as tuples in the table's column order, one per client it concerns."""
     if not (clients := concerned_clients(event)):
         return []
-    common = {
-        "message_id": str(event.message_id),
-        "source": event.source,
-        "position": event.position,
-        "event_type": event.event_type,
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "actor": event.actor.id,
-        "organisation": event.organisation,
-        "body": without_personal(event).model_dump_json(),
-    }
-    return [{**common, "client_id": str(client_id)} for client_id in clients]
+    body = without_personal(event).model_dump_json()
+    return [
+        (
+            str(event.message_id),
+            str(client_id),
+            event.source,
+            event.position,
+            event.event_type,
+            event.occurred_at,
+            event.recorded_at,
+            event.actor.id,
+            event.organisation,
+            body,
+        )
+        for client_id in clients
+    ]
 
 
 class Timeline(Projection):
     name = "timeline"
     tables = (events,)
 
-    def apply(self, connection: Connection, event: PublicEvent) -> None:
-        if rows := event_rows(event):
+    def apply(self, connection: Connection, batch: Sequence[PublicEvent]) -> None:
+        if rows := [row for event in batch for row in event_rows(event)]:
             connection.execute(insert_ignoring_duplicates(connection, events), rows)
 
-    def rebuild(self, connection: Connection) -> Rebuild:
+    def rebuild(self, connection: Connection, rebuilding: frozenset[str]) -> Rebuild:
         connection.execute(delete(events))
-        return _Batches(connection)
+        return _Bulk(connection)
 
 
-class _Batches(Rebuild):
+class _Bulk(Rebuild):
+    """Rows written in bulk: PostgreSQL's COPY, SQLite's executemany (the table is empty and
+    every (event, client) pair of a history comes once)."""
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.rows: list[dict[str, Any]] = []
 
-    def add(self, event: PublicEvent) -> None:
-        self.rows += event_rows(event)
-        if len(self.rows) >= BATCH:
-            self.finish()
-
-    def finish(self) -> None:
-        if self.rows:
-            self.connection.execute(insert(events), self.rows)
-            self.rows = []
+    def add(self, history: Sequence[PublicEvent]) -> None:
+        # Made as they are sent: the server stores rows while the next are being made.
+        rows = (row for event in history for row in _row_values(event))
+        if not copy_rows(self.connection, events, rows) and (
+            listed := [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        ):
+            self.connection.execute(insert(events), listed)
