@@ -88,7 +88,7 @@ class InboundMessages(IdentifiedClients):
         """Each identifier's digest, and the client it names: in a batch, as the batch's
         earlier messages left the lookups (each read once)."""
         batch = current_batch()
-        if batch is None:
+        if batch is None or batch.repository is not self.repository:
             return super()._owners(personal)
         claimed: dict[str, UUID] = batch.cache.setdefault(_CLAIMED, {})
         owners: dict[str, UUID | None] = {}
