@@ -14,7 +14,6 @@ Run alone: `.venv/bin/python bench/ceilings.py [--quick]`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
@@ -30,7 +29,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import AMQP, TAG, database, say, terminate_as_interrupt
+from bench.common import AMQP, TAG, database, run_alone, say
 from shared.settings import Settings
 
 # An event as stored: a topic and a JSON state of about 450 bytes.
@@ -160,14 +159,7 @@ def measure(quick: bool, results: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    terminate_as_interrupt()
-    results: dict[str, float] = {}
-    measure(args.quick, results)
-    for key, value in results.items():
-        print(f"{key:36} {value:10.0f}")
+    run_alone(__doc__, measure)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,20 @@ def terminate_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def run_alone(doc: str | None, measure: Callable[[bool, dict[str, float]], None]) -> None:
+    """A part run on its own (`python bench/<part>.py [--quick]`): its figures, printed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    terminate_as_interrupt()
+    results: dict[str, float] = {}
+    measure(args.quick, results)
+    for key, value in results.items():
+        print(f"{key:36} {value:10.1f}")
+
+
 @contextlib.contextmanager
 def database(part: str) -> Iterator[str]:
     """A PostgreSQL database of its own for one part, dropped afterwards; yields its URL."""

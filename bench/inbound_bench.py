@@ -12,7 +12,6 @@ Run alone: `.venv/bin/python bench/inbound_bench.py [--quick]`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -23,7 +22,7 @@ import aio_pika
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import TAG, LogFollower, deployment, say, terminate_as_interrupt, wait_until
+from bench.common import TAG, LogFollower, deployment, run_alone, say, wait_until
 from bench.thread_bench import running
 from kotoutus.bootstrap import build_application
 from kotoutus.registry import SERVICES
@@ -120,14 +119,7 @@ def measure(quick: bool, results: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    terminate_as_interrupt()
-    results: dict[str, float] = {}
-    measure(args.quick, results)
-    for key, value in results.items():
-        print(f"{key:36} {value:10.1f}")
+    run_alone(__doc__, measure)
 
 
 if __name__ == "__main__":

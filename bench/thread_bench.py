@@ -12,7 +12,6 @@ ceilings; `bench/run.py` prints them beside the ceilings).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
@@ -30,8 +29,8 @@ from bench.common import (
     deployment,
     percentile,
     registration,
+    run_alone,
     say,
-    terminate_as_interrupt,
     wait_until,
 )
 from kotoutus.bootstrap import build_application
@@ -151,14 +150,7 @@ def measure(quick: bool, results: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    terminate_as_interrupt()
-    results: dict[str, float] = {}
-    measure(args.quick, results)
-    for key, value in results.items():
-        print(f"{key:36} {value:10.1f}")
+    run_alone(__doc__, measure)
 
 
 if __name__ == "__main__":
