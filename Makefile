@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint contracts asyncapi bench bench-quick install clean
+.PHONY: run test lint contracts asyncapi bench bench-quick bench-profile install clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: $(STAMP)  ## Every path and its raw ceiling in one run (PostgreSQL, Rabbi
 
 bench-quick: $(STAMP)  ## The same figures and keys in under ten minutes (smaller histories).
 	$(BIN)/python bench/run.py --quick
+
+bench-profile: $(STAMP)  ## The distributed thread alone, each process sampled by py-spy: its top functions.
+	$(BIN)/python bench/thread_bench.py --quick --profile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

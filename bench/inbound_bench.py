@@ -5,7 +5,12 @@ published to the deployment's `<prefix>.inbound` exchange, persistent, with publ
 
 - ``inbound.events_per_s``: messages per second from the first publish until intake has stored
   a receipt for every one; checked: one receipt per message, one client per person, nothing
-  dead-lettered.
+  dead-lettered;
+- ``inbound.cpu_ms_per_event.<process>``: CPU milliseconds per message, beyond idle (as in
+  ``bench.thread_bench``; as measured: ``inbound.cpu_ms_per_event_as_measured``), of intake, the
+  publisher (``bench``), PostgreSQL's backends of the deployment's database, PostgreSQL's
+  shared server processes and RabbitMQ, from the first publish until the receipts were counted
+  (see ``bench.cpu``); ``inbound.pg_transactions_per_event``: transactions in its database.
 
 Run alone: `.venv/bin/python bench/inbound_bench.py [--quick]`.
 """
@@ -22,8 +27,9 @@ import aio_pika
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from bench.common import TAG, LogFollower, deployment, run_alone, say, wait_until
-from bench.thread_bench import running
+from bench.thread_bench import IDLE_SECONDS, running
 from kotoutus.bootstrap import build_application
 from kotoutus.registry import SERVICES
 from shared.contracts.inbound import ResidencePermitGranted, example
@@ -89,6 +95,11 @@ def measure(quick: bool, results: dict[str, float]) -> None:
                 running(processes)
                 return receipts.poll() >= persons
 
+            pids = {"intake": processes.processes["intake"].pid}
+            database = str(settings.database_url).rsplit("/", 1)[1]
+            idle_rates, idle_transactions = cpu.idle(cpu.CpuMeter(pids, database), IDLE_SECONDS)
+            meter = cpu.CpuMeter(pids, database)
+            meter.start()
             started = time.time()
             asyncio.run(publish(settings, bodies))
             published = time.time()
@@ -96,6 +107,7 @@ def measure(quick: bool, results: dict[str, float]) -> None:
             rate = persons / (finished - started)
 
             time.sleep(1)  # anything more would show now
+            used = meter.stop()
             registered = LogFollower(intake, "Client.Registered").poll()
             dead_letters = Topology.of(settings).dead_letter_queue(
                 Topology.inbound_consumer("intake")
@@ -109,6 +121,18 @@ def measure(quick: bool, results: dict[str, float]) -> None:
             if (receipts.count, registered, dead) != (persons, persons, 0):
                 raise RuntimeError("inbound: not exactly once (see the line above)")
             results["inbound.events_per_s"] = rate
+            gross = cpu.per_unit("inbound.cpu_ms_per_event_as_measured", used, persons, results)
+            ms = cpu.per_unit(
+                "inbound.cpu_ms_per_event",
+                cpu.beyond_idle(used, idle_rates, meter.seconds),
+                persons,
+                results,
+            )
+            for line in cpu.report("inbound", "message", ms, single=["intake"], gross=gross):
+                say(line)
+            transactions = meter.transactions - idle_transactions * meter.seconds
+            per = results["inbound.pg_transactions_per_event"] = transactions / persons
+            say(f"    PostgreSQL transactions per message (beyond idle polling): {per:.2f}")
         except Exception:
             say(f"  --- the end of intake's log ---\n{processes.log('intake')[-1500:]}")
             raise

@@ -11,7 +11,10 @@ would (the read side's projections there too) and the hash chains extended, in r
   row, timeline, names, caseload fold);
 - ``rebuild.events_per_s``: the whole history, replayed, rebuilt into the projections on
   PostgreSQL (``Projector.rebuild``: one transaction); replaying it from the SQLite stores is
-  timed apart.
+  timed apart;
+- ``readside.cpu_ms_per_event.<process>``, ``rebuild.cpu_ms_per_event.<process>``: CPU
+  milliseconds per event of the benchmark's process (where the read side's code runs here:
+  ``readside``) and of PostgreSQL's backends of the part's database (see ``bench.cpu``).
 
 Run alone: `.venv/bin/python bench/readside_bench.py [--clients 2000]`.
 """
@@ -32,6 +35,7 @@ from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from bench.common import TAG, database, folder, say, terminate_as_interrupt
 from kotoutus.bootstrap import bootstrap, build_application
 from kotoutus.embedded import EmbeddedSystem
@@ -138,33 +142,59 @@ def _settings(url: str) -> Settings:
     )
 
 
-def live(events: list[PublicEvent]) -> float:
-    """Events per second handed one at a time to the read side on PostgreSQL."""
+def _meter(url: str) -> cpu.CpuMeter:
+    """This process's CPU (the read side's code runs in it) and its database's backends."""
+    meter = cpu.CpuMeter({}, url.rsplit("/", 1)[1])
+    meter.fixed["readside"] = meter.fixed.pop("bench")
+    return meter
+
+
+def live(events: list[PublicEvent], results: dict[str, float] | None = None) -> float:
+    """Events per second handed one at a time to the read side on PostgreSQL; with
+    ``results``, CPU ms per event into them (``readside.cpu_ms_per_event.*``)."""
     with database("live") as url:
         system = bootstrap(_settings(url), names=[])
         try:
             consumer = system.read_side
             assert consumer is not None
+            meter = _meter(url)
+            meter.start()
             started = time.perf_counter()
             for event in events:
                 consumer.handle([event])
-            return len(events) / (time.perf_counter() - started)
+            rate = len(events) / (time.perf_counter() - started)
+            _report("readside", meter, len(events), results)
+            return rate
         finally:
             system.close()
 
 
-def rebuild(events: list[PublicEvent]) -> float:
-    """Events per second rebuilt into the read side's projections on PostgreSQL."""
+def rebuild(events: list[PublicEvent], results: dict[str, float] | None = None) -> float:
+    """Events per second rebuilt into the read side's projections on PostgreSQL; with
+    ``results``, CPU ms per event into them (``rebuild.cpu_ms_per_event.*``)."""
     with database("rebuild") as url:
         system = bootstrap(_settings(url), names=[])
         try:
             projector = system.read_side
             assert isinstance(projector, Projector)
+            meter = _meter(url)
+            meter.start()
             started = time.perf_counter()
             projector.rebuild(events)
-            return len(events) / (time.perf_counter() - started)
+            rate = len(events) / (time.perf_counter() - started)
+            _report("rebuild", meter, len(events), results)
+            return rate
         finally:
             system.close()
+
+
+def _report(part: str, meter: cpu.CpuMeter, events: int, results: dict[str, float] | None) -> None:
+    found: dict[str, float] = {} if results is None else results
+    ms = cpu.per_unit(f"{part}.cpu_ms_per_event", meter.stop(), events, found)
+    for line in cpu.report(part, "event", ms, single=["readside"]):
+        say(line)
+    per = found[f"{part}.pg_transactions_per_event"] = meter.transactions / events
+    say(f"    PostgreSQL transactions per event: {per:.3f}")
 
 
 def main() -> None:

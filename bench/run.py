@@ -16,6 +16,7 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -120,6 +121,12 @@ def main() -> None:
         help="stop making the history after this long (240 quick, 900 full)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy each service process during the thread's run (its figures are then "
+        "a little lower: the sampling takes CPU)",
+    )
     args = parser.parse_args()
     terminate_as_interrupt()
     quick = args.quick
@@ -135,7 +142,8 @@ def main() -> None:
     results = run.results
     try:
         run.part("ceilings", lambda: ceilings.measure(quick, results))
-        run.part("distributed thread", lambda: thread_bench.measure(quick, results))
+        profile = Path(tempfile.mkdtemp(prefix="kotoutus-profile-")) if args.profile else None
+        run.part("distributed thread", lambda: thread_bench.measure(quick, results, profile))
         run.part("inbound through intake", lambda: inbound_bench.measure(quick, results))
         with folder("history") as work:
             data_dir = work / "data"
@@ -162,14 +170,14 @@ def main() -> None:
                     live = 5000 if quick else 20_000
 
                     def live_apply() -> None:
-                        rate = readside_bench.live(events[:live])
+                        rate = readside_bench.live(events[:live], results)
                         results["readside.live_events_per_s"] = rate
                         say(f"  the first {min(live, len(events))} events, one per transaction")
 
                     run.part("read side, live", live_apply)
 
                     def rebuild() -> None:
-                        results["rebuild.events_per_s"] = readside_bench.rebuild(events)
+                        results["rebuild.events_per_s"] = readside_bench.rebuild(events, results)
 
                     run.part("read side, rebuild", rebuild)
                 del events
@@ -184,6 +192,10 @@ def main() -> None:
         raise
     finally:
         figures = {key: rounded(key, results.get(key)) for key, _, _ in KEYS}
+        # And the CPU ms of each process per unit of work (bench.cpu), as measured.
+        figures.update(
+            {key: rounded(key, results[key]) for key in sorted(results.keys() - figures.keys())}
+        )
         args.output.write_text(json.dumps(figures, indent=2) + "\n")
         say("")
         say(table(results))
