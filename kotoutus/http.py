@@ -14,7 +14,7 @@ from pydantic import AwareDatetime
 
 from kotoutus.registry import READ_SIDE
 from shared import inconsistencies
-from shared.api import Caller, Problem, install_error_handlers
+from shared.api import Caller, install_error_handlers
 from shared.auth.access import require
 from shared.auth.access_log import AccessEntry, AccessLog
 from shared.auth.access_recording import AccessRecording
@@ -65,14 +65,7 @@ def create_api(
             "with texts in Finnish, Swedish and English; `Accept-Language` picks one."
         ),
         lifespan=running,
-        # Any route may meet a database or broker that is away (shared.api.UNAVAILABLE).
-        responses={
-            503: {
-                "model": Problem,
-                "description": "A database or the message broker cannot be reached; ask again "
-                "after Retry-After seconds, first checking whether a change was saved.",
-            }
-        },
+        # Every route's error answers are documented by shared.api (install_error_handlers).
     )
     api.state.settings = settings
     api.state.applications = dict(applications)

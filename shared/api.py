@@ -370,10 +370,13 @@ def install_error_handlers(app: FastAPI) -> None:
             if (refusal := await _refused_token(request)) is not None:
                 return refusal
             code = "malformed_body"
+        headers = dict(error.headers or {})
+        if status == 405:
+            headers["Allow"] = _allowed_methods(request)
         standard = {_UNREADABLE_BODY, _phrase(status)}
         detail = error.detail if isinstance(error.detail, str) else None
         debug = detail if detail and detail not in standard else None
-        return problem(request, status, code, debug=debug, headers=error.headers)
+        return problem(request, status, code, debug=debug, headers=headers)
 
     @app.exception_handler(ValidationError)
     async def invalid_state(request: Request, error: ValidationError) -> Response:
@@ -434,6 +437,20 @@ def install_error_handlers(app: FastAPI) -> None:
     _document_problems(app)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path (RFC 9110 §15.5.6), as the OpenAPI document has them:
+    Starlette names only those of the first route of the path, and a path may have a route
+    per method. (Not by asking the routing: ``/clients/lookup`` also fits ``/clients/{id}``.)"""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    documented = request.app.openapi().get("paths", {}).get(template, {}) if template else {}
+    methods = {method.upper() for method in documented} | set(getattr(route, "methods", ()))
+    return ", ".join(method for method in _METHODS if method in methods)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -449,11 +466,72 @@ def _dotted(pointer: str) -> str:
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+_SAFE_METHODS = frozenset({"get", "head", "options"})
+# What each error status means wherever it may be answered (``_error_statuses`` says where).
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The body is not JSON (or not even UTF-8 text).",
+    401: "No bearer token, or one that is not valid: `WWW-Authenticate` says which.",
+    403: "The caller's role may not do this, the client is another organisation's, or only "
+    "an integration may send `X-On-Behalf-Of` and `X-Record-Source`.",
+    404: "What the path names is not known (or not to this caller).",
+    409: "The current state does not allow this, or another change came first: read again "
+    "and decide.",
+    422: "A value of the request is not valid: `errors` names each by a pointer and a code.",
+    503: "A database or the message broker cannot be reached (or our records need an "
+    "operator's repair); ask again after Retry-After seconds, first checking whether a change "
+    "was saved.",
+}
+
+
+def _error_statuses(method: str, operation: Mapping[str, Any]) -> set[int]:
+    """The error statuses an operation may answer, from what it takes: any route may meet a
+    database that is away (503); one that asks for a token refuses a caller (401, 403); one
+    that takes input may find it invalid (422), a body unreadable (400); one whose path names
+    something may not find it (404); one that changes something may meet a state that does
+    not allow it or a concurrent change (409). A route adds its own with ``responses``."""
+    statuses = {503}
+    if operation.get("security"):
+        statuses |= {401, 403}
+    parameters = operation.get("parameters", [])
+    if parameters or "requestBody" in operation:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(400)
+    if any(parameter.get("in") == "path" for parameter in parameters):
+        statuses.add(404)
+    if method not in _SAFE_METHODS:
+        statuses.add(409)
+    return statuses
+
+
+def _problem_headers(status: int) -> dict[str, Any]:
+    """The headers every problem answer carries (``problem``), and those of its status."""
+    headers: dict[str, Any] = {
+        "Content-Language": {
+            "description": "The language of `title` and `detail` (`Accept-Language` picks it).",
+            "required": True,
+            "schema": {"type": "string", "enum": list(LANGUAGES)},
+        }
+    }
+    if status == 401:
+        headers["WWW-Authenticate"] = {
+            "description": "The bearer challenge (RFC 6750).",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    if status == 503:
+        headers["Retry-After"] = {
+            "description": "Seconds to wait before asking again.",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    return headers
 
 
 def _document_problems(app: FastAPI) -> None:
-    """Every error response of the OpenAPI document is a ``Problem``, as
-    ``application/problem+json``: FastAPI's own 422 (``HTTPValidationError``) too."""
+    """Every error an operation may answer is in the OpenAPI document, each a ``Problem`` as
+    ``application/problem+json`` (FastAPI's own 422, ``HTTPValidationError``, too): done here,
+    for every route of the app, those added later included."""
     generate = app.openapi
     done: list[bool] = []
 
@@ -469,17 +547,16 @@ def _document_problems(app: FastAPI) -> None:
 
 def _problems_in(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    refs = {_PROBLEM_REF, *(f"#/components/schemas/{name}" for name in _FASTAPI_VALIDATION)}
     for path in document.get("paths", {}).values():
-        for operation in path.values():
-            if not isinstance(operation, dict):
+        for method, operation in path.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for response in operation.get("responses", {}).values():
-                content = response.get("content", {})
-                schema = content.get("application/json", {}).get("schema", {})
-                if schema.get("$ref") in refs:
-                    del content["application/json"]
-                    content[PROBLEM_MEDIA_TYPE] = {"schema": {"$ref": _PROBLEM_REF}}
+            responses: dict[str, Any] = operation["responses"]
+            for status in _error_statuses(method, operation):
+                responses.setdefault(str(status), {})
+            for key, response in responses.items():
+                if key.isdigit() and int(key) >= 400:
+                    _as_problem(int(key), response)
     for name in _FASTAPI_VALIDATION:
         schemas.pop(name, None)
     if "Problem" not in schemas:
@@ -488,3 +565,12 @@ def _problems_in(document: dict[str, Any]) -> None:
         )
         schemas.update(generated.pop("$defs", {}))
         schemas["Problem"] = generated
+
+
+def _as_problem(status: int, response: dict[str, Any]) -> None:
+    """An error response as the handlers give it: a ``Problem``, whatever the route said."""
+    generic = {"", "Validation Error", "Additional Response", _phrase(status)}
+    if response.get("description", "") in generic:
+        response["description"] = ERROR_DESCRIPTIONS.get(status) or _phrase(status)
+    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+    response["headers"] = {**_problem_headers(status), **response.get("headers", {})}

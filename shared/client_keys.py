@@ -1,4 +1,5 @@
-"""Per-client keys kept in a table of a service's own store (crypto-shredding).
+"""Per-client keys, one per retention class, kept in a table of a service's own store
+(crypto-shredding).
 
 A service that seals a client's personal details in its events (notifications' addresses,
 assessment's interview notes) keeps each client's key wrapped under a key derived from the
@@ -6,6 +7,13 @@ master key, in a table beside its events, reached through the event store's own 
 Forgetting a client destroys the key and leaves a tombstone (the row without its key): the
 sealed details can no longer be read by anyone, and nothing new is sealed for the person under
 a fresh key, which would make it readable again.
+
+A client has a key per retention class (``shared.retention``), so that one class can run out
+while another stays: the retention job forgets one class, an erasure every class of the store.
+Stores made before classes kept one key per client, in a table ``<table>`` of its own; on
+opening, its rows become the keys (and tombstones) of the store's own class — each service
+sealed one kind of data then — in ``<table>_by_class``, and the old table goes, in one
+transaction.
 """
 
 from __future__ import annotations
@@ -43,10 +51,15 @@ class StoredClientKeys:
         *,
         table: str,
         purpose: str,
+        retention_class: str,
+        classes: tuple[str, ...] = (),
         erased_error: type[DomainError] = ClientErasedError,
     ) -> None:
         self._recorder = recorder
-        self._table = table
+        self._legacy_table = table
+        self._table = f"{table}_by_class"
+        self.retention_class = retention_class  # what ``seal`` and ``open`` use unless told
+        self.classes = tuple(dict.fromkeys((retention_class, *classes)))
         self._seal = PerClientSeal(master_key, purpose)
         self._erased_error = erased_error
         self._postgres = isinstance(recorder, PostgresProcessRecorder)
@@ -54,76 +67,130 @@ class StoredClientKeys:
             raise TypeError(f"no key table for {type(recorder).__name__}")
         column = "bytea" if self._postgres else "blob"
         self._execute(
-            f"CREATE TABLE IF NOT EXISTS {{table}} (client_id text PRIMARY KEY, wrapped {column})",
+            f"CREATE TABLE IF NOT EXISTS {{table}} (client_id text, retention_class text,"
+            f" wrapped {column}, PRIMARY KEY (client_id, retention_class))",
             (),
         )
+        self._adopt_legacy_keys()
+
+    def _name(self, table: str) -> Any:
+        if self._postgres:
+            schema = self._recorder.datastore.schema
+            return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        return table
+
+    def _query(self, statement: str) -> Any:
+        names = {"table": self._name(self._table), "legacy": self._name(self._legacy_table)}
+        if self._postgres:
+            return sql.SQL(statement.replace("?", "%s")).format(**names)
+        return statement.format(**names)
 
     @retried
     def _execute(self, statement: str, args: tuple[Any, ...]) -> Any:
         """One statement in a transaction of its own; ``{table}`` and ``?`` in either dialect."""
-        datastore = self._recorder.datastore
-        if self._postgres:
-            name = sql.SQL("{}.{}").format(
-                sql.Identifier(datastore.schema), sql.Identifier(self._table)
-            )
-            query: Any = sql.SQL(statement.replace("?", "%s")).format(table=name)
-        else:
-            query = statement.format(table=self._table)
-        with datastore.transaction(commit=True) as cursor:
-            cursor.execute(query, args)
+        with self._recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self._query(statement), args)
             return cursor.fetchone() if statement.startswith("SELECT") else None
 
-    def _row(self, client_id: UUID) -> tuple[bool, bytes | None]:
+    @retried
+    def _adopt_legacy_keys(self) -> None:
+        """The keys of a store made before retention classes become its own class's keys."""
+        with self._recorder.datastore.transaction(commit=True) as cursor:
+            if self._postgres:
+                schema = self._recorder.datastore.schema
+                cursor.execute(
+                    "SELECT to_regclass(%s) IS NOT NULL AS found",
+                    (f'"{schema}"."{self._legacy_table}"',),
+                )
+                row = cursor.fetchone()
+                found = bool(row["found"] if isinstance(row, dict) else row[0])
+            else:
+                cursor.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (self._legacy_table,),
+                )
+                found = cursor.fetchone() is not None
+            if not found:
+                return
+            cursor.execute(
+                self._query(
+                    "INSERT INTO {table} (client_id, retention_class, wrapped)"
+                    " SELECT client_id, ?, wrapped FROM {legacy} WHERE true ON CONFLICT DO NOTHING"
+                ),
+                (self.retention_class,),
+            )
+            cursor.execute(self._query("DROP TABLE {legacy}"), ())
+
+    def _row(self, client_id: UUID, retention_class: str) -> tuple[bool, bytes | None]:
         """Whether a row exists, and its wrapped key (None: a tombstone); read once in a
         batch of messages (which changes it only through this object)."""
         found: tuple[bool, bytes | None] = batch_cache(
-            (self._table, client_id), lambda: self._read_row(client_id)
+            (self._table, client_id, retention_class),
+            lambda: self._read_row(client_id, retention_class),
         )
         return found
 
-    def _read_row(self, client_id: UUID) -> tuple[bool, bytes | None]:
-        row = self._execute("SELECT wrapped FROM {table} WHERE client_id = ?", (str(client_id),))
+    def _read_row(self, client_id: UUID, retention_class: str) -> tuple[bool, bytes | None]:
+        row = self._execute(
+            "SELECT wrapped FROM {table} WHERE client_id = ? AND retention_class = ?",
+            (str(client_id), retention_class),
+        )
         if row is None:
             return False, None
         value = row["wrapped"] if isinstance(row, dict) else row[0]
         return True, None if value is None else bytes(value)
 
-    def _wrapped_key(self, client_id: UUID, *, create: bool) -> bytes:
-        exists, wrapped = self._row(client_id)
+    def _wrapped_key(self, client_id: UUID, retention_class: str, *, create: bool) -> bytes:
+        exists, wrapped = self._row(client_id, retention_class)
         if exists and wrapped is None:
             if create:
                 raise self._erased_error(str(client_id))
-            raise KeyErasedError(f"the key of client {client_id} was destroyed")
+            raise KeyErasedError(f"the {retention_class} key of client {client_id} was destroyed")
         if wrapped is None:
             if not create:
-                raise KeyErasedError(f"no key for client {client_id}")
+                raise KeyErasedError(f"no {retention_class} key for client {client_id}")
             self._execute(
-                "INSERT INTO {table} (client_id, wrapped) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (str(client_id), self._seal.new_key(client_id)),
+                "INSERT INTO {table} (client_id, retention_class, wrapped) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (str(client_id), retention_class, self._seal.new_key(client_id)),
             )
-            forget_cached((self._table, client_id))
+            forget_cached((self._table, client_id, retention_class))
             # Read back: a concurrent writer's key (or an erasure) wins.
-            return self._wrapped_key(client_id, create=False)
+            return self._wrapped_key(client_id, retention_class, create=False)
         return wrapped
 
-    def seal(self, client_id: UUID, details: Any) -> str:
+    def _class(self, retention_class: str | None) -> str:
+        chosen = retention_class or self.retention_class
+        if chosen not in self.classes:
+            raise ValueError(f"{self._table} keeps no keys of class {chosen!r}")
+        return chosen
+
+    def seal(self, client_id: UUID, details: Any, retention_class: str | None = None) -> str:
         plain = json.dumps(details, sort_keys=True, ensure_ascii=False).encode()
-        wrapped = self._wrapped_key(client_id, create=True)
+        wrapped = self._wrapped_key(client_id, self._class(retention_class), create=True)
         return base64.b64encode(self._seal.seal(client_id, wrapped, plain)).decode("ascii")
 
-    def open(self, client_id: UUID, sealed: str) -> Any:
-        wrapped = self._wrapped_key(client_id, create=False)
+    def open(self, client_id: UUID, sealed: str, retention_class: str | None = None) -> Any:
+        wrapped = self._wrapped_key(client_id, self._class(retention_class), create=False)
         try:
             plain = self._seal.open(client_id, wrapped, base64.b64decode(sealed))
         except InvalidTag:  # sealed under a key destroyed since
             raise KeyErasedError(f"the details of client {client_id} cannot be read") from None
         return json.loads(plain)
 
-    def forget(self, client_id: UUID) -> None:
-        """Destroys the key and leaves the tombstone (idempotent)."""
-        self._execute(
-            "INSERT INTO {table} (client_id, wrapped) VALUES (?, NULL)"
-            " ON CONFLICT (client_id) DO UPDATE SET wrapped = NULL",
-            (str(client_id),),
-        )
-        forget_cached((self._table, client_id))
+    def forget(self, client_id: UUID, retention_class: str | None = None) -> None:
+        """Destroys the client's key of ``retention_class`` (None: of every class this store
+        keeps, as an erasure does) and leaves the tombstone (idempotent)."""
+        chosen = self.classes if retention_class is None else (self._class(retention_class),)
+        for name in chosen:
+            self._execute(
+                "INSERT INTO {table} (client_id, retention_class, wrapped) VALUES (?, ?, NULL)"
+                " ON CONFLICT (client_id, retention_class) DO UPDATE SET wrapped = NULL",
+                (str(client_id), name),
+            )
+            forget_cached((self._table, client_id, name))
+
+    def forgotten(self, client_id: UUID, retention_class: str | None = None) -> bool:
+        """Whether the client's key of the class was destroyed (a tombstone stands)."""
+        exists, wrapped = self._read_row(client_id, self._class(retention_class))
+        return exists and wrapped is None

@@ -147,6 +147,17 @@ Policy = Callable[[Any, PublicEvent], Sequence[Aggregate]]
 """Reacts to a public event: returns the aggregates whose new events are the effect."""
 
 
+def _unique(events: Sequence[PublicEvent]) -> list[PublicEvent]:
+    """``events`` each once (by upstream source and position), in their order."""
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for event in events:
+        if (event.source, event.position) not in seen:
+            seen.add((event.source, event.position))
+            unique.append(event)
+    return unique
+
+
 class ServiceApplication(Application[UUID]):
     """Base of every service's application: value-object transcodings, tracking, retries."""
 
@@ -256,20 +267,33 @@ class ServiceApplication(Application[UUID]):
         """Applies ``policy`` to each of ``events`` exactly once, in one transaction: the new
         events of them all and a tracking row each, stored all or nothing (an error of any
         message raises, and nothing is stored). Each message sees what the earlier ones did.
-        Returns how many were new (not tracked already, nor repeated within ``events``)."""
+        Returns how many were new (not tracked already, nor repeated within ``events``).
+
+        The first turn does not ask which messages were handled before (a query per batch):
+        a message tracked already fails the batch's insert of its tracking row (the primary
+        key), nothing of the batch is stored, and the next turns ask first. So does any error
+        of the first turn, so that a duplicate is skipped before its handler can refuse it."""
+        checked = False
         for _ in range(MAX_ATTEMPTS):
-            fresh = self._untracked(events)
+            fresh = self._untracked(events) if checked else _unique(events)
             if not fresh:
                 return 0
             with self.batch() as batch:
-                new_events = [e for event in fresh for e in batch.keep(*policy(self, event))]
+                try:
+                    new_events = [e for event in fresh for e in batch.keep(*policy(self, event))]
+                except Exception:
+                    if checked:
+                        raise
+                    checked = True  # a duplicate's handler may refuse what it did before
+                    continue
                 trackings = [Tracking(event.source, event.position) for event in fresh]
                 failpoint("batch.before_commit")  # decided, nothing stored
                 try:
                     recordings = self.events.put(new_events, **{TRACKINGS: trackings})
                 except IntegrityError:
-                    # A concurrent version of an aggregate, or a message of the batch handled
-                    # concurrently: the next turn decides again on what was stored.
+                    # A message of the batch handled before or concurrently, or a concurrent
+                    # version of an aggregate: the next turn decides again on what was stored.
+                    checked = True
                     continue
             self._notify(recordings)
             return len(fresh)
@@ -289,12 +313,7 @@ class ServiceApplication(Application[UUID]):
 
     def _untracked(self, events: Sequence[PublicEvent]) -> list[PublicEvent]:
         """``events`` not tracked yet, each once, in their order."""
-        seen: set[tuple[str, int]] = set()
-        unique = []
-        for event in events:
-            if (event.source, event.position) not in seen:
-                seen.add((event.source, event.position))
-                unique.append(event)
+        unique = _unique(events)
         done = self.tracked([Tracking(e.source, e.position) for e in unique])
         return [e for e in unique if (e.source, e.position) not in done]
 

@@ -30,5 +30,15 @@ def validate_country(value: str) -> str:
     return code
 
 
-LanguageCode = Annotated[str, AfterValidator(validate_language), Field(examples=["uk"])]
-CountryCode = Annotated[str, AfterValidator(validate_country), Field(examples=["UA"])]
+# The patterns give the form the validators take (any case, spaces around); whether the code
+# is in the ISO registry is checked beyond them.
+LanguageCode = Annotated[
+    str,
+    AfterValidator(validate_language),
+    Field(examples=["uk"], json_schema_extra={"pattern": r"^\s*[A-Za-z]{2,3}\s*$"}),
+]
+CountryCode = Annotated[
+    str,
+    AfterValidator(validate_country),
+    Field(examples=["UA"], json_schema_extra={"pattern": r"^\s*[A-Za-z]{2}\s*$"}),
+]

@@ -149,6 +149,22 @@ class Settings(BaseSettings):
             "old-law report gives the count and the persons but no euro sum."
         ),
     )
+    retention_file: Path | None = Field(
+        default=None,
+        description=(
+            "The town's own retention decisions (TOML, `[classes.<name>]` tables), laid over "
+            "the defaults in shared/retention/retention.toml: see the README, 'Retention: what "
+            "a town decides'."
+        ),
+    )
+    retention_automatic: bool = Field(
+        default=True,
+        description=(
+            "Whether intake's process deletes what has run out by itself, once an hour. Off, "
+            "nothing goes but by `kotoutus retention apply` (e.g. until the town has decided "
+            "its periods)."
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     # --- staff authentication (see shared/auth) ---

@@ -107,6 +107,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/reports/national-data-store/completeness"): {"supervisor", "auditor"},
     ("GET", "/audit/replay"): {"auditor"},
     ("GET", "/audit/access-log"): {"auditor"},
+    # The data subject's rights (GDPR Art. 15, 18): supervisors.
+    ("GET", "/clients/{client_id}/subject-access"): {"supervisor"},
+    ("GET", "/clients/{client_id}/subject-access/requests"): {"supervisor"},
+    ("POST", "/clients/{client_id}/subject-access/requests"): {"supervisor"},
+    ("POST", "/clients/{client_id}/subject-access/requests/{request_id}/delivered"): {"supervisor"},
+    ("GET", "/clients/{client_id}/restriction"): {"supervisor"},
+    ("POST", "/clients/{client_id}/restriction"): {"supervisor"},
+    ("POST", "/clients/{client_id}/restriction/lift"): {"supervisor"},
+    # Retention: the dry run for supervisors and auditors; legal holds, as a restriction.
+    ("GET", "/retention/due"): {"supervisor", "auditor"},
+    ("GET", "/clients/{client_id}/legal-holds"): {"supervisor"},
+    ("POST", "/clients/{client_id}/legal-holds"): {"supervisor"},
+    ("POST", "/clients/{client_id}/legal-holds/{hold_id}/lift"): {"supervisor"},
 }
 
 REGISTRATION = {
@@ -162,6 +175,8 @@ def test_every_route_against_every_caller(system: tuple[TestClient, str]) -> Non
             referral_id="r1",
             message_id="m1",
             reviewed_on="2025-09-01",
+            request_id="sar-1",
+            hold_id="hold-1",
         )
         for who, headers in CALLERS.items():
             # An empty body: a caller let in gets 422 (or a read), and nothing changes.

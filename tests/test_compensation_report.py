@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import string
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -19,10 +20,12 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from kotoutus.cli.reports import Language, language_of
 from kotoutus.cli.reports import register_compensation as register_commands
 from kotoutus.embedded import EmbeddedSystem
 from services.readside.identities import Identity
 from services.readside.reports import compensation
+from shared import i18n
 from shared.auth.access_log import AccessLog
 from shared.clock import utc_now
 from shared.contracts.inbound import (
@@ -526,6 +529,28 @@ def test_the_cli_prints_the_report_and_logs_the_persons_it_names(
     ).totals.euros == Decimal("33550.71")
     old = runner.invoke(commands, ["compensation-old-law"])
     assert old.exit_code == 0 and "2026-12-31" in old.stdout
+    # The texts in the language of --lang, or else of the locale.
+    swedish = runner.invoke(commands, ["compensation", "--year", "2025", "--lang", "sv"])
+    assert swedish.exit_code == 0, swedish.output
+    assert swedish.stderr.splitlines() == [
+        "varning: Inget avtal med NTM-centralen har angetts (inställningen "
+        "KOTOUTUS_ELY_AGREEMENT): ersättning från staten förutsätter ett avtal enligt 42 § "
+        "(59 § 1 mom. i lag 681/2023).",
+        "varning: Antal personer vars ersättning inte kan beräknas förrän de saknade "
+        "uppgifterna (missing_facts) har registrerats: 1.",
+    ]
+    assert compensation.CompensationReport.model_validate_json(swedish.stdout).language == "sv"
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "fi_FI.UTF-8")
+    finnish = runner.invoke(commands, ["compensation-old-law"])
+    assert finnish.exit_code == 0, finnish.output
+    assert finnish.stderr.startswith(
+        "varoitus: Vanhan lain mukaiset korvaukset on haettava viimeistään 31.12.2026 "
+        "(kotoutumislain 681/2023 102 §:n 1 momentti, sellaisena kuin se on laissa 1100/2024: "
+        "”Kunnan on haettava mainitun lain 50 §:n nojalla myönnettäviä korvauksia vuoden 2026 "
+        "loppuun mennessä”)."
+    )
     log = AccessLog.for_settings(embedded_settings)
     try:
         entries = log.query(client_id=UUID(ids["family"]))
@@ -536,3 +561,225 @@ def test_the_cli_prints_the_report_and_logs_the_persons_it_names(
         for e in entries
         if e.actor
     )
+
+
+# --- the texts, in the language asked for ---
+
+FACTS_MISSING = {
+    "en": "1 persons cannot be decided on until the facts listed in missing_facts are recorded.",
+    "fi": "Henkilöitä, joiden korvausta ei voida laskea ennen kuin puuttuvat tiedot "
+    "(missing_facts) on kirjattu: 1.",
+    "sv": "Antal personer vars ersättning inte kan beräknas förrän de saknade uppgifterna "
+    "(missing_facts) har registrerats: 1.",
+}
+PROGRAMME_PARTIAL = {
+    "en": "The integration programme as stated (2023-01-01–2025-12-31) does not cover the whole "
+    "of 2026: compensation requires one (Act 681/2023 §59(1) as amended by Act 1100/2024).",
+    "fi": "Ilmoitettu kotoutumisohjelma (1.1.2023–31.12.2025) ei kata koko vuotta 2026: valtion "
+    "korvauksen edellytyksenä on kotoutumisohjelma (kotoutumislain 681/2023 59 §:n 1 momentti, "
+    "sellaisena kuin se on laissa 1100/2024).",
+    "sv": "Det angivna integrationsprogrammet (1.1.2023–31.12.2025) täcker inte hela året 2026: "
+    "ersättning från staten förutsätter ett integrationsprogram (59 § 1 mom. i lag 681/2023, "
+    "sådant det lyder i lag 1100/2024).",
+}
+ENDS_WITH_PARENT = {
+    "en": "ends with the parent's period (681/2023 §61(4))",
+    "fi": "päättyy, kun vanhemman korvausaika päättyy (kotoutumislain 681/2023 61 §:n 4 momentti)",
+    "sv": "upphör när förälderns ersättningstid upphör (61 § 4 mom. i lag 681/2023)",
+}
+MISSING_FACTS_CELL = {
+    "en": "missing facts: first_home_municipality_on",
+    "fi": "puuttuvat tiedot: first_home_municipality_on",
+    "sv": "uppgifter som saknas: first_home_municipality_on",
+}
+
+
+def in_language(api: TestClient, path: str, language: str, **params: Any) -> Any:
+    headers = {
+        **SUPERVISOR,
+        "Accept-Language": {"fi": "fi-FI", "sv": "sv-FI,fi;q=0.5"}.get(language, "en-GB"),
+    }
+    response = api.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-language"] == language
+    assert "Accept-Language" in response.headers["vary"]
+    return response
+
+
+def test_the_same_report_speaks_finnish_swedish_and_english_by_accept_language(
+    api: TestClient,
+) -> None:
+    ids = scenario(api)
+    report(api, persons=len(EXPECTED_2025))
+    found = {
+        language: in_language(api, "/reports/compensation", language, year=2025).json()
+        for language in i18n.LANGUAGES
+    }
+    later = {
+        language: in_language(api, "/reports/compensation", language, year=2026).json()
+        for language in i18n.LANGUAGES
+    }
+    for language in i18n.LANGUAGES:
+        assert found[language]["language"] == language
+        assert found[language]["warnings"] == [FACTS_MISSING[language]]
+        [detail] = found[language]["warning_details"]
+        assert detail == {
+            "code": "compensation.warning.facts_missing",
+            "message": FACTS_MISSING[language],
+            "params": {"persons": 1},
+        }
+        assert PROGRAMME_PARTIAL[language] in later[language]["warnings"]
+        rows = {row["client_id"]: row for row in found[language]["persons"]}
+        assert rows[ids["born_here"]]["notes"] == [ENDS_WITH_PARENT[language]]
+        assert rows[ids["born_here"]]["note_details"][0]["code"] == (
+            "compensation.note.ends_with_parent"
+        )
+        table = in_language(api, "/reports/compensation", language, year=2025, format="csv").text
+        [missing] = [r for r in csv.DictReader(io.StringIO(table)) if r["row"] == "missing_facts"]
+        assert missing["notes"] == MISSING_FACTS_CELL[language]
+    # The codes and parameters are the same in every language; only the texts differ.
+    codes = {
+        language: [(d["code"], d["params"]) for d in later[language]["warning_details"]]
+        for language in i18n.LANGUAGES
+    }
+    assert codes["fi"] == codes["sv"] == codes["en"]
+    assert (
+        "compensation.warning.integration_programme_partial",
+        {"programme_from": "2023-01-01", "programme_until": "2025-12-31", "year": 2026},
+    ) in codes["en"]
+    # A family member's ground names the ground of the person it derives from, translated too.
+    family = {
+        language: next(r for r in found[language]["persons"] if r["client_id"] == ids["family"])
+        for language in i18n.LANGUAGES
+    }
+    anchor = ids["quota_2025"]
+    assert (
+        family["en"]["ground"]
+        == f"family member of client {anchor} (quota refugee (Aliens Act §90))"
+    )
+    assert (
+        family["fi"]["ground"]
+        == f"asiakkaan {anchor} perheenjäsen (kiintiöpakolainen (ulkomaalaislain 90 §))"
+    )
+    assert (
+        family["sv"]["ground"]
+        == f"familjemedlem till klient {anchor} (kvotflykting (90 § i utlänningslagen))"
+    )
+    assert family["sv"]["ground_detail"]["params"] == {
+        "client_id": anchor,
+        "anchor": "compensation.ground.quota_refugee",
+    }
+    # The old law's report too.
+    old = {
+        language: in_language(api, "/reports/compensation/old-law", language).json()
+        for language in i18n.LANGUAGES
+    }
+    assert old["sv"]["warning"].startswith(
+        "Ersättningar enligt den gamla lagen ska sökas senast 31.12.2026"
+    )
+    assert old["fi"]["not_in_records"].startswith("Myös vanhan lain 1386/2010 46 §:n")
+    assert old["en"]["amount_note_detail"] == {
+        "code": "compensation.old_law.amount_set",
+        "message": old["en"]["amount_note"],
+        "params": {"amount": "123.45"},
+    }
+    assert "123,45 €" in old["fi"]["amount_note"] and "123,45 €" in old["sv"]["amount_note"]
+
+
+def test_the_conditions_and_the_old_law_s_deadline_in_each_language() -> None:
+    unstated = compensation.Municipality("320", "Kemijärvi", Conditions(None, None, None))
+    expected = {
+        "en": [
+            "The municipality's integration programme is not stated (setting "
+            "KOTOUTUS_INTEGRATION_PROGRAMME_UNTIL): compensation requires one (Act 681/2023 "
+            "§59(1) as amended by Act 1100/2024).",
+            "No agreement with the ELY centre is stated (setting KOTOUTUS_ELY_AGREEMENT): "
+            "compensation requires the agreement of §42 (Act 681/2023 §59(1)).",
+        ],
+        "fi": [
+            "Kunnan kotoutumisohjelmaa ei ole ilmoitettu (määritys "
+            "KOTOUTUS_INTEGRATION_PROGRAMME_UNTIL): valtion korvauksen edellytyksenä on "
+            "kotoutumisohjelma (kotoutumislain 681/2023 59 §:n 1 momentti, sellaisena kuin se on "
+            "laissa 1100/2024).",
+            "Sopimusta ELY-keskuksen kanssa ei ole ilmoitettu (määritys KOTOUTUS_ELY_AGREEMENT): "
+            "valtion korvauksen edellytyksenä on 42 §:n mukainen sopimus (kotoutumislain 681/2023 "
+            "59 §:n 1 momentti).",
+        ],
+        "sv": [
+            "Kommunens integrationsprogram har inte angetts (inställningen "
+            "KOTOUTUS_INTEGRATION_PROGRAMME_UNTIL): ersättning från staten förutsätter ett "
+            "integrationsprogram (59 § 1 mom. i lag 681/2023, sådant det lyder i lag 1100/2024).",
+            "Inget avtal med NTM-centralen har angetts (inställningen KOTOUTUS_ELY_AGREEMENT): "
+            "ersättning från staten förutsätter ett avtal enligt 42 § (59 § 1 mom. i lag "
+            "681/2023).",
+        ],
+    }
+    passed = {
+        "en": "The deadline has passed. The old law's claims must be made by 2026-12-31",
+        "fi": "Määräaika on päättynyt. Vanhan lain mukaiset korvaukset on haettava viimeistään "
+        "31.12.2026",
+        "sv": "Tidsfristen har gått ut. Ersättningar enligt den gamla lagen ska sökas senast "
+        "31.12.2026",
+    }
+    left = {
+        "en": " 30 days left.",
+        "fi": " Aikaa on jäljellä 30 päivää.",
+        "sv": " Det återstår 30 dagar.",
+    }
+    for language in i18n.LANGUAGES:
+        found = compensation.build_report(2026, {}, {}, unstated, language=language)
+        assert found.warnings == expected[language]
+        assert [w.code for w in found.warning_details] == [
+            "compensation.warning.integration_programme_unstated",
+            "compensation.warning.ely_agreement_unstated",
+        ]
+        assert not found.conditions.met_for_the_year
+
+        after, before = (
+            compensation.build_old_law_report(
+                [], {}, {}, unstated, "municipality:320", None, today, language=language
+            )
+            for today in (date(2027, 1, 1), date(2026, 12, 1))
+        )
+        assert after.warning.startswith(passed[language])
+        assert before.warning.endswith(left[language])
+        assert before.warning_detail.params["days_left"] == 30
+
+
+def test_every_text_of_the_reports_names_the_same_parameters_in_every_language() -> None:
+    ours = [m for m in i18n.catalogue("en") if m.startswith(("compensation.", "report."))]
+    assert len(ours) > 20
+    for message_id in ours:
+        named = {
+            language: sorted(
+                name
+                for _, name, _, _ in string.Formatter().parse(i18n.catalogue(language)[message_id])
+                if name
+            )
+            for language in i18n.LANGUAGES
+        }
+        assert named["fi"] == named["sv"] == named["en"], message_id
+
+
+@pytest.mark.parametrize(
+    ("environment", "chosen", "language"),
+    [
+        ({"LANG": "sv_FI.UTF-8"}, None, "sv"),
+        ({"LANG": "fi_FI.UTF-8", "LC_ALL": "C"}, None, "en"),
+        ({"LANG": "de_DE.UTF-8", "LANGUAGE": "de:fi"}, None, "fi"),
+        ({"LC_MESSAGES": "sv_SE.UTF-8", "LANG": "fi_FI.UTF-8"}, None, "sv"),
+        ({}, None, "en"),
+        ({"LANG": "fi_FI.UTF-8"}, Language.EN, "en"),
+    ],
+)
+def test_the_cli_takes_its_language_from_lang_or_the_locale(
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    chosen: Language | None,
+    language: str,
+) -> None:
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert language_of(chosen) == language

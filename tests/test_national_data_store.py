@@ -171,6 +171,24 @@ def test_a_missing_decree_item_shows_in_the_completeness_report(
     assert checked.exit_code == 1, checked.output
     assert "review: hindrances" in checked.output
     assert client_id in checked.output
+    # The summary in the language of --lang, or else of the locale (the items are the
+    # decree's field names: data, the same in every language).
+    counts = (report["clients"], report["complete"], report["incomplete"])
+    summaries = {
+        "en": "{} clients in the national data store: {} complete, {} missing items",
+        "fi": "Kotoutumisen kansalliseen tietovarantoon kuuluvia asiakkaita {}: tiedot "
+        "täydelliset {}, tietoja puuttuu {}",
+        "sv": "Klienter i den nationella dataresursen för integration: {}; fullständiga {}, "
+        "uppgifter saknas {}",
+    }
+    locale: dict[str, str | None] = {"LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}
+    for language, chosen in (("sv", ["--lang", "sv"]), ("fi", []), ("en", ["--lang", "en"])):
+        in_finland = {**env, **locale, "LANG": "fi_FI.UTF-8"}
+        said = CliRunner().invoke(
+            cli, ["report", "national-data-store", "--check", *chosen], env=in_finland
+        )
+        assert said.exit_code == 1, said.output
+        assert said.stdout.splitlines()[0] == summaries[language].format(*counts)
 
 
 def test_the_export_is_incremental_idempotent_logged_and_forgets_the_erased(

@@ -1,44 +1,204 @@
-"""Schemathesis against the staff API: whatever a client sends that the schema allows (and
-much that it does not), the API answers without a server error."""
+"""Schemathesis, all its checks, against the staff API, with a token of each role: the API
+answers as its OpenAPI document says (every status, content type, header and body documented;
+every request the schema allows accepted or refused only for who the caller is or what the
+state is; every request it forbids refused; auth not ignored; no server error).
+
+The one kind of refusal a schema cannot state is let through, by name: a value refused by a
+rule of the domain that JSON Schema has no words for (a date compared with today or with
+another field, a day no law version covers, a cursor this API did not give). Each is a 422
+problem naming exactly those codes; any other code still fails the test."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
+import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure
+from schemathesis.core.transport import Response
+from schemathesis.engine import events, from_schema
+from schemathesis.engine.recorder import ScenarioRecorder
 
 from kotoutus.embedded import EmbeddedSystem
-from tests.support import AUDITOR, INTEGRATION, SUPERVISOR
+from shared.api import Caller, install_error_handlers
+from shared.auth.access import require
+from shared.auth.roles import Permission, Role
+from tests.support import AUDITOR, INTEGRATION, SUPERVISOR, bearer
+
+# Each role's caller, of the organisation (or reach) tests use elsewhere.
+ROLE_HEADERS = {
+    Role.CASEWORKER: bearer(Role.CASEWORKER.value),
+    Role.SUPERVISOR: SUPERVISOR,
+    Role.AUDITOR: AUDITOR,
+    Role.INTEGRATION: INTEGRATION,
+}
+# Examples per operation and phase: with every phase (examples, coverage, fuzzing, stateful)
+# and four roles this keeps the file near two minutes on two cores.
+MAX_EXAMPLES = 6
+# Codes of rules JSON Schema cannot express (see the module's docstring).
+UNSTATABLE_RULES = frozenset(
+    {
+        "no_rule_in_force",  # the rule tables' first and last days (shared.law)
+        "relationship_started_in_future",  # today
+        "birth_date_in_future",  # today
+        "first_permit_before_birth",  # another field
+        "period_ends_before_start",  # another field
+        "interpreter_language_required",  # the client's other facts, as recorded
+        "identity_code_birth_date_mismatch",  # another field (the code's checksum date)
+        "identity_code_check",  # the check character (the pattern gives the form)
+        "identity_code_date",  # a day that exists (31 Feb does not)
+        "identity_code_in_future",  # today
+        "invalid_cursor",  # only this API's own cursors
+        "language_code",  # in ISO 639 (the pattern gives the form; the registry is long)
+        "country_code",  # in ISO 3166
+    }
+)
 
 
-def headers_for(path: str) -> dict[str, str]:
-    """A caller who may use the route, so that the fuzzing reaches past the access checks."""
-    if path.startswith("/audit"):
-        return AUDITOR
-    if path == "/inbound":
-        return INTEGRATION
-    return SUPERVISOR
+# Operations whose findings are not counted yet: `/inbound` is being rebuilt for CloudEvents'
+# binary mode (issue #15, its own change); its schema still allows a null `time`, an empty
+# `ce-time` and any `type`, which the server refuses. Remove it from here with that change.
+NOT_YET_COUNTED = frozenset({"POST /inbound"})
 
 
-def test_no_operation_answers_with_a_server_error(embedded: EmbeddedSystem) -> None:
-    # (Schemathesis' own pytest plugin does not run on this pytest; its strategies do.)
-    app = embedded.api()
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == sum(len(methods) for methods in app.openapi()["paths"].values())
+@dataclass(frozen=True)
+class Found:
+    operation: str
+    check: str
+    failure: str
+    request: str
+    answer: str = ""
 
-    for operation in operations:
-
-        @settings(
-            max_examples=40,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
+    def __str__(self) -> str:
+        return (
+            f"{self.operation} [{self.check}] {self.failure}\n    {self.request}\n    {self.answer}"
         )
-        @given(case=operation.as_strategy())
-        def no_server_error(case: Any) -> None:
-            case.call_and_validate(headers=headers_for(case.path), checks=[not_a_server_error])
 
-        no_server_error()
+
+def _refused_by_unstatable_rule(failure: Failure, response: Response | None) -> bool:
+    if failure.title != "Schema-valid request rejected" or response is None:
+        return False
+    if response.status_code != 422:
+        return False
+    try:
+        problem = json.loads(response.content)
+    except ValueError:
+        return False
+    codes = {problem.get("code")} | {error.get("code") for error in problem.get("errors", [])}
+    return codes - {"invalid_request"} <= UNSTATABLE_RULES and bool(codes & UNSTATABLE_RULES)
+
+
+def _found_in(recorder: ScenarioRecorder) -> list[Found]:
+    found: list[Found] = []
+    if recorder.label in NOT_YET_COUNTED:
+        return found
+    for case_id, checks in recorder.checks.items():
+        for check in checks:
+            info = check.failure_info
+            if info is None:
+                continue
+            interaction = recorder.interactions.get(case_id)
+            response = interaction.response if interaction is not None else None
+            if _refused_by_unstatable_rule(info.failure, response):
+                continue
+            answer = (
+                "" if response is None else f"{response.status_code} {response.content[:800]!r}"
+            )
+            found.append(
+                Found(
+                    recorder.label, check.name, str(info.failure), info.code_sample[:2000], answer
+                )
+            )
+    return found
+
+
+@pytest.mark.parametrize("role", list(ROLE_HEADERS), ids=lambda role: role.value)
+def test_the_api_answers_as_its_document_says(embedded: EmbeddedSystem, role: Role) -> None:
+    # (Schemathesis' own pytest plugin does not run on this pytest; its engine does, as its
+    # command line runs it: every check is enabled by default.)
+    app = embedded.api()
+    config = SchemathesisConfig.from_dict(
+        {
+            "headers": ROLE_HEADERS[role],
+            "workers": 1,
+            "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        }
+    )
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    documented = {
+        f"{method.upper()} {path}"
+        for path, methods in app.openapi()["paths"].items()
+        for method in methods
+    }
+
+    found: list[Found] = []
+    errors: list[str] = []
+    tested: set[str] = set()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            tested.add(event.recorder.label)
+            found.extend(_found_in(event.recorder))
+        elif isinstance(event, events.NonFatalError | events.FatalError):
+            errors.append(repr(event))
+        elif isinstance(event, events.EngineFinished):
+            found.extend(Found("(after the run)", "", str(f), "") for f in event.failures)
+
+    assert not errors
+    assert documented <= tested, "operations not tested"
+    assert not found, "\n".join(str(f) for f in dict.fromkeys(found))
+
+
+Reader = Annotated[Caller, Depends(require(Permission.READ_CLIENT))]
+
+
+class Note(BaseModel):
+    text: str = Field(min_length=1)
+
+
+def test_a_route_added_later_has_its_errors_documented_without_saying_so() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/things/{thing_id}/notes")
+    def add_note(thing_id: UUID, body: Note, caller: Reader) -> None: ...
+
+    @app.get("/things")
+    def things(caller: Reader) -> list[str]:
+        return []
+
+    @app.get("/open")
+    def open_to_all() -> None: ...
+
+    paths = app.openapi()["paths"]
+    assert _errors(paths["/things/{thing_id}/notes"]["post"]) == {400, 401, 403, 404, 409, 422, 503}
+    # (Every token-taking route takes the integration headers too: 422.)
+    assert _errors(paths["/things"]["get"]) == {401, 403, 422, 503}
+    assert _errors(paths["/open"]["get"]) == {503}
+    refused = paths["/things"]["get"]["responses"]["401"]
+    assert refused["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    assert {"Content-Language", "WWW-Authenticate"} <= set(refused["headers"])
+    assert "Retry-After" in paths["/open"]["get"]["responses"]["503"]["headers"]
+
+
+def _errors(operation: dict[str, Any]) -> set[int]:
+    return {int(status) for status in operation["responses"] if int(status) >= 400}
+
+
+def test_a_method_the_path_has_not_is_answered_with_all_it_has(embedded: EmbeddedSystem) -> None:
+    # One route per method on the path: Starlette would name only the first one's.
+    client = TestClient(embedded.api())
+    response = client.delete(
+        f"/clients/{uuid4()}/assessment", headers=ROLE_HEADERS[Role.SUPERVISOR]
+    )
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert {"GET", "POST"} <= {method.strip() for method in response.headers["Allow"].split(",")}

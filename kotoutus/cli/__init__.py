@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from kotoutus.cli import clients, contracts, maintenance, reports, serve
+from kotoutus.cli import clients, contracts, maintenance, reports, retention, serve
 from services.notifications import cli as notifications_cli
 
 app = typer.Typer(help="Kotoutus: the event-sourced backbone of municipal integration services.")
@@ -28,6 +28,7 @@ app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(reports.app, name="report")
 app.add_typer(maintenance.audit_app, name="audit")
 app.add_typer(maintenance.projections_app, name="projections")
+app.add_typer(retention.app, name="retention")
 
 
 def main() -> None:

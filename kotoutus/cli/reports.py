@@ -1,12 +1,15 @@
 """`kotoutus report …`: the reports the law asks the municipality for — the national data
 store's records, and the state's compensation (as the staff API's ``/reports/compensation``
 routes give it) — read from the read side on this machine, each read written to the access
-log under the operating-system user."""
+log under the operating-system user. Their texts are in the language of ``--lang``, or else
+of the environment's locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, as gettext
+reads them), or else English."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import os
 from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
@@ -16,6 +19,7 @@ from uuid import UUID
 import typer
 
 from services.readside.projector import Projector
+from shared import i18n
 from shared.clock import utc_now
 from shared.settings import Settings
 
@@ -53,6 +57,45 @@ def log_access(settings: Settings, what: str, purpose: str | None, clients: Iter
         log.close()
 
 
+class Language(StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"
+
+
+LanguageOption = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang", help="Language of the texts: fi, sv or en (default: the locale, e.g. LANG)."
+    ),
+]
+
+
+def language_of(chosen: Language | None) -> str:
+    """``--lang``, or the language gettext would take from the environment: ``LANGUAGE``'s
+    list unless the locale is C, then the locale of ``LC_ALL``, ``LC_MESSAGES`` or ``LANG``
+    (``fi_FI.UTF-8`` is Finnish); English when none of them is one of ours."""
+    if chosen is not None:
+        return chosen.value
+    locale = next(
+        (os.environ[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(name)),
+        "",
+    )
+    if _tag(locale) in ("", "c", "posix"):
+        return i18n.DEFAULT_LANGUAGE
+    wanted = [*os.environ.get("LANGUAGE", "").split(":"), locale]
+    return i18n.negotiate(",".join(_tag(name) for name in wanted if name))
+
+
+def _tag(locale: str) -> str:
+    """``sv_FI.UTF-8@euro`` as a language tag (``sv-fi``)."""
+    return locale.split(".")[0].split("@")[0].replace("_", "-").lower()
+
+
+def warn(text: str, language: str) -> None:
+    typer.echo(i18n.text("report.cli.warning", language, text=text), err=True)
+
+
 def read_side(settings: Settings) -> Projector:
     from services.readside.service import projector
 
@@ -84,6 +127,7 @@ def national_data_store(
         bool, typer.Option("--check", help="Report what Decree 874/2024 requires that is missing")
     ] = False,
     purpose: Annotated[str | None, typer.Option(help="Why, for the access log")] = None,
+    lang: LanguageOption = None,
 ) -> None:
     """The national integration data store's records as NDJSON on standard output (one client
     per line, docs/national-data-store.schema.json), or with --check what is still missing
@@ -101,10 +145,14 @@ def national_data_store(
                 purpose,
                 (client.client_id for client in report.incomplete_clients),
             )
-            typer.echo(
-                f"{report.clients} clients in the national data store: {report.complete} "
-                f"complete, {report.incomplete} missing items"
+            summary = i18n.text(
+                "report.national_data_store.summary",
+                language_of(lang),
+                clients=report.clients,
+                complete=report.complete,
+                incomplete=report.incomplete,
             )
+            typer.echo(summary)
             for item, count in report.missing_by_item.items():
                 typer.echo(f"  {count:6d}  {item}")
             for client in report.incomplete_clients:
@@ -153,7 +201,10 @@ PurposeOption = Annotated[str | None, typer.Option(help="Why, for the access log
 
 
 def compensation(
-    year: YearOption = None, format: FormatOption = Format.JSON, purpose: PurposeOption = None
+    year: YearOption = None,
+    format: FormatOption = Format.JSON,
+    purpose: PurposeOption = None,
+    lang: LanguageOption = None,
 ) -> None:
     """The calculated compensation of a year (681/2023 §61; Decree 872/2024): per person and
     in total, with the persons whose facts are missing and the conditions of §59(1)."""
@@ -165,7 +216,11 @@ def compensation(
     projector = read_side(settings)
     try:
         report = reports.compensation_report(
-            projector.engine, projector.seal, chosen, reports.Municipality.of(settings)
+            projector.engine,
+            projector.seal,
+            chosen,
+            reports.Municipality.of(settings),
+            language_of(lang),
         )
     finally:
         projector.engine.dispose()
@@ -179,10 +234,12 @@ def compensation(
     if format is Format.JSON:
         typer.echo()
     for warning in report.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        warn(warning, report.language)
 
 
-def compensation_old_law(format: FormatOption = Format.JSON, purpose: PurposeOption = None) -> None:
+def compensation_old_law(
+    format: FormatOption = Format.JSON, purpose: PurposeOption = None, lang: LanguageOption = None
+) -> None:
     """The initial assessments organised under the old Act 1386/2010 (§50), to claim by
     31 Dec 2026 (681/2023 §102(1) as amended by 1100/2024)."""
     from services.readside.reports import compensation as reports
@@ -199,6 +256,7 @@ def compensation_old_law(format: FormatOption = Format.JSON, purpose: PurposeOpt
             settings.organisation(OrganisationKind.MUNICIPALITY),
             settings.old_law_assessment_euros,
             utc_now().astimezone(HELSINKI).date(),
+            language_of(lang),
         )
     finally:
         projector.engine.dispose()
@@ -211,7 +269,7 @@ def compensation_old_law(format: FormatOption = Format.JSON, purpose: PurposeOpt
     typer.echo(report.csv() if format is Format.CSV else report.model_dump_json(indent=2), nl=False)
     if format is Format.JSON:
         typer.echo()
-    typer.echo(f"warning: {report.warning}", err=True)
+    warn(report.warning, report.language)
 
 
 def register_compensation(app: typer.Typer) -> None:

@@ -26,6 +26,9 @@ from services.assessment.errors import (
     UnknownReferralError,
     WaiverRefusedError,
 )
+
+# The notes' retention clock: an aggregate of this service's domain, in a module of its own.
+from services.assessment.findings_retention import FindingsRetention as FindingsRetention
 from services.assessment.interview import (
     InterviewIncompleteError,
     Matter,

@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from shared import i18n
 from shared.contracts.assessment import Cefr, EducationLevel, Interview, Literacy
@@ -126,10 +127,44 @@ MATTER_CODES: dict[Matter, frozenset[str]] = {
 }
 
 
+def _given(name: str) -> JsonDict:
+    """JSON Schema: ``name`` is there and not null."""
+    return {"required": [name], "properties": {name: {"type": "string"}}}
+
+
+_NOTE: JsonDict = {
+    "anyOf": [{"type": "string", "minLength": 1, "maxLength": 4000}, {"type": "null"}]
+}
+
+
+def _coverage_schema(matter: Matter) -> JsonDict:
+    """The ``Coverage`` a matter takes, in the schema: one of its codes or a note, or a note
+    only where it has no codes (the validators below, said where a schema says it)."""
+    codes = MATTER_CODES.get(matter)
+    if codes is None:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "null"},
+                "note": {"type": "string", "minLength": 1, "maxLength": 4000},
+            },
+            "required": ["note"],
+        }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"code": {"enum": [*sorted(codes), None]}, "note": _NOTE},
+        "oneOf": [_given("code"), _given("note")],
+    }
+
+
 class Coverage(BaseModel):
     """How one matter was covered: a code where the matter has codes, else a note."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"oneOf": [_given("code"), _given("note")]}
+    )
 
     code: str | None = Field(default=None, max_length=40, examples=["literate_latin"])
     note: str | None = Field(
@@ -155,6 +190,11 @@ class InterviewContent(BaseModel):
         default_factory=dict,
         description="Each matter of Government Decree 869/2024 §2(1) covered, with a code "
         "(literacy, finnish_swedish, education_and_work_history, plan_need) or a note.",
+        json_schema_extra=lambda schema: schema.update(
+            propertyNames={"enum": [matter.value for matter in Matter]},
+            properties={matter.value: _coverage_schema(matter) for matter in Matter},
+            additionalProperties=False,
+        ),
     )
     told: tuple[Told, ...] = Field(
         default=(), description="The matters of §2(3) the client was told.", max_length=4

@@ -22,6 +22,7 @@ class PersonErasedError(DomainError):
     code = "person_erased"
 
 
+RETENTION_CLASS = "assessment_findings"  # shared/retention/retention.toml
 TABLE = "assessment_client_keys"
 NOTES = "notes"
 SEALED = "notes_sealed"
@@ -36,6 +37,8 @@ class ClientKeys(StoredClientKeys):
             master_key,
             table=TABLE,
             purpose="kotoutus assessment client-key wrapping",
+            # The one class this store seals (its keys before classes were this class's).
+            retention_class=RETENTION_CLASS,
             erased_error=PersonErasedError,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.assessment import retention
 from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
 from services.assessment.overdue import overdue_watch
@@ -26,12 +27,18 @@ SERVICE = Service(
             "InitialAssessment.Completed": contracts.AssessmentCompleted,
             "InitialAssessment.PlanNeedDecided": contracts.PlanNeedDecided,
             "InitialAssessment.Documented": contracts.AssessmentDocumented,
+            # Retention (services/assessment/retention.py).
+            "FindingsRetention.Expired": contracts.AssessmentFindingsExpired,
         },
     ),
     policies=Handlers[AssessmentApplication]()
     .on(contracts.EligibilityDetermined, AssessmentApplication.on_eligibility_determined)
     .on(contracts.ResponsibilityTransferred, AssessmentApplication.on_responsibility_transferred)
-    .on(contracts.ClientErased, AssessmentApplication.on_client_erased),
+    .on(contracts.ClientErased, AssessmentApplication.on_client_erased)
+    # Retention: the notes' clock (services/assessment/retention.py).
+    .on(contracts.ClientClosed, retention.on_client_closed)
+    .on(contracts.LegalHoldPlaced, retention.on_legal_hold_placed)
+    .on(contracts.LegalHoldLifted, retention.on_legal_hold_lifted),
     routes=router,
-    background=(overdue_watch,),
+    background=(overdue_watch, retention.findings_retention_watch),
 )

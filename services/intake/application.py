@@ -19,7 +19,7 @@ from services.intake.handover import HandoverItem, HandoverLaw, HandoverReport
 from services.intake.lookups import LookupChanges
 from services.intake.model import ClientFacts, PersonalDetails
 from services.intake.receiving import InboundMessages
-from shared.errors import ConcurrentUpdateError, NotFoundError
+from shared.errors import ConcurrentUpdateError, DomainError, NotFoundError
 from shared.eventstore import MAX_ATTEMPTS
 from shared.messaging.erasure import ErasedPerson
 from shared.values import Provenance
@@ -43,24 +43,32 @@ class IntakeApplication(InboundMessages):
         relationship_started_on: date,
         source: str = "staff",
     ) -> Client:
-        for _ in range(MAX_ATTEMPTS):
-            if client_id in self.repository:
+        for attempt in range(MAX_ATTEMPTS):
+            # The first turn does not read whether the id is taken (a query per command): the
+            # store refuses a second registration of an id, and the next turns read first,
+            # so a refusal is answered as before, the taken id ahead of anything else.
+            checked = attempt > 0
+            if checked and client_id in self.repository:
                 raise ClientAlreadyRegisteredError(str(client_id))
-            claims = self._claims(client_id, personal)
-            client = Client.register(
-                client_id=client_id,
-                provenance=provenance,
-                personal=personal,
-                facts=facts,
-                relationship_started_on=relationship_started_on,
-                book=self.book,
-                organisation_of=self.organisation_of,
-                source=source,
-            )
             try:
+                claims = self._claims(client_id, personal)
+                client = Client.register(
+                    client_id=client_id,
+                    provenance=provenance,
+                    personal=personal,
+                    facts=facts,
+                    relationship_started_on=relationship_started_on,
+                    book=self.book,
+                    organisation_of=self.organisation_of,
+                    source=source,
+                )
                 self.save(client, identifier_lookups=LookupChanges(claim=claims))
             except IntegrityError:
                 continue  # the id or an identifier was taken meanwhile: the next turn says
+            except DomainError:
+                if checked:
+                    raise
+                continue  # maybe because the id is taken (e.g. its person erased)
             return client
         raise ConcurrentUpdateError(f"register {client_id}")
 
@@ -236,3 +244,96 @@ class IntakeApplication(InboundMessages):
             raise ConcurrentUpdateError(f"erase {client_id}")
         self.keys.erase(client_id)
         return self.client(client_id)
+
+    # --- the data subject's rights (GDPR Art. 15, Art. 18) ---
+
+    def restrict_processing(
+        self, client_id: UUID, *, provenance: Provenance, reason: str
+    ) -> Client:
+        return self.update(
+            client_id, Client, lambda c: c.restrict(provenance=provenance, reason=reason)
+        )
+
+    def lift_restriction(self, client_id: UUID, *, provenance: Provenance, reason: str) -> Client:
+        return self.update(
+            client_id, Client, lambda c: c.lift_restriction(provenance=provenance, reason=reason)
+        )
+
+    def request_subject_access(
+        self, client_id: UUID, *, provenance: Provenance, request_id: str, requested_on: date
+    ) -> Client:
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.request_subject_access(
+                provenance=provenance, request_id=request_id, requested_on=requested_on
+            ),
+        )
+
+    def deliver_subject_access(
+        self, client_id: UUID, *, provenance: Provenance, request_id: str, delivered_on: date
+    ) -> Client:
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.deliver_subject_access(
+                provenance=provenance, request_id=request_id, delivered_on=delivered_on
+            ),
+        )
+
+    # --- retention (shared/retention; the watch in services/intake/retention.py) ---
+
+    def place_hold(
+        self, client_id: UUID, *, provenance: Provenance, hold_id: str, reason: str
+    ) -> Client:
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.place_hold(provenance=provenance, hold_id=hold_id, reason=reason),
+        )
+
+    def lift_hold(
+        self, client_id: UUID, *, provenance: Provenance, hold_id: str, reason: str
+    ) -> Client:
+        return self.update(
+            client_id,
+            Client,
+            lambda c: c.lift_hold(provenance=provenance, hold_id=hold_id, reason=reason),
+        )
+
+    def expire_records(
+        self,
+        client_id: UUID,
+        *,
+        provenance: Provenance,
+        retention_class: str,
+        rule: str,
+        expired_on: date,
+        forgets_personal: bool,
+    ) -> bool:
+        """Records that a class ran out, then destroys what it held (as ``erase``: the record
+        first, with the identifier lookups when the identity goes; the key after, so that a
+        crash between is mended by the next round). False when nothing went now."""
+        for _ in range(MAX_ATTEMPTS):
+            record = self.client(client_id)
+            if not record.expire(
+                provenance=provenance,
+                retention_class=retention_class,
+                rule=rule,
+                expired_on=expired_on,
+                forgets_personal=forgets_personal,
+            ):
+                now, gone = False, retention_class in record.expired_classes
+                break
+            lookups = LookupChanges(forget=client_id) if forgets_personal else LookupChanges()
+            try:
+                self.save(record, identifier_lookups=lookups)
+            except IntegrityError:
+                continue
+            now = gone = True
+            break
+        else:
+            raise ConcurrentUpdateError(f"expire {retention_class} of {client_id}")
+        if gone and forgets_personal:
+            self.keys.erase(client_id)  # idempotent: also mends a crash after the record
+        return now

@@ -11,6 +11,7 @@ office is followed at once by the handover's transfer: the office no longer exis
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,14 @@ from services.intake.eligibility import determine_eligibility, responsible_kind
 from services.intake.errors import ClientClosedError, DuplicateOfItselfError, UnknownConflictError
 from services.intake.handover import HandoverLaw
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails, age_group
+from services.intake.subject_access import (
+    DeliveredBeforeRequestedError,
+    SubjectAccessRequest,
+    UnknownSubjectAccessRequestError,
+)
 from shared.clock import HELSINKI
+from shared.law.data_subject import LEGAL_BASIS as SUBJECT_ACCESS_LIMIT
+from shared.law.data_subject import subject_access_due
 from shared.law.rulebook import NoRuleInForceError, RuleBook, RuleRef
 from shared.values import OrganisationKind, Provenance
 
@@ -438,3 +446,202 @@ class Client(Aggregate):
     def _erased(self, *, client_id: UUID, provenance: Provenance, legal_ground: str) -> None:
         self.erased = True
         self.personal = None
+
+    # --- the data subject's rights (GDPR Art. 15, Art. 18) ---
+    # Their state lives in the instance's own attributes, set by their events; a client stored
+    # before these existed has none, which reads as "never restricted, nothing asked".
+
+    @property
+    def restriction(self) -> str | None:
+        """Why the client's processing is restricted (GDPR Art. 18), or None."""
+        found: str | None = vars(self).get("restricted_because")
+        return found
+
+    @property
+    def subject_access_requests(self) -> dict[str, SubjectAccessRequest]:
+        """The person's requests for a copy of their data (GDPR Art. 15), by request id."""
+        found: dict[str, SubjectAccessRequest] = vars(self).setdefault("access_requests", {})
+        return found
+
+    def restrict(self, *, provenance: Provenance, reason: str) -> bool:
+        """Restricts processing (GDPR Art. 18(1)); False when it is restricted already."""
+        if self.erased:
+            raise ClientClosedError("erased")
+        if self.restriction is not None:
+            return False
+        self._processing_restricted(client_id=self.client_id, provenance=provenance, reason=reason)
+        return True
+
+    @event("ProcessingRestricted")
+    def _processing_restricted(
+        self, *, client_id: UUID, provenance: Provenance, reason: str
+    ) -> None:
+        self.restricted_because: str | None = reason
+
+    def lift_restriction(self, *, provenance: Provenance, reason: str) -> bool:
+        """Lifts the restriction (GDPR Art. 18(3)); False when none is in force."""
+        if self.restriction is None:
+            return False
+        self._restriction_lifted(client_id=self.client_id, provenance=provenance, reason=reason)
+        return True
+
+    @event("RestrictionLifted")
+    def _restriction_lifted(self, *, client_id: UUID, provenance: Provenance, reason: str) -> None:
+        self.restricted_because = None
+
+    def request_subject_access(
+        self, *, provenance: Provenance, request_id: str, requested_on: date
+    ) -> bool:
+        """Records a request for a copy (GDPR Art. 15) and its last day; False when this
+        request is recorded already (a retried call)."""
+        if self.erased:
+            raise ClientClosedError("erased")
+        if request_id in self.subject_access_requests:
+            return False
+        self._subject_access_requested(
+            client_id=self.client_id,
+            provenance=provenance,
+            request_id=request_id,
+            requested_on=requested_on,
+            due_on=subject_access_due(requested_on),
+            legal_basis=SUBJECT_ACCESS_LIMIT,
+        )
+        return True
+
+    @event("SubjectAccessRequested")
+    def _subject_access_requested(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        request_id: str,
+        requested_on: date,
+        due_on: date,
+        legal_basis: tuple[RuleRef, ...],
+    ) -> None:
+        self.subject_access_requests[request_id] = SubjectAccessRequest(
+            request_id=request_id, requested_on=requested_on, due_on=due_on
+        )
+
+    def deliver_subject_access(
+        self, *, provenance: Provenance, request_id: str, delivered_on: date
+    ) -> bool:
+        """Records that the copy was given; False when it was recorded already."""
+        request = self.subject_access_requests.get(request_id)
+        if request is None:
+            raise UnknownSubjectAccessRequestError(request_id)
+        if request.delivered_on is not None:
+            return False
+        if delivered_on < request.requested_on:
+            raise DeliveredBeforeRequestedError(request_id)
+        self._subject_access_delivered(
+            client_id=self.client_id,
+            provenance=provenance,
+            request_id=request_id,
+            delivered_on=delivered_on,
+            due_on=request.due_on,
+            in_time=delivered_on <= request.due_on,
+        )
+        return True
+
+    @event("SubjectAccessDelivered")
+    def _subject_access_delivered(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        request_id: str,
+        delivered_on: date,
+        due_on: date,
+        in_time: bool,
+    ) -> None:
+        self.subject_access_requests[request_id] = replace(
+            self.subject_access_requests[request_id], delivered_on=delivered_on
+        )
+
+    # --- retention (shared/retention): legal holds stop the clocks, expiry ends a class ---
+    # State in the instance's own attributes, as above: a client stored before these existed
+    # has no hold and nothing expired.
+
+    @property
+    def legal_holds(self) -> dict[str, str]:
+        """The legal holds in force, by hold id: their reasons."""
+        found: dict[str, str] = vars(self).setdefault("holds_in_force", {})
+        return found
+
+    @property
+    def expired_classes(self) -> dict[str, date]:
+        """The retention classes that went, and the day each went."""
+        found: dict[str, date] = vars(self).setdefault("classes_expired", {})
+        return found
+
+    def place_hold(self, *, provenance: Provenance, hold_id: str, reason: str) -> bool:
+        """Stops the client's retention clocks (a dispute, an audit, GDPR Art. 18(1)(c));
+        False when this hold is in force already (a retried call)."""
+        if self.erased:
+            raise ClientClosedError("erased")
+        if hold_id in self.legal_holds:
+            return False
+        self._legal_hold_placed(
+            client_id=self.client_id, provenance=provenance, hold_id=hold_id, reason=reason
+        )
+        return True
+
+    @event("LegalHoldPlaced")
+    def _legal_hold_placed(
+        self, *, client_id: UUID, provenance: Provenance, hold_id: str, reason: str
+    ) -> None:
+        self.legal_holds[hold_id] = reason
+
+    def lift_hold(self, *, provenance: Provenance, hold_id: str, reason: str) -> bool:
+        """Lets the clocks run again; False when the hold is not in force."""
+        if hold_id not in self.legal_holds:
+            return False
+        self._legal_hold_lifted(
+            client_id=self.client_id, provenance=provenance, hold_id=hold_id, reason=reason
+        )
+        return True
+
+    @event("LegalHoldLifted")
+    def _legal_hold_lifted(
+        self, *, client_id: UUID, provenance: Provenance, hold_id: str, reason: str
+    ) -> None:
+        self.legal_holds.pop(hold_id, None)
+
+    def expire(
+        self,
+        *,
+        provenance: Provenance,
+        retention_class: str,
+        rule: str,
+        expired_on: date,
+        forgets_personal: bool,
+    ) -> bool:
+        """Records that a class's period ran out; False when it went already, or a hold is in
+        force (the hold wins, whatever the clock said)."""
+        if retention_class in self.expired_classes or self.legal_holds or self.erased:
+            return False
+        self._records_expired(
+            client_id=self.client_id,
+            provenance=provenance,
+            retention_class=retention_class,
+            rule=rule,
+            expired_on=expired_on,
+            forgets_personal=forgets_personal,
+        )
+        return True
+
+    @event("RecordsExpired")
+    def _records_expired(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        retention_class: str,
+        rule: str,
+        expired_on: date,
+        forgets_personal: bool,
+    ) -> None:
+        self.expired_classes[retention_class] = expired_on
+        if forgets_personal:
+            self.personal = None

@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.errors import DomainError
 from shared.values import Provenance
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:inbound-receipt")
@@ -32,11 +33,28 @@ class InboundReceipt(Aggregate):
         provenance: Provenance,
         client_id: UUID | None,
         outcome: str,
+        digest: str | None = None,
     ) -> None:
         self.source = source
         self.message_id = message_id
         self.client_id = client_id
         self.outcome = outcome
+        # What the message said (``CloudEvent.digest``). The library asks for every
+        # keyword-only argument when a receipt is made; the default is for receipts stored
+        # before the digest was kept, replayed without one: their redeliveries are duplicates.
+        self.digest = digest
+
+    def repeats(self, digest: str) -> bool:
+        """Whether a message of the same (``source``, ``id``) that says ``digest`` is this
+        one again (a duplicate), not another message under the same identity."""
+        return self.digest is None or self.digest == digest
+
+
+class InboundMessageConflictError(DomainError):
+    """The same (``source``, ``id``) came before with other content: the sender reused an
+    identity, and which message is right is not ours to guess."""
+
+    code = "inbound_message_conflict"
 
 
 def personal_conflicts(known: dict[str, Any], incoming: dict[str, Any]) -> list[str]:

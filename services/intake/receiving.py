@@ -9,16 +9,22 @@ from functools import partial
 from typing import Any
 from uuid import UUID, uuid5
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import Client
 from services.intake.errors import UnknownPersonError
 from services.intake.identifiers import IdentifiedClients
-from services.intake.inbound import InboundReceipt, personal_conflicts
+from services.intake.inbound import (
+    InboundMessageConflictError,
+    InboundReceipt,
+    personal_conflicts,
+)
 from services.intake.lookups import LOOKUPS, LookupChanges
 from services.intake.model import ClientFacts, PersonalDetails
 from shared.batching import batch_cache, current_batch
-from shared.contracts.inbound import CloudEvent, InboundData, parse_inbound
+from shared.clock import utc_now
+from shared.contracts.inbound import CloudEvent, InboundData, InboundMessage, parse_inbound
 from shared.errors import ConcurrentUpdateError
 from shared.eventstore import MAX_ATTEMPTS
 from shared.values import Actor, ActorKind, Provenance
@@ -31,16 +37,22 @@ _OWNER = "intake lookup"
 class InboundMessages(IdentifiedClients):
     """``IntakeApplication``'s receiving of other systems' messages."""
 
-    def receive(self, body: bytes | str) -> str:
+    def receive(self, message: InboundMessage | bytes | str) -> str:
         """Applies one inbound message once; returns what became of it."""
-        return self.receive_many([body])[0]
+        return self.receive_many([message])[0]
 
-    def receive_many(self, bodies: Sequence[bytes | str]) -> list[str]:
+    def receive_many(self, received: Sequence[InboundMessage | bytes | str]) -> list[str]:
         """Applies inbound messages once each, in one transaction: their effects, a receipt
         each and the lookups they claim, stored all or nothing (an error of any message
         raises, and nothing is stored). Each message sees what the earlier ones did — a
-        person the first registered, the second finds. Returns what became of each."""
-        messages = [parse_inbound(body) for body in bodies]
+        person the first registered, the second finds. Returns what became of each.
+
+        A message is its headers and body (either content mode), or a bare body (structured
+        mode). One whose (``source``, ``id``) came before with other content is refused
+        (``InboundMessageConflictError``); with the same content it is a duplicate."""
+        messages = [parse_inbound(message) for message in received]
+        # An event without ``time`` happened, as far as we know, when it was received.
+        received_at = utc_now()
         for _ in range(MAX_ATTEMPTS):
             with self.batch() as batch:
                 outcomes: list[str] = []
@@ -48,25 +60,34 @@ class InboundMessages(IdentifiedClients):
                 claimed: dict[str, UUID] = batch.cache.setdefault(_CLAIMED, {})
                 for envelope, payload in messages:
                     receipt_id = InboundReceipt.create_id(envelope.source, envelope.id)
-                    if receipt_id in self.repository:  # stored, or earlier in this batch
+                    digest = envelope.digest()
+                    earlier = self._receipt(receipt_id)  # stored, or earlier in this batch
+                    if earlier is not None:
+                        if not earlier.repeats(digest):
+                            raise InboundMessageConflictError(
+                                f"{envelope.source} {envelope.id}: received before with"
+                                " other content"
+                            )
                         outcomes.append("duplicate")
                         continue
+                    occurred_at = envelope.time or received_at
                     provenance = Provenance(
                         actor=Actor(
                             id=f"integration:{envelope.source}", kind=ActorKind.INTEGRATION
                         ),
                         organisation=f"system:{envelope.source}",
-                        occurred_at=envelope.time,
+                        occurred_at=occurred_at,
                     )
                     client_id, changed, outcome, claims = self._apply(envelope, payload, provenance)
                     receipt = InboundReceipt(
                         source=envelope.source,
                         message_id=envelope.id,
                         message_type=envelope.type,
-                        sent_at=envelope.time,
+                        sent_at=occurred_at,
                         provenance=provenance,
                         client_id=client_id,
                         outcome=outcome,
+                        digest=digest,
                     )
                     new_events += batch.keep(receipt, *changed)
                     claimed.update(claims)
@@ -83,6 +104,13 @@ class InboundMessages(IdentifiedClients):
             return outcomes
         first = messages[0][0]
         raise ConcurrentUpdateError(f"{first.source} {first.id} (a batch of {len(messages)})")
+
+    def _receipt(self, receipt_id: UUID) -> InboundReceipt | None:
+        try:
+            receipt: InboundReceipt = self.repository.get(receipt_id)
+        except AggregateNotFoundError:
+            return None
+        return receipt
 
     def _owners(self, personal: PersonalDetails) -> dict[str, UUID | None]:
         """Each identifier's digest, and the client it names: in a batch, as the batch's

@@ -9,7 +9,8 @@ from typing import Annotated, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.templates import Appointment, AppointmentPurpose
@@ -21,6 +22,8 @@ from shared.api import Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
+from shared.contracts.records import MAILBOX_PATTERN
+from shared.data_subject import ProcessingRestrictedError
 from shared.errors import InvalidValueError
 from shared.languages import LanguageCode
 from shared.law.rulebook import RuleRef
@@ -53,6 +56,7 @@ class ReminderView(BaseModel):
 
 @reminder_routes.get("", responses={404: {"model": Problem}}, summary="A client's reminders")
 def get_reminders(client_id: UUID, caller: ReadClient, app: Notifications) -> list[ReminderView]:
+    _refuse_if_restricted(app, client_id)
     reminders = app.reminders_of(client_id)
     return [
         ReminderView(
@@ -108,7 +112,31 @@ class MessageView(BaseModel):
         )
 
 
+def _given(name: str) -> JsonDict:
+    """JSON Schema: ``name`` is there and not null."""
+    return {"required": [name], "properties": {name: {"type": "string"}}}
+
+
 class AppointmentRequest(BaseModel):
+    # The validators' rules, for the schema too: one address, email or phone; an interpreted
+    # appointment names the language and a way to cancel.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"oneOf": [_given("email"), _given("phone")]},
+                {
+                    "anyOf": [
+                        {"properties": {"interpreted": {"const": False}}},
+                        {
+                            **_given("interpreter_language"),
+                            "anyOf": [_given("contact_phone"), _given("contact_email")],
+                        },
+                    ]
+                },
+            ]
+        }
+    )
+
     starts_at: AwareDatetime
     place: str = Field(min_length=1, max_length=300)
     purpose: AppointmentPurpose
@@ -129,7 +157,7 @@ class AppointmentRequest(BaseModel):
     contact_phone: str | None = Field(default=None, max_length=40)
     contact_email: str | None = Field(default=None, max_length=200)
     email: str | None = Field(
-        default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="The client's address (sealed)."
+        default=None, pattern=MAILBOX_PATTERN, description="The client's address (sealed)."
     )
     phone: str | None = Field(default=None, max_length=40, description="E.164 (sealed).")
     not_before: AwareDatetime | None = Field(
@@ -198,7 +226,18 @@ class MissedAppointmentRequest(BaseModel):
     # Notifications knows no birth dates: staff say whether the client is a minor.
     client_under_18: bool
     unreasonable: bool = Field(description="Charging would be unreasonable for the client.")
-    interpreting_cost_eur: Decimal = Field(ge=0, max_digits=9, decimal_places=2)
+    interpreting_cost_eur: Decimal = Field(
+        ge=0,
+        max_digits=9,
+        decimal_places=2,
+        # What the bounds allow, in the schema too: a number or its text, cents at most.
+        json_schema_extra={
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9999999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,2})?$"},
+            ]
+        },
+    )
 
 
 class FeeAnswer(BaseModel):
@@ -243,6 +282,7 @@ def post_missed_appointment(
     summary="A client's messages and what became of them",
 )
 def get_messages(client_id: UUID, caller: ReadClient, app: Notifications) -> list[MessageView]:
+    _refuse_if_restricted(app, client_id)
     letters = app.letters_of(client_id)
     recipients = app.recipients_now(letters)
     return [MessageView.of(letters, m, recipients[m.message_id]) for m in letters.messages.values()]
@@ -254,6 +294,7 @@ def get_failed(request: Request, caller: ManageDelivery, app: Notifications) -> 
         MessageView.of(letters, m)
         for letters, m in app.failed_messages()
         if may_see(request, "notifications", caller, letters.client_id)
+        and not letters.restricted  # kept, not listed (GDPR Art. 18)
     ]
     # The access log gets a row for each client whose messages the list discloses.
     request.state.access_client_ids = sorted({str(view.client_id) for view in shown})
@@ -274,6 +315,13 @@ def post_resend(
     message = app.resend(message_id, caller.provenance())
     letters, _ = app.find(message_id)
     return MessageView.of(letters, message, app.recipients_now(letters)[message_id])
+
+
+def _refuse_if_restricted(app: NotificationsApplication, client_id: UUID) -> None:
+    """A restricted client's reminders and messages are kept, not shown (GDPR Art. 18)."""
+    letters = app.stored(ClientOutbox.create_id(client_id), ClientOutbox)
+    if letters is not None and letters.restricted:
+        raise ProcessingRestrictedError()
 
 
 router = APIRouter()

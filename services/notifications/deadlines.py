@@ -32,6 +32,7 @@ ASSESSMENT_START = "assessment-start"
 PLAN_PREPARATION = "plan-preparation"
 ENROLMENT = "enrolment"
 PLAN_REVIEW = "plan-review"
+SUBJECT_ACCESS = "subject-access"  # a request for a copy of the person's data (GDPR Art. 15)
 
 REMINDER = "reminder"  # the cause of a staff reminder starts so: reminder:<key>:<due>:<offset>
 
@@ -270,3 +271,25 @@ class DeadlinePolicies(NotificationsBase):
             },
         )
         return (letters,)
+
+    # --- the data subject's copy (GDPR Art. 15): due within a month (Art. 12(3)) ---
+
+    def on_subject_access_requested(
+        self, message: contracts.SubjectAccessRequested
+    ) -> Sequence[Aggregate]:
+        data = message.data
+        return self._schedule(
+            message,
+            client_id=data.client_id,
+            deadline_kind=SUBJECT_ACCESS,
+            subject_id=data.client_id,
+            due=data.due_on,
+            organisation=message.organisation,
+            key_suffix=data.request_id,
+        )
+
+    def on_subject_access_delivered(
+        self, message: contracts.SubjectAccessDelivered
+    ) -> Sequence[Aggregate]:
+        data = message.data
+        return self._cancel(message, data.client_id, SUBJECT_ACCESS, key_suffix=data.request_id)

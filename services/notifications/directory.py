@@ -36,6 +36,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from shared.contracts.records import MAILBOX_PATTERN
+
 
 class _Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -43,13 +45,13 @@ class _Entry(BaseModel):
 
 class Person(_Entry):
     name: str
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(pattern=MAILBOX_PATTERN)
 
 
 class Organisation(_Entry):
     name: str
     language: str | None = None
-    inbox: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    inbox: str | None = Field(default=None, pattern=MAILBOX_PATTERN)
     supervisor: Person | None = None
 
 

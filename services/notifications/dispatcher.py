@@ -43,7 +43,13 @@ log = logging.getLogger(__name__)
 SENT_BEFORE_RECORD = "notifications-sent-before-record"
 
 _LETTERS = ":ClientOutbox."  # the letters' events, as stored
-_SETS = {"MessageScheduled": "send_at", "ResendRequested": "send_at", "AttemptFailed": "retry_at"}
+_SETS = {
+    "MessageScheduled": "send_at",
+    "ResendRequested": "send_at",
+    "AttemptFailed": "retry_at",
+    # A restriction of processing lifted (GDPR Art. 18): held messages are due again.
+    "MessageReleased": "send_at",
+}
 _CLEARS = {"MessageSent", "MessageFailed", "MessageCancelled"}
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 

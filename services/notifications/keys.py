@@ -15,6 +15,7 @@ from shared.client_keys import ClientErasedError, KeyErasedError, StoredClientKe
 
 __all__ = ["ClientErasedError", "ClientKeys", "KeyErasedError"]
 
+RETENTION_CLASS = "letters"  # shared/retention/retention.toml
 TABLE = "notification_client_keys"
 
 
@@ -25,4 +26,6 @@ class ClientKeys(StoredClientKeys):
             master_key,
             table=TABLE,
             purpose="kotoutus notifications client-key wrapping",
+            # The one class this store seals (its keys before classes were this class's).
+            retention_class=RETENTION_CLASS,
         )

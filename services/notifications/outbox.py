@@ -112,9 +112,12 @@ class ClientOutbox(Aggregate):
         ]
 
     def start(self, *, provenance: Provenance, message_id: str, now: datetime) -> bool:
-        """Records an attempt about to be made; False if the message is not due now."""
+        """Records an attempt about to be made; False if the message is not due now (nor
+        while the client's processing is restricted: ``hold``)."""
         current = self.messages.get(message_id)
         if current is None or current.due_at is None or current.due_at > now:
+            return False
+        if self.restricted:
             return False
         self._sending_started(
             client_id=self.client_id,
@@ -138,7 +141,9 @@ class ClientOutbox(Aggregate):
         current = self.messages.get(message_id)
         if current is None or current.state is not MessageState.SENDING:
             return False
-        if receiver_deduplicates:
+        # While the client's processing is restricted nothing starts, a repeat neither: the
+        # message fails as over SMTP, and staff may resend it once the restriction is lifted.
+        if receiver_deduplicates and not self.restricted:
             self._sending_started(
                 client_id=self.client_id,
                 provenance=provenance,
@@ -413,3 +418,53 @@ class ClientOutbox(Aggregate):
     def worker_of(self, organisation: str) -> str | None:
         """The client's caseworker, if one named by ``organisation``'s staff."""
         return self.worker if self.worker_organisation == organisation else None
+
+    # --- restriction of processing (GDPR Art. 18): nothing goes out while it lasts ---
+    # Its state is the instance's own attribute, set by its events; letters stored before
+    # these existed have none, which reads as "not restricted".
+
+    @property
+    def restricted(self) -> bool:
+        return vars(self).get("held_because") is not None
+
+    def hold(self, *, provenance: Provenance, reason: str) -> bool:
+        """The client's processing was restricted: no message starts until released (the
+        messages stay as they are). False when held already."""
+        if self.restricted:
+            return False
+        self._held(client_id=self.client_id, provenance=provenance, reason=reason)
+        return True
+
+    def release(self, *, provenance: Provenance, reason: str, now: datetime) -> bool:
+        """The restriction was lifted: each message still to be sent is due again, at its own
+        time or now if that has passed (the dispatcher's timers follow these events)."""
+        if not self.restricted:
+            return False
+        self._released(client_id=self.client_id, provenance=provenance, reason=reason)
+        for message in list(self.messages.values()):
+            if message.due_at is not None:
+                self._message_released(
+                    client_id=self.client_id,
+                    provenance=provenance,
+                    message_id=message.message_id,
+                    send_at=max(message.due_at, now),
+                )
+        return True
+
+    @event("Held")
+    def _held(self, *, client_id: UUID, provenance: Provenance, reason: str) -> None:
+        self.held_because: str | None = reason
+
+    @event("Released")
+    def _released(self, *, client_id: UUID, provenance: Provenance, reason: str) -> None:
+        self.held_because = None
+
+    @event("MessageReleased")
+    def _message_released(
+        self, *, client_id: UUID, provenance: Provenance, message_id: str, send_at: datetime
+    ) -> None:
+        current = self.messages[message_id]
+        if current.state is MessageState.RETRYING:
+            self._change(message_id, retry_at=send_at)
+        else:
+            self._change(message_id, send_at=send_at)

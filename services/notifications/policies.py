@@ -115,3 +115,23 @@ class Policies(DeadlinePolicies):
             facts={"from_organisation": message.organisation, **facts},
         )
         return (letters,)
+
+    # --- restriction of processing (GDPR Art. 18) ---
+
+    def on_processing_restricted(
+        self, message: contracts.ProcessingRestricted
+    ) -> Sequence[Aggregate]:
+        """Nothing is sent about the client until the restriction is lifted."""
+        provenance = self._provenance(message.organisation)
+        letters = self._letters(message.data.client_id, provenance)
+        letters.hold(provenance=provenance, reason=message.data.reason)
+        return (letters,)
+
+    def on_restriction_lifted(self, message: contracts.RestrictionLifted) -> Sequence[Aggregate]:
+        """What was held goes out: each message at its time, or now if that has passed."""
+        letters = self.stored(ClientOutbox.create_id(message.data.client_id), ClientOutbox)
+        if letters is None:
+            return ()
+        provenance = self._provenance(message.organisation)
+        letters.release(provenance=provenance, reason=message.data.reason, now=self.clock())
+        return (letters,)

@@ -45,7 +45,13 @@ SERVICE = Service(
     .on(contracts.ResponsibilityAssigned, NotificationsApplication.on_responsibility_assigned)
     .on(contracts.ResponsibilityTransferred, NotificationsApplication.on_responsibility_transferred)
     .on(contracts.WorkerAssigned, NotificationsApplication.on_worker_assigned)
-    .on(contracts.ClientErased, NotificationsApplication.on_client_erased),
+    .on(contracts.ClientErased, NotificationsApplication.on_client_erased)
+    # Restriction of processing (GDPR Art. 18): letters held, then released.
+    .on(contracts.ProcessingRestricted, NotificationsApplication.on_processing_restricted)
+    .on(contracts.RestrictionLifted, NotificationsApplication.on_restriction_lifted)
+    # The data subject's copy: a deadline of a month (GDPR Art. 12(3)).
+    .on(contracts.SubjectAccessRequested, NotificationsApplication.on_subject_access_requested)
+    .on(contracts.SubjectAccessDelivered, NotificationsApplication.on_subject_access_delivered),
     routes=router,
     background=(dispatcher,),
 )

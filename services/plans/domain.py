@@ -23,6 +23,8 @@ from services.plans.errors import (
     ReviewNotFoundError,
 )
 from shared.contracts.plans import (
+    WITHIN_TOTAL,
+    ExtensionBasis,
     ExtensionGround,
     Goal,
     Measure,
@@ -532,10 +534,30 @@ class IntegrationPlan(Aggregate):
             period=PlanPeriod(starts_on=self.period.starts_on, ends_on=ends_on),
             reason=reason,
             legal_basis=basis,
-            ground=ground,
+            ground=WITHIN_TOTAL if ground is None else ground,
         )
 
-    @event("Extended")
+    class Extended(Aggregate.Event):
+        """Stored at version 2: ``ground`` always says what the extension stands on, the
+        law's total (``within_total``) or a ground beyond it. Version 1 stored None for the
+        first, or no ``ground`` at all before grounds were recorded, when the total was the
+        only limit (both read as ``within_total``; docs/versioning.md)."""
+
+        class_version = 2
+
+        client_id: UUID
+        provenance: Provenance
+        period: PlanPeriod
+        reason: str
+        legal_basis: tuple[RuleRef, ...]
+        ground: ExtensionBasis
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            if state.get("ground") is None:
+                state["ground"] = WITHIN_TOTAL
+
+    @event(Extended)
     def _extended(
         self,
         *,
@@ -544,7 +566,7 @@ class IntegrationPlan(Aggregate):
         period: PlanPeriod,
         reason: str,
         legal_basis: tuple[RuleRef, ...],
-        ground: ExtensionGround | None = None,
+        ground: ExtensionBasis,
     ) -> None:
         self.period = period
 

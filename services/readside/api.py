@@ -6,19 +6,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from services.readside import queries, statistics
 from services.readside.caseload import CaseloadRow
 from services.readside.projector import Projector
+from services.readside.restriction import refuse_if_restricted
 from services.readside.storage import RowView
 from shared.api import Caller
 from shared.auth.access import client_access_by, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
 from shared.clock import utc_now
+from shared.errors import NotFoundError
 from shared.law.rulebook import RuleRef
 from shared.values import Actor
 
@@ -83,8 +86,12 @@ def get_caseload(
         rows, next_cursor = queries.caseload_page(
             read.engine, read.seal, where, sort, order == "desc", limit, cursor
         )
-    except queries.InvalidCursorError as error:
-        raise HTTPException(status_code=422, detail=str(error)) from None
+    except queries.InvalidCursorError:
+        # A value of the query at fault, as any other: a pointer and a code, texts from the
+        # catalogues (``field.invalid_cursor``).
+        raise RequestValidationError(
+            [{"type": "invalid_cursor", "loc": ("query", "cursor"), "msg": "invalid cursor"}]
+        ) from None
     # The access log records the read with every client whose data this page discloses.
     request.state.access_client_ids = [row["client_id"] for row in rows]
     return CaseloadPage(items=[CaseloadItem.of(row) for row in rows], next_cursor=next_cursor)
@@ -95,9 +102,10 @@ def get_caseload(
     summary="Everything the services recorded about a client, in order: who, what, when, why",
 )
 def get_timeline(client_id: UUID, caller: ReadClient, read: ReadSideDep) -> list[TimelineEntry]:
+    refuse_if_restricted(read.engine, client_id)  # GDPR Art. 18: say only that it is
     entries = queries.timeline(read.engine, client_id)
     if not entries:
-        raise HTTPException(status_code=404, detail=f"no events of client {client_id}")
+        raise NotFoundError(f"client {client_id}")
     return [
         TimelineEntry(
             occurred_at=event.occurred_at,

@@ -96,6 +96,11 @@ class CaseloadRow(BaseModel):
     last_event_at: Annotated[datetime, Stored(UtcDateTime())]
     last_source: Annotated[str, Stored(String(64)), Hidden()]
     last_position: Annotated[int, Stored(Integer), Hidden()]
+    # The data subject's rights. Restricted (GDPR Art. 18): kept, left out of every list and
+    # export until lifted. The open requests for a copy (Art. 15), "<due day>|<request id>":
+    # the earliest due day is a deadline like the others (Art. 12(3)).
+    restricted: Annotated[bool, Stored(Boolean), Hidden()] = False
+    subject_access_open: Annotated[set[str], Stored(Strings), Hidden()] = Field(default_factory=set)
 
     @classmethod
     def stored(cls, values: Any) -> CaseloadRow:
@@ -142,9 +147,15 @@ class CaseloadRow(BaseModel):
             ),
             ("enrolment", self.enrolment_due if self.plan_state == "agreed" else None),
             ("plan_review", self.next_review if self.plan_state == "agreed" else None),
+            ("subject_access", self._subject_access_due()),
         ]
         pending = sorted((due, kind) for kind, due in open_deadlines if due is not None)
         return (pending[0][1], pending[0][0]) if pending else (None, None)
+
+    def _subject_access_due(self) -> date | None:
+        """The last day of the earliest open request for a copy (GDPR Art. 12(3))."""
+        dues = [date.fromisoformat(entry.split("|", 1)[0]) for entry in self.subject_access_open]
+        return min(dues, default=None)
 
     def _note_facts(self, facts: ClientFacts) -> None:
         self.mother_tongue = facts.mother_tongue
@@ -230,6 +241,18 @@ class CaseloadRow(BaseModel):
                 self.plan_state = "ended"
                 self.enrolment_due = self.next_review = None
                 self.enrolment_overdue = self.review_overdue = False
+            case contracts.ProcessingRestricted():
+                self.restricted = True
+            case contracts.RestrictionLifted():
+                self.restricted = False
+            case contracts.SubjectAccessRequested(data=data):
+                self.subject_access_open.add(f"{data.due_on.isoformat()}|{data.request_id}")
+            case contracts.SubjectAccessDelivered(data=data):
+                self.subject_access_open = {
+                    entry
+                    for entry in self.subject_access_open
+                    if entry.split("|", 1)[1] != data.request_id
+                }
 
 
 def fold(client_id: UUID, events: Iterable[PublicEvent]) -> CaseloadRow | None:

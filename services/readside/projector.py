@@ -13,7 +13,7 @@ from services.readside.names import NameSeal
 from services.readside.projections import Projection
 from services.readside.projections.caseload import Caseload
 from services.readside.projections.changes import ChangePositions
-from services.readside.projections.names import Names
+from services.readside.projections.names import Names, forgets_identity
 from services.readside.projections.statistics import Statistics
 from services.readside.projections.timeline import Timeline
 from services.readside.storage import (
@@ -90,7 +90,9 @@ class Projector:
             if new:
                 for projection in self.projections:
                     projection.apply(connection, new)
-        if not self.postgres and any(isinstance(event, contracts.ClientErased) for event in new):
+        if not self.postgres and any(
+            isinstance(event, contracts.ClientErased) or forgets_identity(event) for event in new
+        ):
             self._forget_old_pages()
         return len(new)
 

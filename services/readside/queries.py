@@ -143,7 +143,8 @@ def page_query(
     """The caseload rows (with their sealed names) of a page: ``limit`` of them in page order
     from where ``cursor`` says."""
     key = _sort_expression(sort)
-    conditions = where.conditions()
+    # Restricted clients (GDPR Art. 18) are kept, never listed.
+    conditions = [*where.conditions(), caseload.c.restricted.is_(False)]
     if cursor:
         value, after = _decode_cursor(cursor, sort)
         if sort is SortKey.NEXT_DEADLINE or sort is SortKey.RELATIONSHIP_STARTED_ON:

@@ -12,6 +12,7 @@ from services.readside.names import NameSeal
 from services.readside.projector import Projector
 from services.readside.reports.compensation_api import router as compensation_routes
 from services.readside.reports.national_data_store_api import router as national_data_store_routes
+from services.readside.subject_access_api import router as subject_access_routes
 from shared.crypto import master_key
 from shared.service import ReadModel
 from shared.settings import Settings
@@ -27,6 +28,7 @@ router = APIRouter()
 router.include_router(read_routes)
 router.include_router(national_data_store_routes)
 router.include_router(compensation_routes)
+router.include_router(subject_access_routes)
 
 SERVICE = ReadModel(
     name=READ_SIDE,

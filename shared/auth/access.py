@@ -36,7 +36,11 @@ def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_on_behalf_of: Annotated[
         str | None,
-        Header(max_length=200, description="Integration only: the original author (imports)."),
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Integration only: the original author (imports).",
+        ),
     ] = None,
     x_record_source: Annotated[
         str | None,

@@ -10,7 +10,15 @@ one entry per read that disclosed it, whichever way the read was written.
 
 Rows are only ever added: the database itself refuses UPDATE and DELETE on both tables, so a
 bug or a hand-typed statement cannot rewrite the log. Embedded mode keeps it in a SQLite file;
-distributed mode in a PostgreSQL schema that every service process writes to."""
+distributed mode in a PostgreSQL schema that every service process writes to.
+
+The log is personal data too, with a retention class of its own (``access_log`` in
+``shared.retention``): ``purge`` — the retention job's only way in — deletes the reads logged
+before a day, and logs that deletion as a row of the log. The database lets a DELETE through
+only inside such a purge: on PostgreSQL while the transaction-local setting
+``kotoutus.access_log_purge`` is on, on SQLite (which has no such settings) for the rows older
+than the cutoff that the purge's transaction wrote into ``access_log_purge``, a table that is
+empty outside it."""
 
 from __future__ import annotations
 
@@ -28,6 +36,9 @@ from sqlalchemy.engine import Engine
 from shared.settings import Settings
 
 _APPEND_ONLY = "the access log is append-only"
+# Set (transaction-local) by ``purge`` on PostgreSQL; the only way a DELETE passes.
+PURGE_SETTING = "kotoutus.access_log_purge"
+PURGER = "system:retention"  # the actor of the row that logs a purge
 # Serialises the first creation of the tables by service processes starting at once.
 _DDL_LOCK = 906_2019_17
 
@@ -86,6 +97,11 @@ def _tables(metadata: sa.MetaData, schema: str | None) -> tuple[sa.Table, sa.Tab
     return reads, clients
 
 
+def _purge_table(metadata: sa.MetaData) -> sa.Table:
+    """SQLite: the cutoff of the purge under way, written and removed by its transaction."""
+    return sa.Table("access_log_purge", metadata, sa.Column("before", sa.DateTime, nullable=False))
+
+
 def _utc(moment: datetime) -> datetime:
     # SQLite keeps no time zone: every stored and compared instant is UTC.
     return moment.astimezone(UTC)
@@ -95,7 +111,9 @@ class AccessLog:
     def __init__(self, engine: Engine, schema: str | None = None) -> None:
         self.engine = engine
         self.schema = schema
-        self.table, self.clients = _tables(sa.MetaData(), schema)
+        metadata = sa.MetaData()
+        self.table, self.clients = _tables(metadata, schema)
+        self._purge = _purge_table(metadata)
         self._create()
 
     @classmethod
@@ -125,7 +143,10 @@ class AccessLog:
                     sa.text(
                         f'CREATE OR REPLACE FUNCTION "{self.schema}".access_log_append_only() '
                         "RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                        f"RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"
+                        # Only the retention job's purge deletes (never UPDATE or TRUNCATE).
+                        "IF TG_OP = 'DELETE' AND "
+                        f"current_setting('{PURGE_SETTING}', true) = 'on' THEN RETURN NULL; "
+                        f"END IF; RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"
                     )
                 )
                 for table in (self.table, self.clients):
@@ -138,16 +159,35 @@ class AccessLog:
                         )
                     )
             else:
+                self._purge.create(conn, checkfirst=True)
+                # A row goes only inside a purge, and only if older than its cutoff (the
+                # clients of a read by their read's time); made again on every start, so that
+                # a log made before its own retention gets the purge's way in.
+                purged = {
+                    self.table.name: "OLD.at < p.before",
+                    self.clients.name: (
+                        "EXISTS (SELECT 1 FROM access_log a"
+                        " WHERE a.id = OLD.entry_id AND a.at < p.before)"
+                    ),
+                }
                 for table in (self.table, self.clients):
                     table.create(conn, checkfirst=True)
-                    for verb in ("UPDATE", "DELETE"):
-                        conn.execute(
-                            sa.text(
-                                f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_{verb.lower()} "
-                                f"BEFORE {verb} ON {table.name} "
-                                f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
-                            )
+                    conn.execute(
+                        sa.text(
+                            f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_update "
+                            f"BEFORE UPDATE ON {table.name} "
+                            f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
                         )
+                    )
+                    conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table.name}_no_delete"))
+                    conn.execute(
+                        sa.text(
+                            f"CREATE TRIGGER {table.name}_no_delete "
+                            f"BEFORE DELETE ON {table.name} WHEN NOT EXISTS (SELECT 1 FROM "
+                            f"access_log_purge p WHERE {purged[table.name]}) "
+                            f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
+                        )
+                    )
 
     def record(self, request: AccessRequest, client_ids: Iterable[str | None]) -> None:
         """Logs one read and the clients it disclosed, in one transaction: whole or not at
@@ -231,6 +271,53 @@ class AccessLog:
             )
             for row in rows
         ]
+
+    def count_before(self, before: datetime) -> int:
+        """How many reads were logged before ``before`` (what a purge would delete)."""
+        t = self.table
+        statement = sa.select(sa.func.count()).select_from(t).where(t.c.at < _utc(before))
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def purge(self, *, before: datetime, rule: str, now: datetime) -> int:
+        """Deletes the reads logged before ``before`` and their clients — the retention job's
+        only way to delete — and logs the deletion as a read of the log, in one transaction.
+        Returns how many reads went (none: nothing is written, not even the log's row)."""
+        t, c = self.table, self.clients
+        cutoff = _utc(before)
+        old = sa.select(t.c.id).where(t.c.at < cutoff)
+        with self.engine.begin() as conn:
+            if not conn.execute(sa.select(old.exists())).scalar():
+                return 0
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT set_config(:name, 'on', true)"), {"name": PURGE_SETTING}
+                )
+            else:
+                conn.execute(self._purge.insert(), {"before": cutoff})
+            conn.execute(c.delete().where(c.c.entry_id.in_(old)))
+            gone = conn.execute(t.delete().where(t.c.at < cutoff)).rowcount
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT set_config(:name, 'off', true)"), {"name": PURGE_SETTING}
+                )
+            else:
+                conn.execute(self._purge.delete())
+            conn.execute(
+                t.insert(),
+                {
+                    "at": _utc(now),
+                    "actor": PURGER,
+                    "role": None,
+                    "organisation": None,
+                    "client_id": None,
+                    "what": f"DELETE access_log before {cutoff.isoformat()}: {gone} reads",
+                    "purpose": rule[:500],
+                    "source": None,
+                    "outcome": 200,
+                },
+            )
+        return int(gone)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -29,6 +29,10 @@ class Permission(StrEnum):
     ACT_ON_BEHALF = "act_on_behalf"  # name the original author and record (imports)
     # Not limited to clients the caller's own organisation answers for.
     ANY_ORGANISATION = "any_organisation"
+    # The data subject's rights: the copy of a person's data (GDPR Art. 15) and its request's
+    # deadline (Art. 12(3)); restricting a client's processing and lifting it (Art. 18).
+    SUBJECT_ACCESS = "subject_access"
+    RESTRICT_PROCESSING = "restrict_processing"
 
 
 _CASEWORK = frozenset(
@@ -49,6 +53,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.READ_STATISTICS,
         Permission.READ_REPORTS,
         Permission.MANAGE_DELIVERY,
+        Permission.SUBJECT_ACCESS,
+        Permission.RESTRICT_PROCESSING,
     },
     # Auditors read everything and change nothing.
     Role.AUDITOR: frozenset(

@@ -289,3 +289,20 @@ class PlanNeedDecided(PublicEvent):
     """The assessment decided whether the client needs an integration plan, and why."""
 
     data: PlanNeedDecidedData
+
+
+# --- retention (shared/retention) ---
+
+
+class AssessmentFindingsExpiredData(EventData):
+    client_id: UUID
+    retention_class: str = Field(description="assessment_findings (shared/retention).")
+    rule: str = Field(description="The class's period, clock and the source of the period.")
+    expired_on: date = Field(description="The business day it went.")
+
+
+class AssessmentFindingsExpired(PublicEvent):
+    """The interview notes' retention class ran out: their key was destroyed, so the notes
+    read as null everywhere; which matters had a note, and the rest of the case, stay."""
+
+    data: AssessmentFindingsExpiredData

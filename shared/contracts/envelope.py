@@ -1,7 +1,10 @@
 """The envelope every public event travels in, and the parser consumers use.
 
 Consumers ignore fields they do not know (``extra="ignore"``), so adding a field is a safe,
-backwards-compatible change within a schema version; removing or retyping one is a new version.
+backwards-compatible change within a schema version; removing or retyping one is a new version
+(docs/versioning.md). A new version is the contract class; each earlier version a consumer
+still reads is kept beside it as its own class in ``EARLIER``, and ``parse_event`` reads a body
+by the version it names and upcasts it, so handlers see the newest version only.
 
 A contract is written once, beside the service that publishes it (``intake.py``,
 ``assessment.py``, ``plans.py``, ``notifications.py``): a ``PublicEvent`` subclass whose class
@@ -40,6 +43,8 @@ class PublicEvent(BaseModel):
     EVENT_TYPE: ClassVar[str]
     """The class name, unless the class sets it (e.g. a second schema version of a type)."""
     SCHEMA_VERSION: ClassVar[int] = 1
+    EARLIER: ClassVar[tuple[type[PublicEvent], ...]] = ()
+    """Earlier versions of this type that consumers still read (each with ``upcast``)."""
 
     message_id: UUID = Field(description="Stable id: the same stored event always has the same.")
     event_type: str
@@ -70,6 +75,22 @@ class PublicEvent(BaseModel):
         if "event_type" not in annotations:
             cls.__annotations__ = {**annotations, "event_type": Literal[event_type]}
             cls.event_type = event_type
+        if "schema_version" not in annotations:
+            # Each version its own constant: a body of another version is another class's.
+            version = cls.SCHEMA_VERSION
+            cls.__annotations__ = {**cls.__annotations__, "schema_version": Literal[version]}
+
+    @classmethod
+    def reader(cls, schema_version: int) -> type[PublicEvent] | None:
+        """The class that reads ``schema_version`` of this type: itself or an earlier one."""
+        for contract in (cls, *cls.EARLIER):
+            if schema_version == contract.SCHEMA_VERSION:
+                return contract
+        return None
+
+    def upcast(self) -> PublicEvent:
+        """This event as the next schema version of its type (an earlier version defines it)."""
+        raise NotImplementedError(f"{self.event_type} v{self.schema_version} is the newest")
 
     @property
     def routing_key(self) -> str:
@@ -98,8 +119,13 @@ def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -
     contract = contracts.get(event_type) if isinstance(event_type, str) else None
     if contract is None:
         raise ContractError(f"unknown event_type {event_type!r}")
+    version = raw.get("schema_version")
+    reader = contract.reader(version) if isinstance(version, int) else contract
+    if reader is None:
+        known = ", ".join(f"v{c.SCHEMA_VERSION}" for c in (*contract.EARLIER, contract))
+        raise ContractError(f"{event_type} v{version} is not a version read here ({known})")
     try:
-        return contract.model_validate(raw)
+        event = reader.model_validate(raw)
     except ValidationError as error:
         fields = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors()
@@ -107,3 +133,8 @@ def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -
         raise ContractError(
             f"{event_type} v{raw.get('schema_version')} is invalid: {fields}"
         ) from error
+    # A message of an earlier version (still queued, or a dead letter resubmitted) is read as
+    # the version the handlers are written for.
+    while event.SCHEMA_VERSION < contract.SCHEMA_VERSION:
+        event = event.upcast()
+    return event

@@ -1,15 +1,29 @@
-"""Messages other municipal systems send to intake: CloudEvents 1.0 (structured JSON), one
-``type`` per kind of fact, versioned by its suffix (``….v1``).
+"""Messages other municipal systems send to intake: CloudEvents 1.0 with JSON ``data``, in
+either content mode (structured or binary), read by the ``cloudevents`` SDK; one ``type`` per
+kind of fact, versioned by its suffix (``….v1``), its ``data`` one of the models here.
 
 Delivery: AMQP exchange ``<prefix>.inbound`` (any routing key), or ``POST /inbound``. The pair
-(``source``, ``id``) identifies a message: the same pair is accepted once.
+(``source``, ``id``) identifies a message: the same pair with the same content is accepted
+once; with other content it is refused as a conflict.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import amqp, http, rabbitmq
+from cloudevents.core.bindings.common import CONTENT_TYPE_HEADER
+from cloudevents.core.exceptions import CloudEventValidationError
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1 import event as v1
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.envelope import ContractError
@@ -286,19 +300,28 @@ INBOUND: dict[str, type[InboundData]] = {
 }
 
 
-class CloudEvent(BaseModel):
-    """CloudEvents 1.0 attributes in structured JSON mode."""
+# The media types of JSON (as the SDK reads them): ``data`` is a JSON object.
+JSON_MEDIA_TYPE = r"^(application|text)/([a-zA-Z0-9\-\.]+\+)?json(;.*)?$"
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+
+class CloudEvent(BaseModel):
+    """A received CloudEvent 1.0, as the ``cloudevents`` SDK read it (in either content mode):
+    its attributes, extensions included, and ``data``, a JSON object.
+
+    ``time`` is optional (CloudEvents 1.0): absent, the time it was received counts."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=500, examples=["urn:fi:dvv:vtj"])
     type: str = Field(examples=[HomeMunicipalityRegistered.TYPE])
-    time: AwareDatetime
+    time: AwareDatetime | None = Field(
+        default=None, description="When it happened; absent, the time it was received."
+    )
     subject: str | None = Field(default=None, max_length=500)
     dataschema: str | None = Field(default=None, max_length=500)
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: str = Field(default="application/json", pattern=JSON_MEDIA_TYPE)
     data: dict[str, Any]
 
     def payload(self) -> InboundData:
@@ -310,13 +333,213 @@ class CloudEvent(BaseModel):
         except ValidationError as error:
             raise ContractError(f"{self.type}: {_fields(error, 'data')}", at="/data") from error
 
+    def digest(self) -> str:
+        """What the sender said, in one value: every attribute but those of the transport,
+        and ``data``, canonically. The same (``source``, ``id``) with another digest is
+        another message under a used identity, not a redelivery."""
+        said = self.model_dump(exclude_none=True, exclude=_TRANSPORT_ATTRIBUTES)
+        canonical = {name: _canonical(value) for name, value in said.items() if name != "data"}
+        text = json.dumps(
+            {"attributes": canonical, "data": said["data"]},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
-def parse_inbound(body: bytes | str) -> tuple[CloudEvent, InboundData]:
-    try:
-        envelope = CloudEvent.model_validate_json(body)
-    except ValidationError as error:
-        raise ContractError(f"not a CloudEvents 1.0 JSON message: {_fields(error)}") from error
+
+# How the event travelled, not what it says: the media type (a binary-mode message names it
+# by the transport's content type) and the distributed tracing extension, set per hop.
+_TRANSPORT_ATTRIBUTES = {"datacontenttype", "traceparent", "tracestate"}
+
+
+def _canonical(value: Any) -> str:
+    """An attribute's canonical string (CloudEvents 1.0 type system): a header carries an
+    integer or a boolean as text, an AMQP property natively, a time in any offset."""
+    if isinstance(value, datetime):
+        # To the millisecond: an AMQP timestamp has no finer resolution.
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message as a transport delivered it: the body, and the headers that carry the
+    attributes of a binary-mode event.
+
+    ``http``: the request's ``ce-*`` headers (percent-encoded, the SDK's HTTP binding);
+    ``amqp``: the AMQP message's headers (application properties), ``cloudEvents_*`` or
+    ``cloudEvents:*`` as the SDK's AMQP binding writes them, or ``ce-*`` as its RabbitMQ binding
+    does. ``content_type``: the request's ``Content-Type``, the AMQP ``content_type``."""
+
+    body: bytes
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    content_type: str | None = None
+    transport: Literal["http", "amqp"] = "http"
+
+    @classmethod
+    def of(cls, message: InboundMessage | bytes | str) -> InboundMessage:
+        """A bare body is a structured-mode message."""
+        if isinstance(message, InboundMessage):
+            return message
+        return cls(message.encode() if isinstance(message, str) else bytes(message))
+
+    def attribute_headers(self) -> list[str]:
+        """The headers that name CloudEvents attributes."""
+        prefixes = _PREFIXES[self.transport]
+        return [name for name in self.headers if name.lower().startswith(prefixes)]
+
+    @property
+    def binary(self) -> bool:
+        """Binary content mode: the attributes in headers. A structured-mode content type wins
+        (the spec's rule); without one, a plain JSON body with no attribute headers is a
+        structured event too, as senders have long posted it."""
+        if (self.content_type or "").lower().startswith("application/cloudevents"):
+            return False
+        return bool(self.attribute_headers())
+
+
+_PREFIXES: dict[str, tuple[str, ...]] = {
+    "http": (http.CE_PREFIX,),
+    "amqp": (amqp.CE_PREFIX_UNDERSCORE.lower(), amqp.CE_PREFIX_COLON.lower(), rabbitmq.CE_PREFIX),
+}
+
+
+class _MissingAttributesError(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+class _SentEvent(v1.CloudEvent):
+    """The SDK's CloudEvents 1.0 event, given only what the sender sent: the SDK would give a
+    missing ``id`` a random one (so that a redelivery would be a new message), a missing
+    ``specversion`` 1.0 and a missing ``time`` the time of parsing."""
+
+    def __init__(self, attributes: dict[str, Any], data: Any = None) -> None:
+        # A JSON null is an absent attribute (CloudEvents JSON format, 3.1).
+        given = {name: value for name, value in attributes.items() if value is not None}
+        missing = [name for name in v1.REQUIRED_ATTRIBUTES if name not in given]
+        if missing:
+            raise _MissingAttributesError(missing)
+        self.sent = frozenset(given)
+        super().__init__(given, data)
+
+
+def parse_inbound(message: InboundMessage | bytes | str) -> tuple[CloudEvent, InboundData]:
+    """The event in ``message`` (either content mode, read by the ``cloudevents`` SDK) and
+    its ``data`` as the model of its type."""
+    received = InboundMessage.of(message)
+    envelope = _read_binary(received) if received.binary else _read_structured(received)
     return envelope, envelope.payload()
+
+
+def named_person(body: bytes) -> PersonalDetails:
+    """Who a message's body names, without its headers (a dead letter read for an erasure):
+    a structured event's person, or a binary-mode one's, whose body is the ``data``. Raises
+    ``ValueError`` (``ContractError``, ``ValidationError``) for a body that names no one."""
+    try:
+        return parse_inbound(body)[1].personal()
+    except ContractError:
+        raw = json.loads(body)
+        data = raw.get("data") if isinstance(raw, dict) and "specversion" in raw else raw
+        if not isinstance(data, dict):
+            raise
+        return PersonRef.model_validate(data.get("person"))
+
+
+def _read_structured(message: InboundMessage) -> CloudEvent:
+    why = "not a CloudEvents 1.0 JSON message"
+    hint = _kafka_hint(message)
+    try:
+        raw = json.loads(message.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ContractError(
+            f"{why}: the body is not JSON (in binary mode the attributes travel in "
+            f"{_header_names(message, 'specversion', 'id', 'source', 'type')} headers){hint}"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ContractError(f"{why}: the body is not a JSON object{hint}")
+    # A null is an absent attribute (CloudEvents JSON format, 3.1): the SDK would parse it.
+    sent = {name: value for name, value in raw.items() if value is not None}
+    if "time" in sent and not isinstance(sent["time"], str):
+        raise ContractError(f"{why}: time: not an RFC 3339 timestamp")
+    body = message.body if len(sent) == len(raw) else json.dumps(sent).encode()
+    binary = f" (binary mode: {{}} headers){hint}"
+    return _envelope(lambda: JSONFormat().read(_SentEvent, body), why, message, binary)
+
+
+def _read_binary(message: InboundMessage) -> CloudEvent:
+    return _envelope(lambda: _binary_event(message), "binary-mode CloudEvent", message, ": {}")
+
+
+def _binary_event(message: InboundMessage) -> BaseCloudEvent:
+    if message.transport == "http":
+        headers = {name: str(value) for name, value in message.headers.items()}
+        if message.content_type is not None:
+            headers[CONTENT_TYPE_HEADER] = message.content_type
+        return http.from_binary(http.HTTPMessage(headers, message.body), JSONFormat(), _SentEvent)
+    headers = {name: _text(value) for name, value in message.headers.items()}
+    if any(name.lower().startswith(rabbitmq.CE_PREFIX) for name in headers):
+        sent = rabbitmq.RabbitMQMessage(headers, message.content_type, message.body)
+        return rabbitmq.from_binary(sent, JSONFormat(), _SentEvent)
+    properties = {} if message.content_type is None else {"content-type": message.content_type}
+    sent_amqp = amqp.AMQPMessage(properties, headers, message.body)
+    return amqp.from_binary(sent_amqp, JSONFormat(), _SentEvent)
+
+
+def _envelope(
+    read: Callable[[], BaseCloudEvent], why: str, message: InboundMessage, where: str
+) -> CloudEvent:
+    """Our envelope of the event the SDK read (``read``): what the sender sent, validated by
+    the SDK and by our limits. ``where`` tells where missing attributes are expected."""
+    try:
+        event = read()
+    except _MissingAttributesError as missing:
+        headers = _header_names(message, *missing.names)
+        raise ContractError(
+            f"{why}: missing attribute(s) {missing}{where.format(headers)}"
+        ) from None
+    except CloudEventValidationError as error:
+        refused = "; ".join(
+            f"{name}: {', '.join(str(e) for e in errors)}" for name, errors in error.errors.items()
+        )
+        raise ContractError(f"{why}: {refused}") from None
+    except binascii.Error:
+        raise ContractError(f"{why}: data_base64: not base64") from None
+    except (ValueError, TypeError, OverflowError):  # the one attribute the SDK parses
+        raise ContractError(f"{why}: time: not an RFC 3339 timestamp") from None
+    assert isinstance(event, _SentEvent)
+    attributes = {k: v for k, v in event.get_attributes().items() if k in event.sent}
+    data = event.get_data()
+    if not isinstance(data, dict):
+        raise ContractError(f"{why}: data: a JSON object is required", at="/data")
+    try:
+        return CloudEvent.model_validate({**attributes, "data": data})
+    except ValidationError as error:
+        raise ContractError(f"{why}: {_fields(error)}") from error
+
+
+def _text(value: Any) -> Any:
+    # AMQP 0-9-1 headers arrive as bytes when they are not valid UTF-8.
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+
+
+def _header_names(message: InboundMessage, *attributes: str) -> str:
+    if message.transport == "http":
+        return ", ".join(f"ce-{name}" for name in attributes)
+    return ", ".join(f"cloudEvents_{name} (or ce-{name})" for name in attributes)
+
+
+def _kafka_hint(message: InboundMessage) -> str:
+    if any(str(name).startswith("ce_") for name in message.headers):
+        return "; ce_* headers are the Kafka binding's, not AMQP's (cloudEvents_* or ce-*)"
+    return ""
 
 
 def _fields(error: ValidationError, prefix: str = "") -> str:
@@ -339,4 +562,61 @@ def example(
         "time": "2025-02-03T08:15:00+02:00",
         "datacontenttype": "application/json",
         "data": model.EXAMPLE,
+    }
+
+
+# --- the content modes, as the API documents describe them ---
+
+ATTRIBUTES: dict[str, tuple[bool, str]] = {
+    "specversion": (True, "`1.0`"),
+    "id": (True, "The sender's id of the message: with `source`, applied once."),
+    "source": (True, "The sending system, e.g. `urn:fi:dvv:vtj`."),
+    "type": (True, "The kind of fact (one of the types below), e.g. `" + Died.TYPE + "`."),
+    "time": (
+        False,
+        "When it happened (RFC 3339); absent, the time the message was received counts.",
+    ),
+    "subject": (False, "Optional."),
+    "dataschema": (False, "Optional."),
+}
+"""The attributes a binary-mode message carries in headers: required, and what each says."""
+
+HTTP_BINDING_DESCRIPTION = """\
+A CloudEvents 1.0 message (HTTP protocol binding), in either content mode:
+
+- **structured**: the whole event is the body, `Content-Type: application/cloudevents+json`
+  (a plain `application/json` body without `ce-*` headers is read the same way);
+- **binary**: the attributes in `ce-*` headers (`ce-specversion`, `ce-id`, `ce-source`,
+  `ce-type`, optionally `ce-time`, `ce-subject`, `ce-dataschema`; percent-encoded), the
+  body is the event's `data`, `Content-Type: application/json`.
+
+(`source`, `id`) identifies a message: the same pair with the same content is a `duplicate`,
+applied once; with other content it is refused (409). Without `time`, the time it was received
+is the time of the event."""
+
+
+def http_binding_openapi() -> dict[str, Any]:
+    """The OpenAPI of ``POST /inbound`` beyond what the route declares: the body in both
+    content modes and the headers of the binary mode."""
+    structured = CloudEvent.model_json_schema()
+    binary_data = {"type": "object", "description": "The event's `data` (binary mode)."}
+    sample = example(HomeMunicipalityRegistered)
+    return {
+        "parameters": [
+            {
+                "name": f"ce-{name}",
+                "in": "header",
+                "required": False,
+                "description": ("Binary mode, required. " if required else "Binary mode. ") + text,
+                "schema": {"type": "string"},
+            }
+            for name, (required, text) in ATTRIBUTES.items()
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/cloudevents+json": {"schema": structured, "example": sample},
+                "application/json": {"schema": binary_data, "example": sample["data"]},
+            },
+        },
     }

@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.envelope import EventData, PublicEvent
+from shared.contracts.records import EmailAddress
 from shared.errors import InvalidValueError
 from shared.identity import (
     IdentifierKind,
@@ -135,8 +136,13 @@ class Contact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{5,20}$")
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     address: str | None = Field(default=None, max_length=300)
+
+
+IDENTITY_CODE_PATTERN = (
+    r"^\s*[0-3][0-9][01][0-9][0-9]{2}[-+A-FU-Ya-fu-y][0-9]{3}[0-9A-FHJ-NPR-Ya-fhj-npr-y]\s*$"
+)
 
 
 class PersonalDetails(BaseModel):
@@ -148,7 +154,12 @@ class PersonalDetails(BaseModel):
     family_name: str | None = Field(default=None, min_length=1, max_length=200)
     birth_date: date | None = None
     sex: Sex | None = None
-    identity_code: IdentityCode | None = None
+    identity_code: IdentityCode | None = Field(
+        default=None,
+        # The form the validator takes (any case, spaces around); the checksum and the date
+        # it carries are checked beyond what a pattern can say.
+        json_schema_extra={"pattern": IDENTITY_CODE_PATTERN},
+    )
     migri_customer_number: OtherIdentifier | None = None
     foreign_id: OtherIdentifier | None = None
     unhcr_number: OtherIdentifier | None = None
@@ -434,3 +445,107 @@ class ClientErased(PublicEvent):
     """The person's data was erased: every copy of it must go; statistics may stay."""
 
     data: ClientErasedData
+
+
+# --- the data subject's rights (GDPR Art. 15 and 18) ---
+
+
+class ProcessingRestrictedData(EventData):
+    client_id: UUID
+    reason: str = Field(
+        description="Why, e.g. the person contests the accuracy of the data (GDPR Art. 18(1)(a))."
+    )
+
+
+class ProcessingRestricted(PublicEvent):
+    """The client's data is kept but not used (GDPR Art. 18): reads show only that it is
+    restricted, nothing is sent about the client, exports leave the client out, until lifted.
+    Who, when and why travel in the envelope and ``reason``."""
+
+    data: ProcessingRestrictedData
+
+
+class RestrictionLiftedData(EventData):
+    client_id: UUID
+    reason: str
+
+
+class RestrictionLifted(PublicEvent):
+    """The restriction of processing ended (GDPR Art. 18(3)): the client's data is used again."""
+
+    data: RestrictionLiftedData
+
+
+class SubjectAccessRequestedData(EventData):
+    client_id: UUID
+    request_id: str = Field(description="The request's own id (several may be made).")
+    requested_on: date = Field(description="The day the request was received.")
+    due_on: date = Field(
+        description='The last day to give the copy: "within one month of receipt of the '
+        'request" (GDPR Art. 12(3)), counted by Act 150/1930 §3 and §5.'
+    )
+
+
+class SubjectAccessRequested(PublicEvent):
+    """The person asked for a copy of their data (GDPR Art. 15); the one-month limit runs."""
+
+    data: SubjectAccessRequestedData
+
+
+class SubjectAccessDeliveredData(EventData):
+    client_id: UUID
+    request_id: str
+    delivered_on: date
+    due_on: date
+    in_time: bool = Field(description="Delivered on or before ``due_on``.")
+
+
+class SubjectAccessDelivered(PublicEvent):
+    """The copy was given to the person."""
+
+    data: SubjectAccessDeliveredData
+
+
+# --- retention (shared/retention) ---
+
+
+class LegalHoldPlacedData(EventData):
+    client_id: UUID
+    hold_id: str = Field(description="The hold's own id (several may be in force).")
+    reason: str = Field(description="Why: a dispute, an audit, a request under GDPR Art. 18.")
+
+
+class LegalHoldPlaced(PublicEvent):
+    """The client's retention clocks stop: nothing of theirs goes while a hold is in force."""
+
+    data: LegalHoldPlacedData
+
+
+class LegalHoldLiftedData(EventData):
+    client_id: UUID
+    hold_id: str
+    reason: str
+
+
+class LegalHoldLifted(PublicEvent):
+    """A hold ended; the clocks run on, longer by the time it stopped them."""
+
+    data: LegalHoldLiftedData
+
+
+class RecordsExpiredData(EventData):
+    client_id: UUID
+    retention_class: str = Field(
+        description="The retention class that went (shared/retention/retention.toml)."
+    )
+    rule: str = Field(description="The class's period, clock and the source of the period.")
+    expired_on: date = Field(description="The business day it went.")
+    forgets_personal: bool = Field(
+        description="The person's identity went: every copy of it must go, as on ClientErased."
+    )
+
+
+class RecordsExpired(PublicEvent):
+    """A retention class of the client ran out and its keys were destroyed."""
+
+    data: RecordsExpiredData

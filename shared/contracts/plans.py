@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -329,7 +330,27 @@ class ReviewDocumented(PublicEvent):
     data: ReviewDocumentedData
 
 
+WITHIN_TOTAL: Literal["within_total"] = "within_total"
+"""An extension within the total the law of the plan's date allows (681/2023 §23(2); 1386/2010
+§12(3)): no ground beyond it needed."""
+
+ExtensionBasis = ExtensionGround | Literal["within_total"]
+"""What an extension stands on: within the law's total, or a ground that goes beyond it."""
+
+
 class PlanExtendedData(EventData):
+    client_id: UUID
+    plan_id: UUID
+    period: PlanPeriod
+    reason: str
+    ground: ExtensionBasis = Field(
+        description="What the extension stands on: `within_total` (681/2023 §23(2) "
+        '"yhteenlaskettu enimmäiskesto"; 1386/2010 §12(3)), or the ground that lets it go '
+        "beyond that total (681/2023 §23(3), §23(4), §31(1); 1386/2010 §12(4))."
+    )
+
+
+class PlanExtendedV1Data(EventData):
     client_id: UUID
     plan_id: UUID
     period: PlanPeriod
@@ -338,8 +359,35 @@ class PlanExtendedData(EventData):
     ground: ExtensionGround | None = None
 
 
+class PlanExtendedV1(PublicEvent):
+    """Schema version 1 of PlanExtended, no longer published and still read: `ground` null
+    was an extension within the law's total (before grounds were recorded, every extension
+    was), which version 2 says as `within_total`."""
+
+    EVENT_TYPE = "PlanExtended"
+    SCHEMA_VERSION = 1
+
+    data: PlanExtendedV1Data
+
+    def upcast(self) -> PlanExtended:
+        data = {**dict(self.data), "ground": self.data.ground or WITHIN_TOTAL}
+        return PlanExtended.model_validate(
+            {
+                **dict(self),
+                "schema_version": PlanExtended.SCHEMA_VERSION,
+                "data": PlanExtendedData.model_validate(data),
+            }
+        )
+
+
 class PlanExtended(PublicEvent):
-    """The plan runs longer, within the law's total."""
+    """The plan runs longer, within the law's total or on a ground that goes beyond it.
+    Version 2: `ground` always says which, as the plan's length goes to the national data store
+    (Decree 874/2024 §2(1) "laatimispäivämäärä ja kesto") with what the law allowed it on;
+    version 1 (null: within the total) is still read."""
+
+    SCHEMA_VERSION = 2
+    EARLIER = (PlanExtendedV1,)
 
     data: PlanExtendedData
 

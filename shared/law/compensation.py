@@ -19,9 +19,12 @@ the conditions of §59(1), and the old law's deadline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
+from shared import i18n
 from shared.law.compensation_amounts import (
     PersonYear,
     Priced,
@@ -60,7 +63,9 @@ __all__ = [
     "Decision",
     "Ground",
     "Missing",
+    "Notice",
     "OldLawDeadline",
+    "Param",
     "Period",
     "Person",
     "PersonYear",
@@ -86,6 +91,7 @@ __all__ = [
     "residency",
     "start_of",
     "totals",
+    "unmet_conditions",
     "years_after",
 ]
 
@@ -100,34 +106,80 @@ class Conditions:
     ely_agreement: str | None
 
 
-def condition_warnings(year: int, conditions: Conditions) -> list[str]:
+@dataclass(frozen=True)
+class Notice:
+    """A text the report states, as a message of the catalogues (``shared.i18n``): its code,
+    which is also the message's id, and the parameters its texts fill in. A parameter may be
+    a notice itself (a family member's ground names the ground of the person it derives from),
+    rendered in the same language."""
+
+    code: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def text(self, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+        shown = {
+            name: value.text(language) if isinstance(value, Notice) else _shown(value, language)
+            for name, value in self.params.items()
+        }
+        return i18n.text(self.code, language, **shown)
+
+    def values(self) -> dict[str, str | int]:
+        """The parameters as JSON gives them, the same in every language: a day in ISO 8601,
+        an amount with a point, a notice by its code and its own parameters under
+        ``<name>.<parameter>``."""
+        found: dict[str, str | int] = {}
+        for name, value in self.params.items():
+            if isinstance(value, Notice):
+                found[name] = value.code
+                found.update({f"{name}.{inner}": v for inner, v in value.values().items()})
+            else:
+                found[name] = _shown(value, "en")
+        return found
+
+
+Param = str | int | date | Decimal | Notice
+
+
+def _shown(value: str | int | date | Decimal, language: str) -> str | int:
+    """A day and an amount as the language writes them (31.1.2025 and 123,45 in Finnish and
+    Swedish); English keeps ISO 8601 and the point, as the report's data do."""
+    finnish_style = language in ("fi", "sv")
+    if isinstance(value, date):
+        return f"{value.day}.{value.month}.{value.year}" if finnish_style else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value).replace(".", ",") if finnish_style else str(value)
+    return value
+
+
+def unmet_conditions(year: int, conditions: Conditions) -> list[Notice]:
     """What §59(1) asks that the settings do not show for the whole of ``year``."""
-    warnings = []
+    notices = []
     whole = calendar_year(year)
     start = conditions.integration_programme_from or date.min
     until = conditions.integration_programme_until
     if until is None:
-        warnings.append(
-            "The municipality's integration programme is not stated (setting "
-            "KOTOUTUS_INTEGRATION_PROGRAMME_UNTIL): compensation requires one "
-            "(Act 681/2023 §59(1) as amended by Act 1100/2024)."
-        )
+        notices.append(Notice("compensation.warning.integration_programme_unstated"))
     elif start > whole.first or until < whole.last:
-        warnings.append(
-            f"The integration programme as stated ({_day(conditions.integration_programme_from)}"
-            f"–{until.isoformat()}) does not cover the whole of {year}: compensation requires "
-            "one (Act 681/2023 §59(1) as amended by Act 1100/2024)."
+        notices.append(
+            Notice(
+                "compensation.warning.integration_programme_partial",
+                {
+                    "programme_from": conditions.integration_programme_from or "…",
+                    "programme_until": until,
+                    "year": year,
+                },
+            )
         )
     if not conditions.ely_agreement:
-        warnings.append(
-            "No agreement with the ELY centre is stated (setting KOTOUTUS_ELY_AGREEMENT): "
-            "compensation requires the agreement of §42 (Act 681/2023 §59(1))."
-        )
-    return warnings
+        notices.append(Notice("compensation.warning.ely_agreement_unstated"))
+    return notices
 
 
-def _day(day: date | None) -> str:
-    return day.isoformat() if day else "…"
+def condition_warnings(
+    year: int, conditions: Conditions, language: str = i18n.DEFAULT_LANGUAGE
+) -> list[str]:
+    """``unmet_conditions`` as texts in ``language``."""
+    return [notice.text(language) for notice in unmet_conditions(year, conditions)]
 
 
 # --- the old law's claims (1386/2010 §50; 681/2023 §102(1) as amended by 1100/2024) ---

@@ -40,6 +40,7 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import WithJsonSchema
 
 from shared.contracts import CONTRACTS, parse_event
+from shared.contracts.inbound import InboundMessage
 from shared.eventstore import ServiceApplication
 from shared.failpoints import failpoint
 from shared.inconsistencies import report
@@ -67,9 +68,27 @@ async def _the_message(message: Any) -> Any:
 Delivered = Annotated[Any, WithJsonSchema({"type": "string", "format": "binary"})]
 
 
-Handle = Callable[[Sequence[bytes]], object]
-"""Takes the bodies of a batch in one transaction: every one stored (or found a duplicate), or
-an error raised and none stored. Synchronous: run in a worker thread."""
+Handle = Callable[[Sequence[Any]], object]
+"""Takes the bodies of a batch (or what ``Read`` makes of each delivery) in one transaction:
+every one stored (or found a duplicate), or an error raised and none stored. Synchronous: run
+in a worker thread."""
+
+Read = Callable[[RabbitMessage], object]
+"""What a handler takes of a delivery: its body, unless the consumer needs more of it."""
+
+
+def _body(message: RabbitMessage) -> bytes:
+    return bytes(message.body)
+
+
+def _inbound_message(message: RabbitMessage) -> InboundMessage:
+    # A binary-mode CloudEvent carries its attributes in the headers, its data in the body.
+    return InboundMessage(
+        bytes(message.body),
+        dict(message.raw_message.headers or {}),
+        message.content_type or None,
+        transport="amqp",
+    )
 
 
 WAITS_HEADER = "x-kotoutus-waits"  # how often a message has waited (see wait_queue)
@@ -102,7 +121,7 @@ def event_handler(consumer: Consumer) -> Handle:
 
 @dataclass(eq=False)
 class _Delivery:
-    body: bytes
+    body: object  # as ``Read`` took it
     message: RabbitMessage
     # None: stored (or a duplicate), to be acked; else what failed it, alone or in a batch.
     outcome: asyncio.Future[Exception | None]
@@ -119,7 +138,7 @@ class Batches:
         self._waiting: deque[_Delivery] = deque()
         self._worker: asyncio.Task[None] | None = None
 
-    async def submit(self, body: bytes, message: RabbitMessage) -> Exception | None:
+    async def submit(self, body: object, message: RabbitMessage) -> Exception | None:
         """Waits for the batch that takes ``message`` to be stored; None, or the error that
         failed the message (alone, or in a batch no split could mend)."""
         delivery = _Delivery(
@@ -191,9 +210,11 @@ def register_consumer(
     description: str,
     wait_rounds: int = 0,
     batch_size: int = 1,
+    read: Read = _body,
 ) -> RabbitSubscriber:
     """Subscribes ``handle`` (synchronous; run in a worker thread) to the queue of
-    ``consumer``, in batches of up to ``batch_size`` from a window of ``prefetch``."""
+    ``consumer``, in batches of up to ``batch_size`` from a window of ``prefetch``; it takes
+    what ``read`` makes of each delivery (by default the body)."""
     queue = topology.queue(consumer)
     batches = Batches(handle, batch_size, queue.name)
 
@@ -265,7 +286,7 @@ def register_consumer(
         await message.reject(requeue=True)
 
     async def on_message(message: Delivered) -> None:
-        error = await batches.submit(bytes(message.body), message)
+        error = await batches.submit(read(message), message)
         if error is None:
             await message.ack()
             return
@@ -283,7 +304,7 @@ def register_consumer(
     return subscriber
 
 
-def documentation_only(_: Sequence[bytes]) -> object:
+def documentation_only(_: Sequence[Any]) -> object:
     raise RuntimeError("this broker only describes the contracts")
 
 
@@ -327,4 +348,5 @@ def register_inbound(
         f"{service.name} takes messages of other municipal systems (CloudEvents 1.0)",
         wait_rounds=settings.wait_rounds,
         batch_size=settings.consumer_batch,
+        read=_inbound_message,  # dead-lettered with its headers, so a resubmit keeps them
     )

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from shared.contracts import CONTRACTS, parse_event
 from shared.contracts.envelope import ContractError
-from shared.contracts.inbound import parse_inbound
+from shared.contracts.inbound import named_person
 from shared.contracts.personal import without_personal
 from shared.messaging.topology import Topology
 
@@ -37,8 +37,7 @@ class ErasedPerson:
     def named_in(self, consumer: str, body: bytes) -> bool:
         try:
             if Topology.is_inbound(consumer):
-                _, payload = parse_inbound(body)
-                given = payload.personal().identifiers().values()
+                given = named_person(body).identifiers().values()
                 return any(value in self.identifiers for value in given)
             event = parse_event(body, CONTRACTS)
         except (ContractError, ValidationError, ValueError):

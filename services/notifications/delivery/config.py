@@ -27,6 +27,7 @@ from services.notifications.delivery.smtp import (
 )
 from services.notifications.delivery.webhook import WebhookChannel
 from shared.clock import Clock, utc_now
+from shared.contracts.records import MAILBOX_PATTERN
 
 
 class DeliverySettings(BaseSettings):
@@ -36,7 +37,7 @@ class DeliverySettings(BaseSettings):
         default=Path("kotoutus-data/outbox"),
         description="Embedded mode: folder of the .eml and SMS .txt files.",
     )
-    mail_from: str = Field(default="kotoutus@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    mail_from: str = Field(default="kotoutus@localhost", pattern=MAILBOX_PATTERN)
     smtp_host: str | None = Field(default=None, description="Set to send email over SMTP.")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None

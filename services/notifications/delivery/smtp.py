@@ -19,6 +19,7 @@ from services.notifications.delivery.message import (
 )
 from services.notifications.delivery.mime import build_email, to_bytes
 from shared.clock import Clock, utc_now
+from shared.contracts.records import MAILBOX_PATTERN
 
 TlsMode = Literal["none", "starttls", "implicit"]
 
@@ -36,7 +37,7 @@ class SmtpSettings(BaseModel):
     validate_certs: bool = True
     ca_file: Path | None = Field(default=None, description="Trust this CA (an internal relay).")
     timeout_seconds: float = Field(default=30.0, gt=0)
-    from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    from_address: str = Field(pattern=MAILBOX_PATTERN)
 
 
 class SmtpChannel:

@@ -143,7 +143,9 @@ class Appointment(MessageContext):
     )
 
 
-DeadlineKind = Literal["assessment-start", "plan-preparation", "enrolment", "plan-review"]
+DeadlineKind = Literal[
+    "assessment-start", "plan-preparation", "enrolment", "plan-review", "subject-access"
+]
 
 
 # Staff and partner messages name the client by case reference only: email is not a place for

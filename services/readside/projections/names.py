@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 from sqlalchemy import (
@@ -108,6 +108,7 @@ class Names(Projection):
                 | contracts.ClientRegistered
                 | contracts.ClientDetailsCorrected,
             )
+            or forgets_identity(event)
         ]
         if not relevant:
             return
@@ -116,6 +117,8 @@ class Names(Projection):
             match event:
                 case contracts.ClientErased(data=erased):
                     _erase(clients[erased.client_id], event.aggregate_version)
+                case contracts.RecordsExpired(data=expired):  # the identity's class ran out
+                    _erase(clients[expired.client_id], event.aggregate_version)
                 case (
                     contracts.ClientRegistered(data=data)
                     | contracts.ClientDetailsCorrected(data=data)
@@ -204,3 +207,9 @@ def _write(connection: Connection, clients: dict[UUID, _Client]) -> None:
         connection.execute(_FORGET, forgotten)
     write_rows(connection, name_keys, new_keys)
     write_rows(connection, client_names, inserted, updated)
+
+
+def forgets_identity(event: PublicEvent) -> TypeGuard[contracts.RecordsExpired]:
+    """The person's identity went by retention (``shared.retention``): forgotten as on
+    ``ClientErased``."""
+    return isinstance(event, contracts.RecordsExpired) and event.data.forgets_personal

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from services.readside.api import ReadSideDep
 from services.readside.reports import compensation
+from shared import i18n
 from shared.api import Caller
 from shared.auth.access import require
 from shared.auth.errors import ForbiddenError
@@ -34,12 +35,26 @@ def _settings(request: Request, caller: Caller) -> Settings:
     return settings
 
 
-def _csv(text: str, filename: str) -> PlainTextResponse:
+def _csv(text: str, filename: str, language: str) -> PlainTextResponse:
     return PlainTextResponse(
         text,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            **_in_language(language),
+        },
     )
+
+
+def _language(request: Request, response: Response) -> str:
+    """The language of the report's texts, by ``Accept-Language`` (as errors choose theirs)."""
+    language = i18n.negotiate(request.headers.get("accept-language"))
+    response.headers.update(_in_language(language))
+    return language
+
+
+def _in_language(language: str) -> dict[str, str]:
+    return {"Content-Language": language, "Vary": "Accept-Language"}
 
 
 @router.get(
@@ -51,6 +66,7 @@ def _csv(text: str, filename: str) -> PlainTextResponse:
 )
 def get_compensation(
     request: Request,
+    response: Response,
     caller: ReadReports,
     read: ReadSideDep,
     year: Annotated[
@@ -60,12 +76,14 @@ def get_compensation(
 ) -> Response | compensation.CompensationReport:
     settings = _settings(request, caller)
     chosen = year or utc_now().astimezone(HELSINKI).year
+    language = _language(request, response)
     report = compensation.compensation_report(
-        read.engine, read.seal, chosen, compensation.Municipality.of(settings)
+        read.engine, read.seal, chosen, compensation.Municipality.of(settings), language
     )
     request.state.access_client_ids = [str(c) for c in report.client_ids()]
     if format == "csv":
-        return _csv(report.csv(), f"compensation-{settings.municipality_code}-{chosen}.csv")
+        name = f"compensation-{settings.municipality_code}-{chosen}.csv"
+        return _csv(report.csv(), name, language)
     return report
 
 
@@ -78,11 +96,13 @@ def get_compensation(
 )
 def get_compensation_old_law(
     request: Request,
+    response: Response,
     caller: ReadReports,
     read: ReadSideDep,
     format: Literal["json", "csv"] = "json",
 ) -> Response | compensation.OldLawReport:
     settings = _settings(request, caller)
+    language = _language(request, response)
     report = compensation.old_law_report(
         read.engine,
         read.seal,
@@ -90,8 +110,10 @@ def get_compensation_old_law(
         settings.organisation(OrganisationKind.MUNICIPALITY),
         settings.old_law_assessment_euros,
         utc_now().astimezone(HELSINKI).date(),
+        language,
     )
     request.state.access_client_ids = [str(c) for c in report.client_ids()]
     if format == "csv":
-        return _csv(report.csv(), f"compensation-old-law-{settings.municipality_code}.csv")
+        name = f"compensation-old-law-{settings.municipality_code}.csv"
+        return _csv(report.csv(), name, language)
     return report

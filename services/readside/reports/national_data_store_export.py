@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from services.readside.identities import identities
 from services.readside.names import NameSeal
 from services.readside.reports.national_data_store import ClientRecord, client_record, missing_items
-from services.readside.tables import client_changes, events
+from services.readside.tables import caseload, client_changes, events
 from shared.clock import HELSINKI
 from shared.contracts import CONTRACTS, parse_event
 
@@ -44,6 +44,10 @@ def changed_clients(
     )
     if client_id is not None:
         query = query.where(client_changes.c.client_id == str(client_id))
+    # A restricted client (GDPR Art. 18) is left out until lifted; the lifting is a change of
+    # the client, so the next export "after N" brings the record.
+    restricted = select(caseload.c.client_id).where(caseload.c.restricted.is_(True))
+    query = query.where(client_changes.c.client_id.not_in(restricted))
     if since is not None:
         recent = select(events.c.client_id).where(events.c.recorded_at >= _since_instant(since))
         query = query.where(client_changes.c.client_id.in_(recent))

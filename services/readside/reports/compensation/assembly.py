@@ -21,8 +21,11 @@ from services.readside.reports.compensation.report import (
     Days,
     MissingFacts,
     PersonYear,
+    ReportMessage,
     Totals,
 )
+from services.readside.restriction import restricted_clients, without_restricted
+from shared import i18n
 from shared.law import compensation as law
 from shared.law.rulebook import Rule
 from shared.settings import Settings
@@ -55,8 +58,10 @@ def build_report(
     known: Mapping[UUID, Identity],
     municipality: Municipality,
     rules: law.CompensationLaw | None = None,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> CompensationReport:
-    """The report of ``year`` from the folded clients and their identities."""
+    """The report of ``year`` from the folded clients and their identities, its texts in
+    ``language``."""
     rules = rules or law.compensation_law()
     # Every client's facts decide (an erased person's facts may still make a family member
     # one of §2(4)); the lists leave out the erased and merged duplicates.
@@ -83,7 +88,9 @@ def build_report(
                 elsewhere += 1  # a period in the year, but not a day of it lived here
             continue
         found.append(person_year)
-        rows.append(_row(person_year, known[client_id], records[client_id], municipality))
+        ground = ReportMessage.of(_ground(decision.ground, persons, rules), language)
+        record = records[client_id]
+        rows.append(_row(person_year, known[client_id], record, municipality, ground, language))
     missing = [
         _missing_row(decision, known[client_id], records[client_id])
         for client_id, decision in sorted(decisions.items(), key=lambda item: str(item[0]))
@@ -93,19 +100,23 @@ def build_report(
     missing.sort(key=lambda r: (r.family_name or "", r.given_names or "", str(r.client_id)))
     summed = law.totals(found)
     used = _legal_basis(found, rules)
-    warnings = law.condition_warnings(year, municipality.conditions)
-    warnings += _warnings(year, rows, missing)
+    unmet = law.unmet_conditions(year, municipality.conditions)
+    warnings = [
+        ReportMessage.of(notice, language) for notice in unmet + _warnings(year, rows, missing)
+    ]
     return CompensationReport(
         year=year,
         municipality=municipality.code,
         municipality_name=municipality.name,
+        language=language,
         conditions=Conditions(
             integration_programme_from=municipality.conditions.integration_programme_from,
             integration_programme_until=municipality.conditions.integration_programme_until,
             ely_agreement=municipality.conditions.ely_agreement,
-            met_for_the_year=not law.condition_warnings(year, municipality.conditions),
+            met_for_the_year=not unmet,
         ),
-        warnings=warnings,
+        warnings=[warning.message for warning in warnings],
+        warning_details=warnings,
         persons=rows,
         totals=Totals(
             persons=summed.persons,
@@ -124,9 +135,15 @@ def build_report(
 
 
 def _row(
-    found: law.PersonYear, identity: Identity, record: ClientRecord, municipality: Municipality
+    found: law.PersonYear,
+    identity: Identity,
+    record: ClientRecord,
+    municipality: Municipality,
+    ground: ReportMessage,
+    language: str,
 ) -> PersonYear:
     period = found.period
+    notes = [ReportMessage.of(note, language) for note in _notes(found, record, municipality)]
     assert identity.birth_date is not None
     return PersonYear(
         year=found.year,
@@ -136,7 +153,8 @@ def _row(
         identity_code=identity.identity_code,
         birth_date=identity.birth_date,
         covered_as=f"681/2023 {period.ground.section}",
-        ground=period.ground.description,
+        ground=ground.message,
+        ground_detail=ground,
         quota_refugee=period.ground.quota_refugee,
         period_starts_on=period.starts_on,
         period_ends_on=period.ends_on,
@@ -154,39 +172,65 @@ def _row(
         euros_adult_supplement=law.cents(found.adult_supplement.euros),
         euros=found.euros,
         rules=[rule.id for rule in found.rules],
-        notes=_notes(found, record, municipality),
+        notes=[note.message for note in notes],
+        note_details=notes,
     )
 
 
-def _notes(found: law.PersonYear, record: ClientRecord, municipality: Municipality) -> list[str]:
+def _ground(
+    ground: law.Ground, persons: Mapping[UUID, law.Person], rules: law.CompensationLaw
+) -> law.Notice:
+    """Why the person is one of §2(3)–(5), as the report says it."""
+    code = f"compensation.ground.{ground.kind}"
+    match ground.kind:
+        case "permit":
+            # The domain names the Aliens Act's section (with its subsection, "93(1)") last.
+            return law.Notice(code, {"section": ground.description.rpartition("§")[2]})
+        case "family_member" | "child" if ground.anchor is not None:
+            params: dict[str, law.Param] = {"client_id": str(ground.anchor)}
+            anchor = persons.get(ground.anchor)
+            own = law.own_ground(anchor.facts, rules) if anchor is not None else None
+            if ground.kind == "family_member" and isinstance(own, law.Ground):
+                params["anchor"] = _ground(own, persons, rules)
+            elif ground.kind == "family_member":
+                params["anchor"] = law.Notice("compensation.ground.anchor_unknown")
+            return law.Notice(code, params)
+    return law.Notice(code)
+
+
+def _notes(
+    found: law.PersonYear, record: ClientRecord, municipality: Municipality
+) -> list[law.Notice]:
     period = found.period
     notes = []
     if period.start_assumed:
-        notes.append(
-            "start assumed: the current home municipality's registration "
-            "(home_municipality_since) stands in for the first (681/2023 §59(2)); record "
-            "first_home_municipality_on"
-        )
+        notes.append(law.Notice("compensation.note.start_assumed"))
     window = period.span.clip(law.calendar_year(found.year))
     if window is not None and record.died_on is not None and record.died_on < window.last:
-        notes.append(f"died on {record.died_on.isoformat()}: counted to that day")
+        notes.append(law.Notice("compensation.note.died", {"on": record.died_on}))
         window = window.clip(law.Span(date.min, record.died_on))
     if window is not None and found.days < window.days:
         notes.append(
-            f"{found.days} of the period's {window.days} days in {found.year} counted: on the "
-            f"others the home municipality was not {municipality.code}"
+            law.Notice(
+                "compensation.note.days_elsewhere",
+                {
+                    "days": found.days,
+                    "period_days": window.days,
+                    "year": found.year,
+                    "municipality": municipality.code,
+                },
+            )
         )
     if found.residence_assumed:
-        notes.append(f"no home municipality stated: taken to be {municipality.code}")
-    if period.ground.kind == "child":
-        notes.append("ends with the parent's period (681/2023 §61(4))")
-    if found.unpriced_days:
         notes.append(
-            f"{found.unpriced_days} days before any amount of Decree 872/2024 was in force "
-            "are not priced"
+            law.Notice("compensation.note.residence_assumed", {"municipality": municipality.code})
         )
+    if period.ground.kind == "child":
+        notes.append(law.Notice("compensation.note.ends_with_parent"))
+    if found.unpriced_days:
+        notes.append(law.Notice("compensation.note.unpriced_days", {"days": found.unpriced_days}))
     if record.closed:
-        notes.append("client relationship closed: check that the person still lives here")
+        notes.append(law.Notice("compensation.note.closed"))
     return notes
 
 
@@ -201,24 +245,15 @@ def _missing_row(decision: law.Missing, identity: Identity, record: ClientRecord
     )
 
 
-def _warnings(year: int, rows: list[PersonYear], missing: list[MissingFacts]) -> list[str]:
+def _warnings(year: int, rows: list[PersonYear], missing: list[MissingFacts]) -> list[law.Notice]:
     warnings = []
     if year < FIRST_YEAR:
-        warnings.append(
-            "The amounts of Decree 872/2024 apply from 1 Jan 2025; earlier years were "
-            "compensated under the old Act 1386/2010 and are not priced here."
-        )
+        warnings.append(law.Notice("compensation.warning.year_before_decree"))
     assumed = sum(row.start_assumed for row in rows)
     if assumed:
-        warnings.append(
-            f"{assumed} persons' periods start on the current home municipality's registration "
-            "in place of the first (681/2023 §59(2)): record first_home_municipality_on."
-        )
+        warnings.append(law.Notice("compensation.warning.start_assumed", {"persons": assumed}))
     if missing:
-        warnings.append(
-            f"{len(missing)} persons cannot be decided on until the facts listed in "
-            "missing_facts are recorded."
-        )
+        warnings.append(law.Notice("compensation.warning.facts_missing", {"persons": len(missing)}))
     return warnings
 
 
@@ -237,9 +272,15 @@ def _legal_basis(found: Iterable[law.PersonYear], rules: law.CompensationLaw) ->
 
 
 def compensation_report(
-    engine: Engine, seal: NameSeal, year: int, municipality: Municipality
+    engine: Engine,
+    seal: NameSeal,
+    year: int,
+    municipality: Municipality,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> CompensationReport:
-    """The report of ``year`` from the read side."""
+    """The report of ``year`` from the read side, its texts in ``language``."""
     records = fold_clients(events_of_types(engine, set(CLIENT_EVENTS)))
+    records = without_restricted(records, restricted_clients(engine))  # GDPR Art. 18
     wanted = [client_id for client_id, record in records.items() if not record.erased]
-    return build_report(year, records, identities(engine, seal, wanted), municipality)
+    known = identities(engine, seal, wanted)
+    return build_report(year, records, known, municipality, language=language)

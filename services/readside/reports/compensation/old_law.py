@@ -27,6 +27,9 @@ from services.readside.reports.compensation.clients import (
     fold_clients,
     survivor,
 )
+from services.readside.reports.compensation.report import LANGUAGE, ReportMessage
+from services.readside.restriction import restricted_clients, without_restricted
+from shared import i18n
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.law import compensation as law
@@ -57,7 +60,9 @@ class OldLawReport(BaseModel):
     municipality_name: str
     claims_by: date
     days_left: int = Field(description="From today; negative once the deadline has passed.")
-    warning: str
+    language: str = LANGUAGE
+    warning: str = Field(description="The text of `warning_detail`.")
+    warning_detail: ReportMessage = Field(description="The deadline, and the days left to it.")
     assessments: list[OldLawAssessment] = Field(
         description="Initial assessments the municipality organised under 1386/2010 (started "
         "before 1 Jan 2025)."
@@ -70,13 +75,18 @@ class OldLawReport(BaseModel):
         description="Always false: the amount is set by decree and is not in the law texts."
     )
     euros: Decimal | None = Field(description="count × amount; null without an amount.")
-    amount_note: str
+    amount_note: str = Field(description="The text of `amount_note_detail`.")
+    amount_note_detail: ReportMessage = Field(description="Where the amount comes from.")
     other_organisations: dict[str, int] = Field(
         description="Assessments of the same time organised by others (e.g. the TE office): "
         "not the municipality's claim under §50."
     )
     erased_left_out: int
-    not_in_records: str
+    not_in_records: str = Field(description="The text of `not_in_records_detail`.")
+    not_in_records_detail: ReportMessage = Field(
+        description="The old law's other claims due by the same day, whose costs Kotoutus "
+        "does not record."
+    )
     legal_basis: list[RuleRef]
 
     def client_ids(self) -> list[UUID]:
@@ -112,8 +122,10 @@ def build_old_law_report(
     amount: Decimal | None,
     today: date,
     rules: law.CompensationLaw | None = None,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> OldLawReport:
-    """The old law's assessments organised by ``organisation`` (the municipality's id)."""
+    """The old law's assessments organised by ``organisation`` (the municipality's id), the
+    texts in ``language``."""
     deadline = law.old_law_deadline(rules)
     assessments: dict[UUID, _Assessment] = {}
 
@@ -160,34 +172,35 @@ def build_old_law_report(
         )
     rows.sort(key=lambda r: (r.started_on, r.family_name or "", str(r.assessment_id)))
     days_left = (deadline.claims_by - today).days
+    warning = ReportMessage.of(_deadline_warning(deadline, days_left), language)
+    if amount is None:
+        amount_note = law.Notice("compensation.old_law.amount_unset")
+    else:
+        amount_note = law.Notice("compensation.old_law.amount_set", {"amount": amount})
+    not_in_records = law.Notice(
+        "compensation.old_law.not_in_records", {"claims_by": deadline.claims_by}
+    )
+    amount_message = ReportMessage.of(amount_note, language)
+    not_in_records_message = ReportMessage.of(not_in_records, language)
     return OldLawReport(
         municipality=municipality.code,
         municipality_name=municipality.name,
         claims_by=deadline.claims_by,
         days_left=days_left,
-        warning=_deadline_warning(deadline, days_left),
+        language=language,
+        warning=warning.message,
+        warning_detail=warning,
         assessments=rows,
         count=len(rows),
         amount_per_assessment=amount,
         amount_confirmed=False,
         euros=None if amount is None else (amount * len(rows)).quantize(Decimal("0.01")),
-        amount_note=(
-            "The amount per assessment under Act 1386/2010 §50 was set by decree and is not "
-            "in the law texts Kotoutus follows: "
-            + (
-                f"{amount} € is the setting KOTOUTUS_OLD_LAW_ASSESSMENT_EUROS, unconfirmed."
-                if amount is not None
-                else "set KOTOUTUS_OLD_LAW_ASSESSMENT_EUROS to see a sum (unconfirmed)."
-            )
-        ),
+        amount_note=amount_message.message,
+        amount_note_detail=amount_message,
         other_organisations=dict(sorted(others.items())),
         erased_left_out=erased,
-        not_in_records=(
-            "Claims under the old Act 1386/2010 §46 (integration allowance and social "
-            "assistance), §48 (interpreting) and §49(1)(3) (other special costs) are due by "
-            f"{deadline.claims_by.isoformat()} too (Act 681/2023 §102(1) as amended by Act "
-            "1100/2024), but their costs are not in Kotoutus's records."
-        ),
+        not_in_records=not_in_records_message.message,
+        not_in_records_detail=not_in_records_message,
         legal_basis=[
             deadline.assessment_rule.ref,
             deadline.rule.ref,
@@ -196,14 +209,14 @@ def build_old_law_report(
     )
 
 
-def _deadline_warning(deadline: law.OldLawDeadline, days_left: int) -> str:
-    said = (
-        f"The old law's claims must be made by {deadline.claims_by.isoformat()} "
-        f'(Act 681/2023 §102(1) as amended by Act 1100/2024: "{deadline.rule.quote}").'
-    )
+def _deadline_warning(deadline: law.OldLawDeadline, days_left: int) -> law.Notice:
+    params: dict[str, law.Param] = {
+        "claims_by": deadline.claims_by,
+        "quote": deadline.rule.quote,
+    }
     if days_left < 0:
-        return f"The deadline has passed. {said}"
-    return f"{said} {days_left} days left."
+        return law.Notice("compensation.old_law.deadline_passed", params)
+    return law.Notice("compensation.old_law.deadline", params | {"days_left": days_left})
 
 
 def old_law_report(
@@ -213,11 +226,20 @@ def old_law_report(
     organisation: str,
     amount: Decimal | None,
     today: date,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> OldLawReport:
-    records = fold_clients(events_of_types(engine, set(CLIENT_EVENTS)))
-    assessments = list(events_of_types(engine, set(ASSESSMENT_EVENTS)))
+    # Restricted clients (GDPR Art. 18) are left out, their assessments with them.
+    restricted = restricted_clients(engine)
+    records = without_restricted(
+        fold_clients(events_of_types(engine, set(CLIENT_EVENTS))), restricted
+    )
+    assessments = [
+        event
+        for event in events_of_types(engine, set(ASSESSMENT_EVENTS))
+        if client_of(event) not in restricted
+    ]
     concerned = {survivor(client_of(event), records) for event in assessments}
     known = identities(engine, seal, concerned)
     return build_old_law_report(
-        assessments, records, known, municipality, organisation, amount, today
+        assessments, records, known, municipality, organisation, amount, today, language=language
     )

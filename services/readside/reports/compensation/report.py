@@ -12,7 +12,35 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from shared import i18n
+from shared.law.compensation import Notice
 from shared.law.rulebook import RuleRef
+
+
+class ReportMessage(BaseModel):
+    """A text of the report with its stable code: ``message`` is in the report's language,
+    ``code`` and ``params`` are the same in every language (the code is the message's id in
+    the catalogues, ``shared/i18n``)."""
+
+    code: str = Field(
+        description="Stable code of the text, for programs to act on.",
+        examples=["compensation.warning.facts_missing"],
+    )
+    message: str = Field(description="The text in the report's language.")
+    params: dict[str, str | int] = Field(
+        description="The values the text names (counts, days in ISO 8601, amounts, codes, "
+        "client ids), the same in every language."
+    )
+
+    @classmethod
+    def of(cls, notice: Notice, language: str) -> ReportMessage:
+        return cls(code=notice.code, message=notice.text(language), params=notice.values())
+
+
+LANGUAGE = Field(
+    description="The language of the texts (`fi`, `sv` or `en`): by `Accept-Language`, or the "
+    "CLI's `--lang` or `LANG`."
+)
 
 
 class Days(BaseModel):
@@ -28,7 +56,11 @@ class PersonYear(BaseModel):
     identity_code: str | None
     birth_date: date
     covered_as: str = Field(description='The subsection of 681/2023 §2, e.g. "§2(3)".')
-    ground: str
+    ground: str = Field(description="The text of `ground_detail`, in the report's language.")
+    ground_detail: ReportMessage = Field(
+        description="Why the person is one the act compensates for, with its code "
+        "(`compensation.ground.<kind>`, the kinds of `totals.by_ground`)."
+    )
     quota_refugee: bool
     period_starts_on: date
     period_ends_on: date
@@ -51,7 +83,10 @@ class PersonYear(BaseModel):
         "parts above may add up to a cent more or less)."
     )
     rules: list[str] = Field(description="Ids of the entries of legal_basis that decided.")
-    notes: list[str]
+    notes: list[str] = Field(description="The texts of `note_details`, in the report's language.")
+    note_details: list[ReportMessage] = Field(
+        description="What was assumed or limited for this person, each with its code."
+    )
 
 
 class MissingFacts(BaseModel):
@@ -83,8 +118,15 @@ class CompensationReport(BaseModel):
     year: int
     municipality: str
     municipality_name: str
+    language: str = LANGUAGE
     conditions: Conditions
-    warnings: list[str]
+    warnings: list[str] = Field(
+        description="The texts of `warning_details`, in the report's language."
+    )
+    warning_details: list[ReportMessage] = Field(
+        description="What the report cannot vouch for (conditions not stated, facts missing), "
+        "each with its code."
+    )
     persons: list[PersonYear]
     totals: Totals
     missing_facts: list[MissingFacts]
@@ -118,7 +160,11 @@ class CompensationReport(BaseModel):
                 "given_names": missing.given_names or "",
                 "family_name": missing.family_name or "",
                 "identity_code": missing.identity_code or "",
-                "notes": "missing facts: " + "; ".join(missing.missing),
+                "notes": i18n.text(
+                    "compensation.note.missing_facts",
+                    self.language,
+                    facts="; ".join(missing.missing),
+                ),
             }
             writer.writerow(["missing_facts", *(values[c] for c in CSV_COLUMNS[1:])])
         return out.getvalue()

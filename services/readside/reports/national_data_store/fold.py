@@ -28,6 +28,7 @@ from services.readside.reports.national_data_store.records import (
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 from shared.contracts.assessment import Findings, Interview
+from shared.contracts.plans import ExtensionGround
 from shared.contracts.records import ReviewContent
 
 
@@ -152,9 +153,10 @@ def client_record(
                 in_store |= data.agreed_on >= LAW_IN_FORCE
             case contracts.PlanExtended() if data.plan_id in plans:
                 plans[data.plan_id].period = data.period
-                plans[data.plan_id].extensions.append(
-                    Extension(period=data.period, ground=data.ground)
-                )
+                # The record's ground is the one beyond the total; null: within it (v1's null,
+                # ``within_total`` in PlanExtended v2).
+                ground = data.ground if isinstance(data.ground, ExtensionGround) else None
+                plans[data.plan_id].extensions.append(Extension(period=data.period, ground=ground))
             case contracts.PlanEnded() if data.plan_id in plans:
                 plans[data.plan_id].ended_on = data.ended_on
             case contracts.PlanDocumented() if data.plan_id in plans:

@@ -1,0 +1,105 @@
+"""The durable retention timer of one service, rebuilt from its log as the deadline timers are
+(``shared.timers``): on start it reads the service's log from the beginning, then follows it;
+the clocks are the stored events themselves (a closure starts one, a hold stops it, lifting it
+lets it run, the expiry's own event ends it), so after a restart, a crash or a clock jump every
+class whose period has run out goes — once, because the aggregate refuses a second expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from shared.clock import HELSINKI, utc_now
+from shared.eventstore import ServiceApplication
+from shared.messaging.wakeup import Wakeup
+from shared.retention.classes import EndsIn, RetentionClass
+from shared.retention.clocks import ClockState, Due
+
+log = logging.getLogger(__name__)
+
+# Feeds the clocks from one stored event: (state, aggregate id, the event's name within its
+# aggregate, a function that decodes the event — called only for the names that matter).
+Read = Callable[[ClockState, UUID, str, Callable[[], Any]], None]
+# Destroys what one due class holds and records that it went; True if it did so now.
+Expire = Callable[[Due, date], bool]
+
+
+def business_day(moment: datetime) -> date:
+    return moment.astimezone(HELSINKI).date()
+
+
+class RetentionWatch:
+    def __init__(
+        self,
+        app: ServiceApplication,
+        classes: dict[str, RetentionClass],
+        read: Read,
+        expire: Expire,
+        clock: Callable[[], datetime] = utc_now,
+        poll_seconds: float = 3600.0,
+        sweeps: Sequence[Callable[[datetime], object]] = (),
+    ) -> None:
+        self.app = app
+        # Classes with no client clock (the access log's rows), purged on each round.
+        self.sweeps = sweeps
+        self.classes = classes
+        self.read = read
+        self.expire = expire
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.state = ClockState()
+        self.position = 0
+
+    def follow(self) -> None:
+        """Reads what was stored since the last look."""
+        while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
+            for notification in notifications:
+                self.position = notification.id
+                name = notification.topic.rsplit(":", 1)[-1]
+                aggregate_id = UUID(str(notification.originator_id))
+                self.read(
+                    self.state,
+                    aggregate_id,
+                    name,
+                    lambda n=notification: self.app.mapper.to_domain_event(n),  # type: ignore[misc]
+                )
+
+    def today(self) -> date:
+        return business_day(self.clock())
+
+    def report(self) -> list[Due]:
+        """Every running clock, and whether its class is due to go today (a dry run)."""
+        self.follow()
+        return self.state.report(self.classes, self.today())
+
+    def fire(self) -> list[Due]:
+        """Destroys every class due for deletion today; returns what went now. A class that
+        ends in archiving is only reported: the archive takes it, not Kotoutus."""
+        self.follow()
+        today = self.today()
+        went = []
+        for item in self.state.due(self.classes, today):
+            if item.ends_in is EndsIn.DELETION and self.expire(item, today):
+                went.append(item)
+        self.follow()  # the expiries' own events end their clocks
+        for sweep in self.sweeps:
+            sweep(self.clock())
+        return went
+
+    async def run(self, stop: asyncio.Event) -> None:
+        # Woken by the clock alone: periods are counted in days, and a hold lifted on a record
+        # already past its period may wait for the next round (not woken by every write).
+        if not self.app.settings.retention_automatic:
+            log.info("retention of %s: applied only by `kotoutus retention apply`", self.app.name)
+            return
+        wakeup = Wakeup(self.poll_seconds)
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.fire)
+            except Exception:
+                log.exception("retention watch of %s failed; retrying", self.app.name)
+            await wakeup.idle(stop)
