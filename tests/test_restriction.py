@@ -87,7 +87,14 @@ def test_a_restricted_client_is_kept_but_left_out_until_lifted(api: TestClient) 
     for client_id in (followed, reported):
         eventually(lambda c=client_id: row(api, c), what="caseload rows")  # type: ignore[misc]
     reminders = f"/clients/{followed}/reminders"
-    eventually(lambda: api.get(reminders, headers=ACTOR).is_success, what="reminders")
+    # The case's own reads in assessment and plans, each answered from that service's store.
+    case_reads = (
+        f"/clients/{followed}/assessment",
+        f"/clients/{followed}/assessment/responsibility",
+        f"/clients/{followed}/plan",
+    )
+    for path in (reminders, *case_reads):
+        eventually(lambda p=path: api.get(p, headers=ACTOR).is_success, what=path)  # type: ignore[misc]
 
     # Caseworkers do not restrict; a reason is required.
     body = {"reason": REASON}
@@ -110,7 +117,11 @@ def test_a_restricted_client_is_kept_but_left_out_until_lifted(api: TestClient) 
     timeline = api.get(f"/clients/{followed}/timeline", headers=ACTOR)
     assert restricted_answer(timeline)
     assert "Olena" not in timeline.text and "Kovalenko" not in timeline.text
-    eventually(lambda: restricted_answer(api.get(reminders, headers=ACTOR)), what="reminders")
+    for path in (reminders, *case_reads):
+        eventually(
+            lambda p=path: restricted_answer(api.get(p, headers=ACTOR)),  # type: ignore[misc]
+            what=f"{path} to say only that it is restricted",
+        )
     assert not in_export(api, followed)
     assert reported not in compensated(api)
     # The data is kept: the restriction's own record still answers a supervisor.
@@ -141,7 +152,8 @@ def test_a_restricted_client_is_kept_but_left_out_until_lifted(api: TestClient) 
     eventually(lambda: row(api, followed), what="the client back in the caseload")
     eventually(lambda: row(api, reported), what="the client back in the caseload")
     assert api.get(f"/clients/{followed}", headers=ACTOR).status_code == 200
-    eventually(lambda: api.get(reminders, headers=ACTOR).is_success, what="reminders again")
+    for path in (reminders, *case_reads):
+        eventually(lambda p=path: api.get(p, headers=ACTOR).is_success, what=f"{path} again")  # type: ignore[misc]
     assert in_export(api, followed)
     assert reported in compensated(api)
     # Who, when and why of both, on the client's timeline.

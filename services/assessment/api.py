@@ -27,6 +27,7 @@ from shared.auth.roles import Permission
 from shared.clock import HELSINKI
 from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import NotFoundError
+from shared.restriction_record import refuse_if_restricted
 
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
 Assessment = Annotated[
@@ -136,6 +137,7 @@ class CompleteAssessment(DocumentAssessment):
 
 @router.get("", responses=ERRORS, summary="A client's initial assessment")
 def get_assessment(client_id: UUID, caller: ReadCase, app: Assessment) -> AssessmentView:
+    refuse_if_restricted(app, client_id)  # GDPR Art. 18: say only that it is
     return AssessmentView.of(app.assessment_of(client_id))
 
 
@@ -149,6 +151,7 @@ def responsibility(
     on: Annotated[date | None, Query(description="End of this day, in Finland")] = None,
     at: Annotated[AwareDatetime | None, Query(description="Or this exact moment")] = None,
 ) -> ResponsibilityView:
+    refuse_if_restricted(app, client_id)  # GDPR Art. 18: say only that it is
     assessment = app.assessment_of(client_id)
     moment = at or (datetime.combine(on, time.max, HELSINKI) if on else datetime.now(HELSINKI))
     period = app.responsibility_at(assessment, moment)

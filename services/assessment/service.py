@@ -6,6 +6,7 @@ from services.assessment import retention
 from services.assessment.api import router
 from services.assessment.application import AssessmentApplication
 from services.assessment.overdue import overdue_watch
+from shared import restriction_record
 from shared.contracts import events as contracts
 from shared.messaging.consumers import Handlers
 from shared.service import PublicMapping, Service
@@ -38,7 +39,10 @@ SERVICE = Service(
     # Retention: the notes' clock (services/assessment/retention.py).
     .on(contracts.ClientClosed, retention.on_client_closed)
     .on(contracts.LegalHoldPlaced, retention.on_legal_hold_placed)
-    .on(contracts.LegalHoldLifted, retention.on_legal_hold_lifted),
+    .on(contracts.LegalHoldLifted, retention.on_legal_hold_lifted)
+    # Restriction of processing (GDPR Art. 18): the case's reads refuse while it holds.
+    .on(contracts.ProcessingRestricted, restriction_record.on_processing_restricted)
+    .on(contracts.RestrictionLifted, restriction_record.on_restriction_lifted),
     routes=router,
     background=(overdue_watch, retention.findings_retention_watch),
 )

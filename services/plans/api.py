@@ -25,6 +25,7 @@ from shared.contracts.plans import (
 )
 from shared.contracts.records import InformationSource, Maker, ReviewContent
 from shared.law.deadlines import Deadline
+from shared.restriction_record import refuse_if_restricted
 
 router = APIRouter(prefix="/clients/{client_id}/plan", tags=["plans"])
 Plans = Annotated[PlansApplication, Depends(application("plans", PlansApplication))]
@@ -101,6 +102,7 @@ class DraftPlan(BusinessTime):
 
 @router.get("", responses=ERRORS, summary="A client's integration plan")
 def get_plan(client_id: UUID, caller: ReadCase, app: Plans) -> PlanView:
+    refuse_if_restricted(app, client_id)  # GDPR Art. 18: say only that it is
     return PlanView.of(app.plan_of(client_id))
 
 

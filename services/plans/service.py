@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.plans.api import router
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
+from shared import restriction_record
 from shared.contracts import events as contracts
 from shared.messaging.consumers import Handlers
 from shared.service import PublicMapping, Service
@@ -35,7 +36,10 @@ SERVICE = Service(
     .on(contracts.PlanNeedDecided, PlansApplication.on_plan_need_decided)
     .on(contracts.ClientRegistered, PlansApplication.on_client_registered)
     .on(contracts.ClientFactsChanged, PlansApplication.on_client_facts_changed)
-    .on(contracts.ResponsibilityTransferred, PlansApplication.on_responsibility_transferred),
+    .on(contracts.ResponsibilityTransferred, PlansApplication.on_responsibility_transferred)
+    # Restriction of processing (GDPR Art. 18): the case's reads refuse while it holds.
+    .on(contracts.ProcessingRestricted, restriction_record.on_processing_restricted)
+    .on(contracts.RestrictionLifted, restriction_record.on_restriction_lifted),
     routes=router,
     background=(plan_deadline_watch,),
 )
