@@ -17,7 +17,13 @@ from typing import Any
 from kotoutus.registry import READ_SIDE, SERVICES
 from shared.eventstore import ServiceApplication, store_env
 from shared.messaging.consumers import ApplicationConsumer, Consumer, Subscription
+from shared.messaging.dead_letters import (
+    BrokerDeadLetterArchive,
+    DeadLetterArchive,
+    SQLiteDeadLetters,
+)
 from shared.messaging.inprocess import Node
+from shared.messaging.topology import Topology
 from shared.service import ReadModel, Service
 from shared.settings import Settings
 
@@ -95,3 +101,15 @@ def subscriptions(services: Mapping[str, Service] = SERVICES) -> list[Subscripti
 def inbound(services: Mapping[str, Service] = SERVICES) -> list[str]:
     """The services that take other systems' messages."""
     return [s.name for s in services.values() if s.receives is not None]
+
+
+def dead_letter_archive(
+    settings: Settings, services: Mapping[str, Service] = SERVICES
+) -> DeadLetterArchive:
+    """Where the deployment keeps its dead letters: every consumer's dead-letter queue on
+    RabbitMQ when distributed, the data folder's SQLite file when embedded."""
+    if settings.amqp_url:
+        topology = Topology.of(settings)
+        consumers = topology.consumers(subscriptions(services), inbound(services))
+        return BrokerDeadLetterArchive(settings.amqp_url, topology, consumers)
+    return SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite")

@@ -10,12 +10,11 @@ import asyncpg
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
-from kotoutus.bootstrap import bootstrap, inbound, subscriptions
+from kotoutus.bootstrap import bootstrap, dead_letter_archive, inbound, subscriptions
 from kotoutus.http import create_api
 from kotoutus.registry import READ_SIDE, SERVICES
 from shared.audit import ChainKeeper
 from shared.messaging.consumer import register_inbound, register_subscription
-from shared.messaging.dead_letters import BrokerDeadLetterArchive
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
 from shared.service import Service
@@ -35,11 +34,7 @@ class ServiceProcess:
         self.services = services
         self.service = services[name]
         self.topology = Topology.of(settings)
-        dead_letters = BrokerDeadLetterArchive(
-            settings.amqp_url,
-            self.topology,
-            self.topology.consumers(subscriptions(services), inbound(services)),
-        )
+        dead_letters = dead_letter_archive(settings, services)
         system = bootstrap(
             settings, [name], read_side=False, services=services, dead_letters=dead_letters
         )

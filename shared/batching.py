@@ -234,6 +234,14 @@ def forget_cached(key: Any) -> None:
         batch.cache.pop(key, None)
 
 
+def forget_cached_where(matches: Callable[[Any], bool]) -> None:
+    """Forgets every cached entry whose key ``matches`` (what one write changed at once)."""
+    batch = current_batch()
+    if batch is not None:
+        for key in [key for key in batch.cache if matches(key)]:
+            del batch.cache[key]
+
+
 class BatchRepository(Repository[UUID]):
     """The library's repository; inside a batch (``batch_scope``), the batch's view."""
 

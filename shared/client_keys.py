@@ -10,6 +10,9 @@ a fresh key, which would make it readable again.
 
 A client has a key per retention class (``shared.retention``), so that one class can run out
 while another stays: the retention job forgets one class, an erasure every class of the store.
+A class whose records run out one by one (a letter two years after it was sent) has a key per
+record as well (``record_key``, named ``<class>/<record id>``): the job forgets one record's
+key; the class's own key, if any, holds what was sealed before records had keys.
 Stores made before classes kept one key per client, in a table ``<table>`` of its own; on
 opening, its rows become the keys (and tombstones) of the store's own class — each service
 sealed one kind of data then — in ``<table>_by_class``, and the old table goes, in one
@@ -28,7 +31,7 @@ from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from psycopg import sql
 
-from shared.batching import batch_cache, forget_cached, retried
+from shared.batching import batch_cache, forget_cached, forget_cached_where, retried
 from shared.crypto import PerClientSeal
 from shared.errors import DomainError
 
@@ -142,6 +145,10 @@ class StoredClientKeys:
 
     def _wrapped_key(self, client_id: UUID, retention_class: str, *, create: bool) -> bytes:
         exists, wrapped = self._row(client_id, retention_class)
+        base = _base(retention_class)
+        if create and base != retention_class and self._row(client_id, base) == (True, None):
+            # The class's tombstone is the erasure's: no record of it gets a fresh key.
+            raise self._erased_error(str(client_id))
         if exists and wrapped is None:
             if create:
                 raise self._erased_error(str(client_id))
@@ -161,9 +168,16 @@ class StoredClientKeys:
 
     def _class(self, retention_class: str | None) -> str:
         chosen = retention_class or self.retention_class
-        if chosen not in self.classes:
+        if _base(chosen) not in self.classes:
             raise ValueError(f"{self._table} keeps no keys of class {chosen!r}")
         return chosen
+
+    def record_key(self, record_id: str, retention_class: str | None = None) -> str:
+        """The name of one record's own key in a class (``seal``, ``open``, ``forget`` take
+        it as their class)."""
+        if "/" in record_id:
+            raise ValueError(f"a record id has no '/': {record_id!r}")
+        return f"{self._class(retention_class)}/{record_id}"
 
     def seal(self, client_id: UUID, details: Any, retention_class: str | None = None) -> str:
         plain = json.dumps(details, sort_keys=True, ensure_ascii=False).encode()
@@ -189,8 +203,29 @@ class StoredClientKeys:
                 (str(client_id), name),
             )
             forget_cached((self._table, client_id, name))
+        if retention_class is None:  # an erasure: every record's own key goes too
+            self._execute(
+                "UPDATE {table} SET wrapped = NULL WHERE client_id = ? AND wrapped IS NOT NULL",
+                (str(client_id),),
+            )
+            forget_cached_where(lambda key: key[:2] == (self._table, client_id))
+
+    def retire(self, client_id: UUID, retention_class: str | None = None) -> None:
+        """Destroys the key of a class whose records since have keys of their own, leaving no
+        tombstone: what it sealed is unreadable, and the client is not thereby erased (new
+        records get their own keys)."""
+        self._execute(
+            "DELETE FROM {table} WHERE client_id = ? AND retention_class = ?",
+            (str(client_id), self._class(retention_class)),
+        )
+        forget_cached((self._table, client_id, self._class(retention_class)))
 
     def forgotten(self, client_id: UUID, retention_class: str | None = None) -> bool:
         """Whether the client's key of the class was destroyed (a tombstone stands)."""
         exists, wrapped = self._read_row(client_id, self._class(retention_class))
         return exists and wrapped is None
+
+
+def _base(retention_class: str) -> str:
+    """The class of a record's own key (``letters/<id>`` → ``letters``)."""
+    return retention_class.split("/", 1)[0]

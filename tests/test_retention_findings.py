@@ -110,7 +110,8 @@ def test_the_notes_go_after_five_years_while_the_identity_stays(
     ]
     watched = {c["retention_class"]: c["watched"] for c in report["classes"]}
     assert watched["assessment_findings"] and watched["client_identity"] and watched["access_log"]
-    assert not watched["letters"]  # its clock runs nowhere yet: said so
+    assert not watched["national_data_store"]  # kept by the state: no clock here
+    assert watched["letters"] and watched["plan_contents"] and watched["dead_letters"]
 
     now[0] = at("2030-07-02")
     assert [d.client_id for d in notes.fire()] == [cid]

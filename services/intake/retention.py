@@ -20,6 +20,7 @@ from shared.clock import utc_now
 from shared.retention.access_log import ACCESS_LOG, purge_access_log
 from shared.retention.classes import Clock, EndsIn, RetentionClass, retention_classes
 from shared.retention.clocks import ClockState, Due
+from shared.retention.dead_letters import DEAD_LETTERS, purge_dead_letters
 from shared.retention.report import RetentionReport, retention_report
 from shared.retention.watch import RetentionWatch, business_day
 from shared.values import Provenance
@@ -65,9 +66,10 @@ def retention_watch(
     access_log: AccessLog | None = None,
     *,
     sweep_access_log: bool = True,
+    sweep_dead_letters: bool = True,
 ) -> RetentionWatch:
-    """The watch of intake's classes, and the access log's purge on each round (the running
-    system's log, opened here when not given)."""
+    """The watch of intake's classes, and on each round the purges of the access log (the
+    running system's log, opened here when not given) and of the deployment's dead letters."""
     classes = retention_classes(app.settings)
 
     def expire(item: Due, today: date) -> bool:
@@ -82,7 +84,7 @@ def retention_watch(
             forgets_personal=item.retention_class == IDENTITY,
         )
 
-    sweeps = []
+    sweeps: list[Callable[[datetime], object]] = []
     log_class = classes.get(ACCESS_LOG)
     if sweep_access_log and log_class is not None and log_class.ends_in is EndsIn.DELETION:
         purging = log_class
@@ -98,6 +100,16 @@ def retention_watch(
                 log.close()
 
         sweeps.append(purge)
+    letters_class = classes.get(DEAD_LETTERS)
+    archive = app.dead_letters
+    if (
+        sweep_dead_letters
+        and archive is not None
+        and letters_class is not None
+        and letters_class.ends_in is EndsIn.DELETION
+    ):
+        expiring, letters = letters_class, archive
+        sweeps.append(lambda now: purge_dead_letters(letters, expiring, now))
     # The classes whose clocks intake runs (the access log's is a sweep, not a client clock).
     clocked = {
         name: cls
@@ -132,7 +144,9 @@ def intake_report(
 ) -> RetentionReport:
     """Intake's classes and the access log: what would go (a dry run) or, applied, what went."""
     moment = now or utc_now()
-    watch = retention_watch(app, clock=lambda: moment, sweep_access_log=False)
+    watch = retention_watch(
+        app, clock=lambda: moment, sweep_access_log=False, sweep_dead_letters=False
+    )
     return retention_report(
         [watch],
         retention_classes(app.settings),
@@ -140,4 +154,5 @@ def intake_report(
         moment=moment,
         apply=apply,
         visible=visible,
+        dead_letters=app.dead_letters,
     )

@@ -33,7 +33,7 @@ HoldKeeper = Annotated[Caller, Depends(client_access("intake", Permission.RESTRI
 @router.get(
     "/retention/due",
     summary="What would go by retention on a day, per class and per client (a dry run)",
-    description="Intake's classes (the client's identity) and the access log; "
+    description="Intake's classes (the client's identity), the access log and the dead letters; "
     "`kotoutus retention report` adds the classes of the other services.",
 )
 async def retention_due(

@@ -68,9 +68,13 @@ class StaffCommands(NotificationsBase):
             facts["fee_notice"] = fee_notice(
                 language, languages, appointment.interpreter_language
             ) | {"max_eur": str(fee), "rule": rule.id, "law": rule.law}
+        # The letter's own key: its details run out two years after it went (class letters),
+        # whatever the client's other letters do.
+        sealed_key = self.keys.record_key(message_id)
         sealed = self.keys.seal(
             client_id,
             {"address": address, "context": appointment.model_dump(mode="json")},
+            sealed_key,
         )
         at = max(self.clock(), not_before) if not_before else self.clock()
         send_at = earliest_client_send(at, self.delivery.client_hours)
@@ -88,6 +92,7 @@ class StaffCommands(NotificationsBase):
                 cause=cause,
                 facts=facts,
                 sealed=sealed,
+                sealed_key=sealed_key,
             )
             return letters.messages[message_id]
 

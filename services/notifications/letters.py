@@ -43,6 +43,8 @@ class MessageState(StrEnum):
 
 
 PENDING = frozenset({MessageState.SCHEDULED, MessageState.RETRYING})
+# Nothing more happens to such a message unless staff ask to resend it.
+FINISHED = frozenset({MessageState.SENT, MessageState.FAILED, MessageState.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Message:
     cause: str
     facts: dict[str, Any]
     sealed: str | None  # personal details (address, name), sealed under the client's key
+    sealed_key: str | None = None  # the letter's own key (None: the client's letters key)
     state: MessageState = MessageState.SCHEDULED
     attempts: int = 0  # attempts in this round (a resend starts a new round)
     total_attempts: int = 0

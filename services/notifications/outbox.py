@@ -23,14 +23,20 @@ outcome is unknown, and ``interrupted`` decides what to do (see there).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.notifications.letters import PENDING, Message, MessageState, MissedAppointment
+from services.notifications.letters import (
+    FINISHED,
+    PENDING,
+    Message,
+    MessageState,
+    MissedAppointment,
+)
 from shared.law.rulebook import RuleRef
 from shared.values import Provenance
 
@@ -76,8 +82,11 @@ class ClientOutbox(Aggregate):
         cause: str,
         facts: dict[str, Any],
         sealed: str | None = None,
+        sealed_key: str | None = None,
     ) -> bool:
-        """Schedules a message once per id; False when the id is known (redelivery)."""
+        """Schedules a message once per id; False when the id is known (redelivery).
+        ``sealed_key`` names the key ``sealed`` is sealed under (``ClientKeys.record_key``: the
+        letter's own, so that it can run out alone); None: the client's letters key."""
         if message_id in self.messages:
             return False
         self._scheduled(
@@ -93,6 +102,7 @@ class ClientOutbox(Aggregate):
             cause=cause,
             facts=facts,
             sealed=sealed,
+            sealed_key=sealed_key,
         )
         return True
 
@@ -276,6 +286,9 @@ class ClientOutbox(Aggregate):
         cause: str,
         facts: dict[str, Any],
         sealed: str | None,
+        # Absent from letters scheduled before letters had keys of their own (and from those
+        # with nothing sealed): they were sealed under the client's letters key.
+        sealed_key: str | None = None,
     ) -> None:
         self.messages[message_id] = Message(
             message_id=message_id,
@@ -288,6 +301,7 @@ class ClientOutbox(Aggregate):
             cause=cause,
             facts=facts,
             sealed=sealed,
+            sealed_key=sealed_key,
         )
 
     def _change(self, message_id: str, **changes: Any) -> None:
@@ -450,6 +464,51 @@ class ClientOutbox(Aggregate):
                     send_at=max(message.due_at, now),
                 )
         return True
+
+    # --- retention (class letters: services/notifications/retention.py) ---
+
+    def expire_details(
+        self, *, provenance: Provenance, key: str, retention_class: str, rule: str, on: date
+    ) -> bool:
+        """Records that the details sealed under ``key`` (one letter's own, or the client's
+        letters key of the letters from before) went by ``rule``; False when they went already,
+        or when the client's letters key still seals a letter not yet finished."""
+        if key in self.expired_keys:
+            return False
+        if key == retention_class and any(
+            message.sealed is not None
+            and message.sealed_key is None
+            and message.state not in FINISHED
+            for message in self.messages.values()
+        ):
+            return False
+        self._details_expired(
+            client_id=self.client_id,
+            provenance=provenance,
+            key=key,
+            retention_class=retention_class,
+            rule=rule,
+            expired_on=on,
+        )
+        return True
+
+    @event("DetailsExpired")
+    def _details_expired(
+        self,
+        *,
+        client_id: UUID,
+        provenance: Provenance,
+        key: str,
+        retention_class: str,
+        rule: str,
+        expired_on: date,
+    ) -> None:
+        self._expired_keys = self.expired_keys | {key}
+
+    @property
+    def expired_keys(self) -> frozenset[str]:
+        # Letters stored before retention have none: none of their keys went.
+        return frozenset(vars(self).get("_expired_keys", ()))
 
     @event("Held")
     def _held(self, *, client_id: UUID, provenance: Provenance, reason: str) -> None:

@@ -237,7 +237,7 @@ class Sending(NotificationsBase):
         reference = str(client_id)
         if message.audience == "client":
             assert message.sealed is not None and message.language is not None
-            details = self.keys.open(client_id, message.sealed)
+            details = self.keys.open(client_id, message.sealed, message.sealed_key)
             context: MessageContext = Appointment.model_validate(details["context"])
             rendered = render(kind, message.language, context)
             if message.channel == "sms":

@@ -5,8 +5,10 @@ from __future__ import annotations
 from services.notifications.api import router
 from services.notifications.application import NotificationsApplication
 from services.notifications.dispatcher import dispatcher
+from services.notifications.retention import letters_retention_watch
 from shared.contracts import events as contracts
 from shared.messaging.consumers import Handlers
+from shared.retention import holds
 from shared.service import PublicMapping, Service
 
 SERVICE = Service(
@@ -51,7 +53,10 @@ SERVICE = Service(
     .on(contracts.RestrictionLifted, NotificationsApplication.on_restriction_lifted)
     # The data subject's copy: a deadline of a month (GDPR Art. 12(3)).
     .on(contracts.SubjectAccessRequested, NotificationsApplication.on_subject_access_requested)
-    .on(contracts.SubjectAccessDelivered, NotificationsApplication.on_subject_access_delivered),
+    .on(contracts.SubjectAccessDelivered, NotificationsApplication.on_subject_access_delivered)
+    # Retention: legal holds stop the letters' clocks (services/notifications/retention.py).
+    .on(contracts.LegalHoldPlaced, holds.on_legal_hold_placed)
+    .on(contracts.LegalHoldLifted, holds.on_legal_hold_lifted),
     routes=router,
-    background=(dispatcher,),
+    background=(dispatcher, letters_retention_watch),
 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from services.plans.api import router
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
+from services.plans.retention import plan_retention_watch
 from shared import restriction_record
 from shared.contracts import events as contracts
 from shared.messaging.consumers import Handlers
+from shared.retention import holds
 from shared.service import PublicMapping, Service
 
 SERVICE = Service(
@@ -39,7 +41,10 @@ SERVICE = Service(
     .on(contracts.ResponsibilityTransferred, PlansApplication.on_responsibility_transferred)
     # Restriction of processing (GDPR Art. 18): the case's reads refuse while it holds.
     .on(contracts.ProcessingRestricted, restriction_record.on_processing_restricted)
-    .on(contracts.RestrictionLifted, restriction_record.on_restriction_lifted),
+    .on(contracts.RestrictionLifted, restriction_record.on_restriction_lifted)
+    # Retention: legal holds stop the plan's clock (services/plans/retention.py).
+    .on(contracts.LegalHoldPlaced, holds.on_legal_hold_placed)
+    .on(contracts.LegalHoldLifted, holds.on_legal_hold_lifted),
     routes=router,
-    background=(plan_deadline_watch,),
+    background=(plan_deadline_watch, plan_retention_watch),
 )

@@ -39,13 +39,14 @@ from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import WithJsonSchema
 
+from shared.clock import utc_now
 from shared.contracts import CONTRACTS, parse_event
 from shared.contracts.inbound import InboundMessage
 from shared.eventstore import ServiceApplication
 from shared.failpoints import failpoint
 from shared.inconsistencies import report
 from shared.messaging.consumers import Consumer, Subscription
-from shared.messaging.dead_letters import REASON_HEADER
+from shared.messaging.dead_letters import DEAD_LETTERED_AT_HEADER, REASON_HEADER
 from shared.messaging.errors import is_inconsistency, is_not_yet, is_permanent, reason
 from shared.messaging.topology import Topology
 from shared.service import Service
@@ -230,6 +231,7 @@ def register_consumer(
             headers={
                 **(raw.headers or {}),
                 REASON_HEADER: why,
+                DEAD_LETTERED_AT_HEADER: utc_now().isoformat(),
                 "x-kotoutus-queue": queue.name,
                 "x-original-exchange": raw.exchange or "",
                 "x-original-routing-key": raw.routing_key or "",

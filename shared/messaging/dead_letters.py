@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,12 +19,18 @@ from shared.messaging.erasure import ErasedPerson
 from shared.messaging.topology import Topology
 
 REASON_HEADER = "x-kotoutus-reason"
+# When the message became a dead letter (ISO 8601): its retention clock (class dead_letters).
+DEAD_LETTERED_AT_HEADER = "x-kotoutus-dead-lettered-at"
 
 
 class DeadLetterArchive(Protocol):
     def erase_person(self, person: ErasedPerson) -> int:
         """Puts every dead letter naming ``person`` in its erased form, or removes it; returns
         how many were changed."""
+
+    def purge(self, *, before: datetime, dry_run: bool = False) -> int:
+        """Deletes the dead letters made before ``before`` (their retention class ran out);
+        returns how many went (with ``dry_run``: how many would)."""
 
 
 @dataclass(frozen=True)
@@ -85,14 +91,34 @@ class SQLiteDeadLetters:
                 changed += 1
         return changed
 
+    def purge(self, *, before: datetime, dry_run: bool = False) -> int:
+        cutoff = before.astimezone(UTC).isoformat()
+        with self._connect() as conn:
+            # Compared as times (ISO 8601 with an offset, as ``add`` writes), not as text.
+            older = "julianday(dead_lettered_at) < julianday(?)"
+            if dry_run:
+                row = conn.execute(
+                    f"SELECT count(*) FROM dead_letters WHERE {older}", (cutoff,)
+                ).fetchone()
+                return int(row[0])
+            return conn.execute(f"DELETE FROM dead_letters WHERE {older}", (cutoff,)).rowcount
+
     def add(
-        self, consumer: str, message_id: str, routing_key: str, body: bytes, reason: str
+        self,
+        consumer: str,
+        message_id: str,
+        routing_key: str,
+        body: bytes,
+        reason: str,
+        *,
+        at: datetime | None = None,
     ) -> None:
+        made = (at or utc_now()).astimezone(UTC).isoformat()
         with self._connect() as conn:
             # The same message failing again after a restart stays one dead letter.
             conn.execute(
                 "INSERT OR IGNORE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)",
-                (consumer, message_id, routing_key, reason, body, utc_now().isoformat()),
+                (consumer, message_id, routing_key, reason, body, made),
             )
 
     def remove(self, consumer: str, message_id: str) -> None:
@@ -227,6 +253,38 @@ class BrokerDeadLetters:
             await self._each(erase)
         return changed
 
+    async def purge(self, *, before: datetime, dry_run: bool = False) -> int:
+        gone = 0
+
+        async def old(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
+            nonlocal gone
+            made = dead_lettered_at(message)
+            if made is None or made >= before:  # undated: kept, never guessed
+                return False
+            gone += 1
+            return not dry_run
+
+        await self._each(old)
+        return gone
+
+
+def dead_lettered_at(message: aio_pika.abc.AbstractIncomingMessage) -> datetime | None:
+    """When the message became a dead letter: our header, or the broker's own record."""
+    headers = message.headers or {}
+    stamped = headers.get(DEAD_LETTERED_AT_HEADER)
+    if isinstance(stamped, bytes):
+        stamped = stamped.decode()
+    if isinstance(stamped, str):
+        try:
+            return datetime.fromisoformat(stamped)
+        except ValueError:
+            return None
+    deaths: Any = headers.get("x-death") or [{}]
+    when = deaths[0].get("time") if isinstance(deaths[0], dict) else None
+    if isinstance(when, datetime):
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
+
 
 class BrokerDeadLetterArchive:
     """Every consumer's dead-letter queue of one deployment, for erasure."""
@@ -239,6 +297,12 @@ class BrokerDeadLetterArchive:
 
         async def each() -> int:
             return sum([await queue.erase_person(person) for queue in self.queues])
+
+        return asyncio.run(each())
+
+    def purge(self, *, before: datetime, dry_run: bool = False) -> int:
+        async def each() -> int:
+            return sum([await q.purge(before=before, dry_run=dry_run) for q in self.queues])
 
         return asyncio.run(each())
 

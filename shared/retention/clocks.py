@@ -18,6 +18,7 @@ class Due:
 
     client_id: UUID
     retention_class: str
+    record: str | None  # one record's own clock in the class (a letter), or None: the client's
     clock_started_on: date
     goes_on: date | None
     held_by: tuple[str, ...]  # the reasons of the holds in force
@@ -67,14 +68,17 @@ class ClockState:
         for client_id, client in self._clients.items():
             holds = list(client.holds.values())
             for name, started in client.started.items():
-                cls = classes.get(name)
+                # A record's own clock is named "<class>/<record id>" (shared.client_keys).
+                class_name, _, record = name.partition("/")
+                cls = classes.get(class_name)
                 if cls is None or name in client.gone:
                     continue
                 ends: Expiry | None = expiry(cls.period, started, holds)
                 found.append(
                     Due(
                         client_id=client_id,
-                        retention_class=name,
+                        retention_class=class_name,
+                        record=record or None,
                         clock_started_on=started,
                         goes_on=None if ends is None else ends.goes_on,
                         held_by=tuple(h.reason for h in holds if h.lifted_on is None),
