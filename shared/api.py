@@ -504,28 +504,42 @@ def _error_statuses(method: str, operation: Mapping[str, Any]) -> set[int]:
     return statuses
 
 
+# The headers of problem answers, written once in ``components/headers`` and referred to.
+_HEADERS: dict[str, dict[str, Any]] = {
+    "Content-Language": {
+        "description": "The language of `title` and `detail` (`Accept-Language` picks it).",
+        "required": True,
+        "schema": {"type": "string", "enum": list(LANGUAGES)},
+    },
+    "WWW-Authenticate": {
+        "description": "The bearer challenge (RFC 6750).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before asking again.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
+
+
+def _header_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name.replace('-', '')}"}
+
+
 def _problem_headers(status: int) -> dict[str, Any]:
     """The headers every problem answer carries (``problem``), and those of its status."""
-    headers: dict[str, Any] = {
-        "Content-Language": {
-            "description": "The language of `title` and `detail` (`Accept-Language` picks it).",
-            "required": True,
-            "schema": {"type": "string", "enum": list(LANGUAGES)},
-        }
-    }
+    headers: dict[str, Any] = {"Content-Language": _header_ref("Content-Language")}
     if status == 401:
-        headers["WWW-Authenticate"] = {
-            "description": "The bearer challenge (RFC 6750).",
-            "required": True,
-            "schema": {"type": "string"},
-        }
+        headers["WWW-Authenticate"] = _header_ref("WWW-Authenticate")
     if status == 503:
-        headers["Retry-After"] = {
-            "description": "Seconds to wait before asking again.",
-            "required": True,
-            "schema": {"type": "string", "pattern": "^[0-9]+$"},
-        }
+        headers["Retry-After"] = _header_ref("Retry-After")
     return headers
+
+
+def _response_name(status: int) -> str:
+    return f"Problem{status}"
 
 
 def _document_problems(app: FastAPI) -> None:
@@ -546,7 +560,20 @@ def _document_problems(app: FastAPI) -> None:
 
 
 def _problems_in(document: dict[str, Any]) -> None:
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    # Each status's common answer once, in ``components``; the routes refer to it (a route
+    # that says more about a status keeps its own description).
+    components.setdefault("headers", {}).update(
+        {name.replace("-", ""): header for name, header in _HEADERS.items()}
+    )
+    common = components.setdefault("responses", {})
+    for status, description in ERROR_DESCRIPTIONS.items():
+        common[_response_name(status)] = {
+            "description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
+            "headers": _problem_headers(status),
+        }
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -554,9 +581,9 @@ def _problems_in(document: dict[str, Any]) -> None:
             responses: dict[str, Any] = operation["responses"]
             for status in _error_statuses(method, operation):
                 responses.setdefault(str(status), {})
-            for key, response in responses.items():
+            for key, response in list(responses.items()):
                 if key.isdigit() and int(key) >= 400:
-                    _as_problem(int(key), response)
+                    responses[key] = _as_problem(int(key), response)
     for name in _FASTAPI_VALIDATION:
         schemas.pop(name, None)
     if "Problem" not in schemas:
@@ -567,10 +594,16 @@ def _problems_in(document: dict[str, Any]) -> None:
         schemas["Problem"] = generated
 
 
-def _as_problem(status: int, response: dict[str, Any]) -> None:
-    """An error response as the handlers give it: a ``Problem``, whatever the route said."""
+def _as_problem(status: int, response: dict[str, Any]) -> dict[str, Any]:
+    """An error response as the handlers give it: a ``Problem``, whatever the route said; the
+    common answer of its status by reference when the route says nothing more."""
     generic = {"", "Validation Error", "Additional Response", _phrase(status)}
-    if response.get("description", "") in generic:
-        response["description"] = ERROR_DESCRIPTIONS.get(status) or _phrase(status)
+    if status in ERROR_DESCRIPTIONS and response.get("description", "") in generic:
+        if not response.get("headers"):
+            return {"$ref": f"#/components/responses/{_response_name(status)}"}
+        response["description"] = ERROR_DESCRIPTIONS[status]
+    elif response.get("description", "") in generic:
+        response["description"] = _phrase(status)
     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
     response["headers"] = {**_problem_headers(status), **response.get("headers", {})}
+    return response

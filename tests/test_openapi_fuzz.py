@@ -176,17 +176,34 @@ def test_a_route_added_later_has_its_errors_documented_without_saying_so() -> No
     @app.get("/open")
     def open_to_all() -> None: ...
 
-    paths = app.openapi()["paths"]
+    document = app.openapi()
+    paths = document["paths"]
     assert _errors(paths["/things/{thing_id}/notes"]["post"]) == {400, 401, 403, 404, 409, 422, 503}
     # (Every token-taking route takes the integration headers too: 422.)
     assert _errors(paths["/things"]["get"]) == {401, 403, 422, 503}
     assert _errors(paths["/open"]["get"]) == {503}
-    refused = paths["/things"]["get"]["responses"]["401"]
+    # Each status's common answer is written once and referred to.
+    refused = _resolved(document, paths["/things"]["get"]["responses"]["401"])
     assert refused["content"] == {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
     }
-    assert {"Content-Language", "WWW-Authenticate"} <= set(refused["headers"])
-    assert "Retry-After" in paths["/open"]["get"]["responses"]["503"]["headers"]
+    headers = {n: _resolved(document, h) for n, h in refused["headers"].items()}
+    assert {"Content-Language", "WWW-Authenticate"} <= set(headers)
+    assert headers["Content-Language"]["schema"]["enum"] == ["fi", "sv", "en"]
+    away = _resolved(document, paths["/open"]["get"]["responses"]["503"])
+    assert "Retry-After" in away["headers"]
+
+
+def _resolved(document: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """``item``, or what its ``$ref`` names in ``document``."""
+    ref = item.get("$ref")
+    if ref is None:
+        return item
+    found: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        found = found[part]
+    assert isinstance(found, dict)
+    return found
 
 
 def _errors(operation: dict[str, Any]) -> set[int]:
