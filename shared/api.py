@@ -465,6 +465,9 @@ def _dotted(pointer: str) -> str:
 # --- the OpenAPI document says so too ---
 
 _PROBLEM_REF = "#/components/schemas/Problem"
+# Where an operation's ``openapi_extra`` puts schemas for the document's components (FastAPI
+# makes components only of the models it sees); moved there when the document is made.
+COMPONENT_SCHEMAS = "x-component-schemas"
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _SAFE_METHODS = frozenset({"get", "head", "options"})
 # What each error status means wherever it may be answered (``_error_statuses`` says where).
@@ -474,7 +477,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "The caller's role may not do this, the client is another organisation's, or only "
     "an integration may send `X-On-Behalf-Of` and `X-Record-Source`.",
     404: "What the path names is not known (or not to this caller).",
-    409: "The current state does not allow this, or another change came first: read again "
+    409: "The current state does not allow this (a client's processing restricted under GDPR "
+    "Art. 18 among others: `processing_restricted`), or another change came first: read again "
     "and decide.",
     422: "A value of the request is not valid: `errors` names each by a pointer and a code.",
     503: "A database or the message broker cannot be reached (or our records need an "
@@ -488,7 +492,8 @@ def _error_statuses(method: str, operation: Mapping[str, Any]) -> set[int]:
     database that is away (503); one that asks for a token refuses a caller (401, 403); one
     that takes input may find it invalid (422), a body unreadable (400); one whose path names
     something may not find it (404); one that changes something may meet a state that does
-    not allow it or a concurrent change (409). A route adds its own with ``responses``."""
+    not allow it or a concurrent change (409), as may one about a client whose processing is
+    restricted. A route adds its own with ``responses``."""
     statuses = {503}
     if operation.get("security"):
         statuses |= {401, 403}
@@ -501,6 +506,8 @@ def _error_statuses(method: str, operation: Mapping[str, Any]) -> set[int]:
         statuses.add(404)
     if method not in _SAFE_METHODS:
         statuses.add(409)
+    if any(parameter.get("name") == "client_id" for parameter in parameters):
+        statuses.add(409)  # a restricted client's data is not shown (GDPR Art. 18)
     return statuses
 
 
@@ -576,6 +583,8 @@ def _problems_in(document: dict[str, Any]) -> None:
         }
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
+            if isinstance(operation, dict):
+                schemas.update(operation.pop(COMPONENT_SCHEMAS, {}))
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses: dict[str, Any] = operation["responses"]

@@ -215,7 +215,9 @@ class StoredClientKeys:
         tombstone: what it sealed is unreadable, and the client is not thereby erased (new
         records get their own keys)."""
         self._execute(
-            "DELETE FROM {table} WHERE client_id = ? AND retention_class = ?",
+            # A live key only: a tombstone is an erasure's, and stays.
+            "DELETE FROM {table} WHERE client_id = ? AND retention_class = ?"
+            " AND wrapped IS NOT NULL",
             (str(client_id), self._class(retention_class)),
         )
         forget_cached((self._table, client_id, self._class(retention_class)))

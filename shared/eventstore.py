@@ -370,5 +370,14 @@ class ServiceApplication(Application[UUID]):
         latest = self.latest_responsibility(client_id)
         return str(latest.organisation) if latest is not None else None
 
+    def processing_restricted(self, client_id: UUID) -> bool:
+        """Whether ``client_id``'s processing is restricted (GDPR Art. 18), as this service
+        recorded intake's decision (``shared.restriction_record``); intake overrides it with
+        its own record of the client."""
+        from shared.restriction_record import ProcessingRestriction
+
+        record = self.stored(ProcessingRestriction.create_id(client_id), ProcessingRestriction)
+        return record is not None and record.restricted
+
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0  # type: ignore[attr-defined]

@@ -6,7 +6,9 @@ a reason that says what is wrong."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,11 +25,13 @@ from fastapi.testclient import TestClient
 from kotoutus.embedded import EmbeddedSystem
 from services.intake.application import IntakeApplication
 from services.intake.inbound import InboundReceipt
+from shared.contracts.envelope import ContractError
 from shared.contracts.inbound import (
     AddressChanged,
     Died,
     HomeMunicipalityRegistered,
     InboundMessage,
+    parse_inbound,
 )
 from shared.messaging.erasure import ErasedPerson
 from shared.messaging.topology import Topology
@@ -355,3 +359,89 @@ def test_sdk_messages_over_amqp_in_both_modes_are_applied_once_or_dead_lettered(
     # The conflicting message changed nothing.
     first_client = httpx.get(f"{url}/clients/{client_ids[0]}", headers=ACTOR).json()
     assert first_client["version"] == 3 and first_client["facts"]["home_municipality"] == "320"
+
+
+# --- edge cases of the envelope (found by trying what senders and middleware send) ---
+
+
+def test_a_time_at_the_calendar_s_edge_is_refused_not_an_error(api: TestClient) -> None:
+    for time in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        body = {**_structured(), "time": time}
+        answer = api.post("/inbound", json=body, headers=INTEGRATION)
+        assert answer.status_code == 422, answer.text
+        assert "time" in answer.json()["detail"]
+    # Over AMQP a timestamp in milliseconds beyond any calendar: a contract error, dead-lettered
+    # with its reason, not an outage retried.
+    message = amqp.to_binary(event(), FORMAT)
+    headers = {**message.application_properties, "cloudEvents_time": 10**20}
+    with pytest.raises(ContractError, match="time"):
+        parse_inbound(_amqp(headers, message.application_data))
+
+
+def test_extension_values_are_cloudevents_values_so_a_resend_is_a_duplicate() -> None:
+    with pytest.raises(ContractError, match="extension 'ext'"):
+        parse_inbound(json.dumps({**_structured(), "ext": {"a": 1, "b": 2}}).encode())
+    with pytest.raises(ContractError, match="extension 'ratio'"):
+        parse_inbound(json.dumps({**_structured(), "ratio": 1.5}).encode())
+    sent = _structured()
+    plain = parse_inbound(json.dumps({**sent, "region": "lappi", "n": 3}).encode())[0]
+    # The same extension as a header's text and as a JSON integer says the same.
+    again = parse_inbound(json.dumps({**sent, "region": "lappi", "n": "3"}).encode())[0]
+    other = parse_inbound(json.dumps({**sent, "region": "uusimaa", "n": 3}).encode())[0]
+    assert plain.digest() == again.digest() != other.digest()
+
+
+def test_the_amqp_binding_is_the_one_whose_specversion_is_there() -> None:
+    message = amqp.to_binary(event(), FORMAT)
+    # A tracing middleware's stray ce- header beside the AMQP binding's attributes.
+    headers = {**message.application_properties, "ce-traceparent": "00-0af7651916cd43dd-01"}
+    envelope, _ = parse_inbound(_amqp(headers, message.application_data))
+    assert envelope.id == event_id(message.application_properties)
+    # The RabbitMQ binding's own headers still read as that binding.
+    rabbit = rabbitmq.to_binary(event(), FORMAT)
+    envelope, _ = parse_inbound(
+        InboundMessage(rabbit.body, dict(rabbit.headers), rabbit.content_type, "amqp")
+    )
+    assert envelope.type == HomeMunicipalityRegistered.TYPE
+
+
+def test_media_types_are_read_in_any_case_and_data_base64_of_json_is_data(
+    api: TestClient,
+) -> None:
+    message = http.to_binary(event(), FORMAT)
+    headers = {**message.headers, "content-type": "Application/JSON ; charset=utf-8"}
+    answer = post(api, http.HTTPMessage(headers, message.body))
+    assert answer.status_code == 202, answer.text
+    sent = _structured()
+    data = base64.b64encode(json.dumps(sent.pop("data")).encode()).decode()
+    _, payload = parse_inbound(json.dumps({**sent, "data_base64": data}).encode())
+    assert isinstance(payload, HomeMunicipalityRegistered)
+    # A body that is not UTF-8 is refused for that, not for its time.
+    with pytest.raises(ContractError, match="UTF-8"):
+        parse_inbound(json.dumps(_structured()).encode("utf-16"))
+
+
+def test_a_binary_extension_over_amqp_keeps_its_bytes() -> None:
+    message = amqp.to_binary(event(), FORMAT)
+    headers = {**message.application_properties, "cloudEvents_blob": bytearray(b"\xff\x00")}
+    envelope, _ = parse_inbound(_amqp(headers, message.application_data))
+    assert envelope.model_extra == {"blob": b"\xff\x00"}
+
+
+def _structured() -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid4()),
+        "source": "urn:fi:dvv:vtj",
+        "type": HomeMunicipalityRegistered.TYPE,
+        "time": "2025-02-03T08:15:00+02:00",
+        "data": copy.deepcopy(HomeMunicipalityRegistered.EXAMPLE),
+    }
+
+
+def _amqp(headers: dict[str, Any], body: bytes) -> InboundMessage:
+    return InboundMessage(body, headers, "application/json", "amqp")
+
+
+def event_id(headers: dict[str, Any]) -> str:
+    return str(headers["cloudEvents_id"])

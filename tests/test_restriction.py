@@ -124,6 +124,16 @@ def test_a_restricted_client_is_kept_but_left_out_until_lifted(api: TestClient) 
         )
     assert not in_export(api, followed)
     assert reported not in compensated(api)
+    # A command's answer would show the case as a read does: those that use the data wait.
+    worker = {"worker": "anna.virtanen"}
+    assert restricted_answer(api.post(f"/clients/{followed}/worker", json=worker, headers=ACTOR))
+    review = {"reviewed_on": "2025-09-01"}
+    eventually(
+        lambda: restricted_answer(
+            api.post(f"/clients/{followed}/plan/review", json=review, headers=ACTOR)
+        ),
+        what="plans to refuse a command while restricted",
+    )
     # The data is kept: the restriction's own record still answers a supervisor.
     shown = api.get(f"/clients/{followed}/restriction", headers=SUPERVISOR).json()
     assert shown == {"client_id": followed, "restricted": True, "reason": REASON}
@@ -152,6 +162,7 @@ def test_a_restricted_client_is_kept_but_left_out_until_lifted(api: TestClient) 
     eventually(lambda: row(api, followed), what="the client back in the caseload")
     eventually(lambda: row(api, reported), what="the client back in the caseload")
     assert api.get(f"/clients/{followed}", headers=ACTOR).status_code == 200
+    assert api.post(f"/clients/{followed}/worker", json=worker, headers=ACTOR).is_success
     for path in (reminders, *case_reads):
         eventually(lambda p=path: api.get(p, headers=ACTOR).is_success, what=f"{path} again")  # type: ignore[misc]
     assert in_export(api, followed)

@@ -3,9 +3,10 @@ for a period a statute gives, and the due day counted as statutory periods are (
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ from shared.retention import (
     load_classes,
     retention_classes,
 )
+from shared.retention.clocks import ClockState
+from shared.retention.schedule import period_end, written_before
 from shared.settings import Settings
 from tests.test_law_texts import text_of, where
 
@@ -125,3 +128,34 @@ def test_a_record_goes_the_day_after_its_period_and_holds_stop_the_clock() -> No
     # Placed after the period ran out (not yet deleted): it goes once the hold is lifted.
     late = expiry(ten, closed, [Hold("audit", date(2024, 5, 1), date(2024, 6, 1))])
     assert late is not None and late.goes_on == date(2024, 6, 1)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [Period(months=1), Period(years=1), Period(years=5), Period(months=6, days=10)],
+    ids=str,
+)
+def test_the_rows_purged_on_a_day_are_exactly_those_whose_period_ended_before(
+    period: Period,
+) -> None:
+    # The row purges (access log, dead letters) count back from today; a client's clock counts
+    # forward from its start. Over month ends and leap days the two must agree on every day.
+    first = date(2023, 1, 1)
+    for offset in range(0, 1500, 3):
+        today = first + timedelta(days=offset)
+        cutoff = written_before(period, today)
+        for start in (cutoff - timedelta(days=1), cutoff):
+            assert (start < cutoff) == (period_end(start, period) < today), (today, start)
+
+
+def test_a_hold_id_placed_again_after_it_was_lifted_is_another_hold() -> None:
+    client = uuid4()
+    state = ClockState()
+    state.start(client, "letters", date(2025, 1, 1))
+    state.hold(client, "audit", "first audit", date(2026, 1, 1))
+    state.lift(client, "audit", date(2026, 1, 31))  # 30 days
+    state.hold(client, "audit", "second audit", date(2026, 3, 1))
+    state.lift(client, "audit", date(2026, 3, 31))  # 30 more
+    classes = {"letters": load_classes()["letters"]}
+    [item] = state.report(classes, date(2027, 1, 1))
+    assert item.goes_on == date(2027, 1, 2) + timedelta(days=60)

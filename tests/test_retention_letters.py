@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.notifications.delivery.templates import Appointment, AppointmentPurpose
-from services.notifications.keys import RETENTION_CLASS, TABLE, KeyErasedError
+from services.notifications.keys import RETENTION_CLASS, TABLE, ClientErasedError, KeyErasedError
 from services.notifications.letters import Message
 from services.notifications.outbox import ClientOutbox
 from services.notifications.retention import letters_retention_watch
@@ -188,3 +188,110 @@ async def test_letters_sealed_before_letters_had_keys_go_together_from_the_last(
     outbox.clock.now = now[0] + timedelta(days=1)
     later = appointment(outbox, client_id, "2027-06-10")
     assert outbox.app.keys.open(client_id, later.sealed or "", later.sealed_key)["address"]
+
+
+async def test_a_crash_between_the_record_and_the_destruction_is_mended_by_the_next_round(
+    outbox: Outbox,  # noqa: F811
+) -> None:
+    client_id = uuid4()
+    outbox.clock.now = at("2025-03-10", 22)
+    letter = appointment(outbox, client_id, "2025-03-17")
+    assert await outbox.tick(at("2025-03-11", 9)) == 1
+    assert letter.sealed_key is not None
+    # The expiry is recorded, and the process dies before it destroys the key.
+    letters = outbox.app.letters_of(client_id)
+    assert letters.expire_details(
+        provenance=Provenance.system("notifications", "municipality:320", at("2027-03-12")),
+        key=letter.sealed_key,
+        retention_class=RETENTION_CLASS,
+        rule="letters: 2 years",
+        on=at("2027-03-12").date(),
+    )
+    outbox.app.save(letters)
+    assert key_row(outbox, client_id, letter.sealed_key)[0] is not None  # type: ignore[index]
+
+    restarted = letters_retention_watch(outbox.app, clock=lambda: at("2027-03-13"))
+    assert restarted.fire() == []  # nothing new went: the record stands already
+    assert key_row(outbox, client_id, letter.sealed_key) == (None,)  # but the key is gone now
+
+
+async def test_an_erased_client_s_old_letters_key_stays_a_tombstone_after_its_period(
+    outbox: Outbox,  # noqa: F811
+) -> None:
+    """Erased with no letter pending: the erasure is on record, the clocks stop for good, and
+    no later round turns the erasure's tombstone into a missing key (which would let a new
+    letter be sealed for the person)."""
+    client_id = uuid4()
+    outbox.clock.now = at("2025-03-10")
+    provenance = Provenance.system("test", "municipality:320", outbox.clock.now)
+    old = outbox.app.keys.seal(client_id, {"address": ADDRESS})  # the client's letters key
+    letters = ClientOutbox(client_id=client_id, provenance=provenance)
+    letters.schedule(
+        provenance=provenance,
+        message_id="m1",
+        kind="appointment_letter",
+        audience="client",
+        channel="email",
+        recipient="client",
+        language="fi",
+        send_at=at("2025-03-10"),
+        cause="m1",
+        facts={},
+        sealed=old,
+    )
+    letters.start(provenance=provenance, message_id="m1", now=at("2025-03-10"))
+    letters.record_result(
+        provenance=provenance,
+        message_id="m1",
+        delivered=True,
+        permanent=False,
+        reason="250 OK",
+        max_attempts=3,
+        retry_at=at("2025-03-10"),
+    )
+    outbox.app.save(letters)
+    outbox.publish(
+        contracts.ClientErased,
+        contracts.ClientErasedData.model_validate({"client_id": client_id, "legal_ground": "x"}),
+        source="intake",
+        aggregate=client_id,
+    )
+    assert outbox.app.letters_of(client_id).erased
+
+    watch = letters_retention_watch(outbox.app, clock=lambda: at("2030-01-01"))
+    assert watch.report() == [] and watch.fire() == []
+    assert key_row(outbox, client_id, RETENTION_CLASS) == (None,)
+    with pytest.raises(ClientErasedError):
+        appointment(outbox, client_id, "2030-01-10")
+
+
+async def test_a_letter_sent_again_keeps_its_details_while_it_waits(
+    outbox: Outbox,  # noqa: F811
+) -> None:
+    client_id = uuid4()
+    outbox.clock.now = at("2025-03-10", 22)
+    letter = appointment(outbox, client_id, "2025-03-17")
+    letters = outbox.app.letters_of(client_id)
+    provenance = Provenance.system("test", "municipality:320", at("2025-03-11", 9))
+    letters.start(provenance=provenance, message_id=letter.message_id, now=at("2025-03-11", 9))
+    letters.record_result(
+        provenance=provenance,
+        message_id=letter.message_id,
+        delivered=False,
+        permanent=True,
+        reason="550 no such mailbox",
+        max_attempts=3,
+        retry_at=at("2025-03-11", 9),
+    )
+    outbox.app.save(letters)  # failed on 11 March 2025: its clock starts
+    watch = letters_retention_watch(outbox.app, clock=lambda: at("2027-03-01"))
+    assert [item.record for item in watch.report()] == [letter.message_id]
+
+    letters = outbox.app.letters_of(client_id)
+    later = at("2027-06-01", 9)
+    assert letters.resend(provenance=provenance, message_id=letter.message_id, send_at=later)
+    outbox.app.save(letters)
+    # Waiting to go again: no clock runs, nothing goes, whatever the day.
+    waiting = letters_retention_watch(outbox.app, clock=lambda: at("2027-04-01"))
+    assert waiting.report() == [] and waiting.fire() == []
+    assert outbox.app.keys.open(client_id, letter.sealed or "", letter.sealed_key)["address"]

@@ -37,11 +37,17 @@ ERRORS: dict[int | str, dict[str, object]] = {404: {"model": Problem}, 409: {"mo
 # What each route may be called by (shared.auth.roles has the table of who has what).
 ReadCase = Annotated[Caller, Depends(client_access("assessment", Permission.READ_CASE))]
 ReadClient = Annotated[Caller, Depends(client_access("assessment", Permission.READ_CLIENT))]
+# Commands answer with the case, so they wait while the client's processing is restricted.
 OpenCase = Annotated[
-    Caller, Depends(client_access("assessment", Permission.RECORD_CASE, opens=True))
+    Caller,
+    Depends(client_access("assessment", Permission.RECORD_CASE, opens=True, unrestricted=True)),
 ]
-RecordCase = Annotated[Caller, Depends(client_access("assessment", Permission.RECORD_CASE))]
-ChangeCase = Annotated[Caller, Depends(client_access("assessment", Permission.CHANGE_CLIENT))]
+RecordCase = Annotated[
+    Caller, Depends(client_access("assessment", Permission.RECORD_CASE, unrestricted=True))
+]
+ChangeCase = Annotated[
+    Caller, Depends(client_access("assessment", Permission.CHANGE_CLIENT, unrestricted=True))
+]
 
 
 class RequestAssessment(BusinessTime):

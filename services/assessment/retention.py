@@ -85,7 +85,7 @@ def read(state: ClockState, _: UUID, name: str, decode: Callable[[], Any]) -> No
         case "HoldLifted":
             state.lift(event.client_id, event.hold_id, day)
         case "Expired":
-            state.gone(event.client_id, RETENTION_CLASS)
+            state.expired(event.client_id, RETENTION_CLASS)
 
 
 def findings_retention_watch(
@@ -118,7 +118,12 @@ def findings_retention_watch(
             app.keys.forget(item.client_id, RETENTION_CLASS)
         return now
 
-    return RetentionWatch(app, classes, read, expire, clock=clock, poll_seconds=poll_seconds)
+    def destroy(client_id: UUID, retention_class: str) -> None:
+        app.keys.forget(client_id, retention_class)  # idempotent
+
+    return RetentionWatch(
+        app, classes, read, expire, clock=clock, poll_seconds=poll_seconds, destroy=destroy
+    )
 
 
 def _organisation(app: AssessmentApplication) -> str:

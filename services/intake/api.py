@@ -16,7 +16,7 @@ from services.intake.domain import Client
 from services.intake.handover import HandoverReport
 from services.intake.model import ClientFacts, Eligibility, PersonalDetails
 from services.intake.retention_api import router as retention_router
-from shared.api import BusinessTime, Caller, Problem, application
+from shared.api import COMPONENT_SCHEMAS, BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.errors import OtherOrganisationError
 from shared.auth.roles import Permission
@@ -25,6 +25,7 @@ from shared.contracts.inbound import (
     HTTP_BINDING_DESCRIPTION,
     InboundMessage,
     http_binding_openapi,
+    inbound_event_schemas,
 )
 from shared.data_subject import ProcessingRestrictedError
 from shared.errors import InvalidValueError
@@ -36,6 +37,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model
 # What each route may be called by (shared.auth.roles has the table of who has what).
 ReadClient = Annotated[Caller, Depends(client_access("intake", Permission.READ_CLIENT))]
 ChangeClient = Annotated[Caller, Depends(client_access("intake", Permission.CHANGE_CLIENT))]
+# Commands that use the client's data (facts, conflicts, merges, the worker) wait while the
+# client's processing is restricted; correcting the details (what a restriction under GDPR
+# Art. 18(1)(a) is for), closing and erasing do not.
+UseClient = Annotated[
+    Caller, Depends(client_access("intake", Permission.CHANGE_CLIENT, unrestricted=True))
+]
 Registrar = Annotated[Caller, Depends(require(Permission.REGISTER_CLIENT))]
 InboundSender = Annotated[Caller, Depends(require(Permission.RECEIVE_INBOUND))]
 HandoverRunner = Annotated[Caller, Depends(require(Permission.RUN_HANDOVER))]
@@ -226,7 +233,7 @@ def correct(
 
 @router.post("/{client_id}/facts", responses=ERRORS, summary="Change status facts")
 def change_facts(
-    client_id: UUID, body: ChangeFacts, caller: ChangeClient, intake: Intake
+    client_id: UUID, body: ChangeFacts, caller: UseClient, intake: Intake
 ) -> ClientView:
     try:
         client = intake.change_facts(
@@ -247,7 +254,7 @@ def change_facts(
     "/{client_id}/conflicts/{conflict_id}/resolve", responses=ERRORS, summary="Resolve a conflict"
 )
 def resolve_conflict(
-    client_id: UUID, conflict_id: str, body: ResolveConflict, caller: ChangeClient, intake: Intake
+    client_id: UUID, conflict_id: str, body: ResolveConflict, caller: UseClient, intake: Intake
 ) -> ClientView:
     client = intake.resolve_conflict(
         client_id,
@@ -261,7 +268,7 @@ def resolve_conflict(
 
 @router.post("/{client_id}/merge", responses=ERRORS, summary="Merge a duplicate into this client")
 def merge(
-    client_id: UUID, body: MergeDuplicate, caller: ChangeClient, intake: Intake, request: Request
+    client_id: UUID, body: MergeDuplicate, caller: UseClient, intake: Intake, request: Request
 ) -> ClientView:
     # The duplicate's data joins this client's: it must be the caller's organisation's too.
     if intake.responsible_organisation(body.duplicate_id) is not None and not may_see(
@@ -279,7 +286,7 @@ def merge(
 
 @router.post("/{client_id}/worker", responses=ERRORS, summary="Name the client's caseworker")
 def assign_worker(
-    client_id: UUID, body: AssignWorker, caller: ChangeClient, intake: Intake
+    client_id: UUID, body: AssignWorker, caller: UseClient, intake: Intake
 ) -> ClientView:
     client = intake.assign_worker(
         client_id, provenance=caller.provenance(body.occurred_at), worker=body.worker
@@ -323,7 +330,7 @@ class Received(BaseModel):
     },
     summary="Take a message of another municipal system (CloudEvents 1.0, structured or binary)",
     description=HTTP_BINDING_DESCRIPTION,
-    openapi_extra=http_binding_openapi(),
+    openapi_extra={**http_binding_openapi(), COMPONENT_SCHEMAS: inbound_event_schemas()},
 )
 async def receive(request: Request, caller: InboundSender, intake: Intake) -> Received:
     # Only the CloudEvents headers travel on: the rest (the token) is no part of the event.

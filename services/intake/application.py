@@ -78,6 +78,12 @@ class IntakeApplication(InboundMessages):
         except NotFoundError:
             return None
 
+    def processing_restricted(self, client_id: UUID) -> bool:
+        try:
+            return self.client(client_id).restriction is not None
+        except NotFoundError:
+            return False
+
     def correct_details(
         self, client_id: UUID, *, provenance: Provenance, personal: PersonalDetails, reason: str
     ) -> Client:

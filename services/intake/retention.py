@@ -52,7 +52,7 @@ def clocks_of(classes: dict[str, RetentionClass]) -> Callable[..., None]:
             event = decode()
             state.lift(client_id, event.hold_id, _day(event))
         elif name == "Client.RecordsExpired":
-            state.gone(client_id, decode().retention_class)
+            state.expired(client_id, decode().retention_class)
         elif name == "Client.Erased":
             state.gone(client_id)
 
@@ -116,6 +116,11 @@ def retention_watch(
         for name, cls in classes.items()
         if cls.owner == SERVICE and cls.clock is Clock.CLIENT_CLOSED
     }
+
+    def destroy(client_id: UUID, retention_class: str) -> None:
+        if retention_class == IDENTITY:
+            app.keys.erase(client_id)  # idempotent
+
     return RetentionWatch(
         app,
         clocked,
@@ -124,6 +129,7 @@ def retention_watch(
         clock=clock,
         poll_seconds=poll_seconds,
         sweeps=sweeps,
+        destroy=destroy,
     )
 
 

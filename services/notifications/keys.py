@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.notifications.letters import RETENTION_CLASS
 from shared.client_keys import ClientErasedError, KeyErasedError, StoredClientKeys
 
-__all__ = ["ClientErasedError", "ClientKeys", "KeyErasedError"]
+__all__ = ["RETENTION_CLASS", "ClientErasedError", "ClientKeys", "KeyErasedError"]
 
-RETENTION_CLASS = "letters"  # shared/retention/retention.toml
 TABLE = "notification_client_keys"
 
 

@@ -42,6 +42,11 @@ class MessageState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The retention class of the letters' sealed details (shared/retention/retention.toml); also
+# the name of the client's letters key, under which letters were sealed before each letter
+# had a key of its own.
+RETENTION_CLASS = "letters"
+
 PENDING = frozenset({MessageState.SCHEDULED, MessageState.RETRYING})
 # Nothing more happens to such a message unless staff ask to resend it.
 FINISHED = frozenset({MessageState.SENT, MessageState.FAILED, MessageState.CANCELLED})

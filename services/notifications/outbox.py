@@ -33,6 +33,7 @@ from eventsourcing.domain import Aggregate, event
 from services.notifications.letters import (
     FINISHED,
     PENDING,
+    RETENTION_CLASS,
     Message,
     MessageState,
     MissedAppointment,
@@ -215,6 +216,8 @@ class ClientOutbox(Aggregate):
         current = self.messages.get(message_id)
         if current is None or current.state is not MessageState.FAILED:
             return False
+        if current.sealed is not None and self.details_expired(current):
+            return False  # its address went by retention: there is nothing to send
         self._resend_requested(
             client_id=self.client_id,
             provenance=provenance,
@@ -228,9 +231,21 @@ class ClientOutbox(Aggregate):
             self._worker_noted(client_id=self.client_id, provenance=provenance, worker=worker)
 
     def forget_personal(self, *, provenance: Provenance) -> None:
-        """The client was erased: nothing more goes out about them."""
+        """The client was erased: nothing more goes out about them, and the erasure is on
+        record (the retention timer stops every clock of the client for good)."""
         for message in list(self.messages.values()):
             self.cancel(provenance=provenance, message_id=message.message_id, reason="erased")
+        if not self.erased:
+            self._erased(client_id=self.client_id, provenance=provenance)
+
+    @event("Erased")
+    def _erased(self, *, client_id: UUID, provenance: Provenance) -> None:
+        self._erased_flag = True
+
+    @property
+    def erased(self) -> bool:
+        # Letters stored before this event existed: an erasure shows in their cancellations.
+        return bool(vars(self).get("_erased_flag"))
 
     def record_missed(self, *, provenance: Provenance, missed: MissedAppointment) -> bool:
         """Records the miss and its decision; a later report with other facts (a reason
@@ -473,8 +488,12 @@ class ClientOutbox(Aggregate):
         """Records that the details sealed under ``key`` (one letter's own, or the client's
         letters key of the letters from before) went by ``rule``; False when they went already,
         or when the client's letters key still seals a letter not yet finished."""
-        if key in self.expired_keys:
+        if key in self.expired_keys or self.erased:
             return False
+        for message in self.messages.values():
+            # A letter's own key waits while the letter is to be sent again.
+            if message.sealed_key == key and message.state not in FINISHED:
+                return False
         if key == retention_class and any(
             message.sealed is not None
             and message.sealed_key is None
@@ -504,6 +523,10 @@ class ClientOutbox(Aggregate):
         expired_on: date,
     ) -> None:
         self._expired_keys = self.expired_keys | {key}
+
+    def details_expired(self, message: Message) -> bool:
+        """Whether the key ``message``'s details are sealed under went by retention."""
+        return (message.sealed_key or RETENTION_CLASS) in self.expired_keys
 
     @property
     def expired_keys(self) -> frozenset[str]:

@@ -50,14 +50,32 @@ class _LetterReader:
         elif kind in _ENDED:
             ended = decode()
             if kind == "MessageCancelled" and ended.reason == "erased":
-                state.gone(ended.client_id)  # every key of the client went with the erasure
+                self._erased(state, ended.client_id)  # (letters from before ``Erased``)
                 return
             key = self.keys.get((ended.client_id, ended.message_id))
             if key is not None:  # the clock restarts if a resent letter ends again
                 state.start(ended.client_id, key, business_day(ended.provenance.occurred_at))
+        elif kind == "ResendRequested":
+            resent = decode()
+            key = self.keys.get((resent.client_id, resent.message_id))
+            if key is not None and key != RETENTION_CLASS:
+                state.stop(resent.client_id, key)  # in use again until it ends again
         elif kind == "DetailsExpired":
             expired = decode()
-            state.gone(expired.client_id, expired.key)
+            state.expired(expired.client_id, expired.key)
+            self._forget_letters(expired.client_id, expired.key)
+        elif kind == "Erased":
+            self._erased(state, decode().client_id)
+
+    def _erased(self, state: ClockState, client_id: UUID) -> None:
+        state.gone(client_id)  # every key of the client went with the erasure
+        self._forget_letters(client_id)
+
+    def _forget_letters(self, client_id: UUID, key: str | None = None) -> None:
+        """What need not be remembered any more (memory does not grow with letters gone)."""
+        for letter in [k for k, v in self.keys.items() if k[0] == client_id]:
+            if key is None or self.keys[letter] == key:
+                del self.keys[letter]
 
 
 def letters_retention_watch(
@@ -88,14 +106,24 @@ def letters_retention_watch(
 
         letters, now = app.decide(ClientOutbox.create_id(item.client_id), ClientOutbox, decide)
         if key in letters.expired_keys:
-            if item.record is None:
-                # The key of the letters from before letters had keys: destroyed, with no
-                # tombstone (that would read as an erasure and refuse the client's next letter).
-                app.keys.retire(item.client_id, key)
-            else:
-                app.keys.forget(item.client_id, key)
+            destroy(item.client_id, key)
         return now
 
+    def destroy(client_id: UUID, key: str) -> None:
+        """Idempotent: also mends a crash between the record and the destruction."""
+        if key == RETENTION_CLASS:
+            # The key of the letters from before letters had keys: destroyed, with no
+            # tombstone (that would read as an erasure and refuse the client's next letter).
+            app.keys.retire(client_id, key)
+        else:
+            app.keys.forget(client_id, key)
+
     return RetentionWatch(
-        app, classes, _LetterReader(), expire, clock=clock, poll_seconds=poll_seconds
+        app,
+        classes,
+        _LetterReader(),
+        expire,
+        clock=clock,
+        poll_seconds=poll_seconds,
+        destroy=destroy,
     )

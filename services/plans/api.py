@@ -32,8 +32,13 @@ Plans = Annotated[PlansApplication, Depends(application("plans", PlansApplicatio
 ERRORS: dict[int | str, dict[str, object]] = {404: {"model": Problem}, 409: {"model": Problem}}
 # What each route may be called by (shared.auth.roles has the table of who has what).
 ReadCase = Annotated[Caller, Depends(client_access("plans", Permission.READ_CASE))]
-RecordCase = Annotated[Caller, Depends(client_access("plans", Permission.RECORD_CASE))]
-ChangeCase = Annotated[Caller, Depends(client_access("plans", Permission.CHANGE_CLIENT))]
+# Commands answer with the plan, so they wait while the client's processing is restricted.
+RecordCase = Annotated[
+    Caller, Depends(client_access("plans", Permission.RECORD_CASE, unrestricted=True))
+]
+ChangeCase = Annotated[
+    Caller, Depends(client_access("plans", Permission.CHANGE_CLIENT, unrestricted=True))
+]
 
 
 class PlanReviewView(BaseModel):

@@ -23,6 +23,7 @@ from shared.auth.errors import (
 )
 from shared.auth.roles import Permission, Role
 from shared.auth.tokens import TokenVerifier
+from shared.data_subject import ProcessingRestrictedError
 from shared.errors import NotFoundError
 from shared.eventstore import ServiceApplication
 from shared.values import Actor, ActorKind
@@ -105,15 +106,32 @@ class AnswersForClients(Protocol):
 
 
 def client_access(
-    service: str, permission: Permission, *, opens: bool = False
+    service: str, permission: Permission, *, opens: bool = False, unrestricted: bool = False
 ) -> Callable[[Request, UUID, Caller], Caller]:
     """A route about the client in the path: ``permission``, and the client is one the
     caller's organisation answers for (unless the role reaches every organisation).
 
-    ``opens``: the route may start this service's record of a client it does not know yet."""
-    return client_access_by(
-        lambda request: request.app.state.applications[service], permission, opens=opens
-    )
+    ``opens``: the route may start this service's record of a client it does not know yet.
+    ``unrestricted``: the route uses the client's data, so it is refused (409
+    ``processing_restricted``) while the client's processing is restricted (GDPR Art. 18:
+    kept, not used) — a command's answer would show the case as a read does."""
+
+    def application(request: Request) -> ServiceApplication:
+        found: ServiceApplication = request.app.state.applications[service]
+        return found
+
+    checked = client_access_by(application, permission, opens=opens)
+    if not unrestricted:
+        return checked
+
+    def dependency(
+        request: Request, client_id: UUID, caller: Annotated[Caller, Depends(checked)]
+    ) -> Caller:
+        if application(request).processing_restricted(client_id):
+            raise ProcessingRestrictedError()
+        return caller
+
+    return dependency
 
 
 def client_access_by(

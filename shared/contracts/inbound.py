@@ -29,10 +29,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from shared.contracts.envelope import ContractError
 from shared.contracts.intake import PersonalDetails, ResidencePermit
 from shared.errors import InvalidValueError
+from shared.identity import IdentifierKind
 
 
 class PersonRef(PersonalDetails):
     """Who the message is about: at least one identifier; names and birth date if known."""
+
+    model_config = ConfigDict(
+        # The rule of ``_identified``, as the schema states it: one identifier, not null.
+        json_schema_extra={
+            "anyOf": [
+                {"required": [kind.value], "properties": {kind.value: {"type": "string"}}}
+                for kind in IdentifierKind
+            ]
+        }
+    )
 
     @model_validator(mode="after")
     def _identified(self) -> PersonRef:
@@ -324,6 +335,22 @@ class CloudEvent(BaseModel):
     datacontenttype: str = Field(default="application/json", pattern=JSON_MEDIA_TYPE)
     data: dict[str, Any]
 
+    @model_validator(mode="after")
+    def _extensions_are_cloudevents_values(self) -> CloudEvent:
+        # The CloudEvents type system (string, integer, boolean, binary, timestamp): an object,
+        # an array or a fraction has no canonical form, so two senders of the same event
+        # could not be told apart from two different events.
+        for name, value in (self.model_extra or {}).items():
+            if isinstance(value, bool | str | bytes | datetime):
+                continue
+            if isinstance(value, int) and -(2**31) <= value < 2**31:
+                continue
+            raise ValueError(
+                f"extension {name!r}: not a CloudEvents value (a string, an integer of 32 bits,"
+                " a boolean)"
+            )
+        return self
+
     def payload(self) -> InboundData:
         model = INBOUND.get(self.type)
         if model is None:
@@ -390,9 +417,12 @@ class InboundMessage:
         return cls(message.encode() if isinstance(message, str) else bytes(message))
 
     def attribute_headers(self) -> list[str]:
-        """The headers that name CloudEvents attributes."""
+        """The headers that name CloudEvents attributes (HTTP's names in any case; AMQP's as
+        the SDK's bindings write and read them, case and all)."""
         prefixes = _PREFIXES[self.transport]
-        return [name for name in self.headers if name.lower().startswith(prefixes)]
+        if self.transport == "http":
+            return [name for name in self.headers if name.lower().startswith(prefixes)]
+        return [name for name in self.headers if name.startswith(prefixes)]
 
     @property
     def binary(self) -> bool:
@@ -406,7 +436,7 @@ class InboundMessage:
 
 _PREFIXES: dict[str, tuple[str, ...]] = {
     "http": (http.CE_PREFIX,),
-    "amqp": (amqp.CE_PREFIX_UNDERSCORE.lower(), amqp.CE_PREFIX_COLON.lower(), rabbitmq.CE_PREFIX),
+    "amqp": (amqp.CE_PREFIX_UNDERSCORE, amqp.CE_PREFIX_COLON, rabbitmq.CE_PREFIX),
 }
 
 
@@ -457,8 +487,12 @@ def _read_structured(message: InboundMessage) -> CloudEvent:
     why = "not a CloudEvents 1.0 JSON message"
     hint = _kafka_hint(message)
     try:
+        message.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContractError(f"{why}: the body is not UTF-8 text{hint}") from None
+    try:
         raw = json.loads(message.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except json.JSONDecodeError:
         raise ContractError(
             f"{why}: the body is not JSON (in binary mode the attributes travel in "
             f"{_header_names(message, 'specversion', 'id', 'source', 'type')} headers){hint}"
@@ -479,16 +513,27 @@ def _read_binary(message: InboundMessage) -> CloudEvent:
 
 
 def _binary_event(message: InboundMessage) -> BaseCloudEvent:
+    content_type = _media_type(message.content_type)
     if message.transport == "http":
         headers = {name: str(value) for name, value in message.headers.items()}
-        if message.content_type is not None:
-            headers[CONTENT_TYPE_HEADER] = message.content_type
+        if content_type is not None:
+            headers[CONTENT_TYPE_HEADER] = content_type
         return http.from_binary(http.HTTPMessage(headers, message.body), JSONFormat(), _SentEvent)
     headers = {name: _text(value) for name, value in message.headers.items()}
-    if any(name.lower().startswith(rabbitmq.CE_PREFIX) for name in headers):
-        sent = rabbitmq.RabbitMQMessage(headers, message.content_type, message.body)
+    # The binding whose specversion header is there (a stray header of the other, such as a
+    # tracing middleware's, does not choose); without one, the binding of most headers.
+    amqp_names = [
+        n for n in headers if n.startswith((amqp.CE_PREFIX_UNDERSCORE, amqp.CE_PREFIX_COLON))
+    ]
+    rabbit_names = [n for n in headers if n.startswith(rabbitmq.CE_PREFIX)]
+    amqp_version = any(n.endswith("specversion") for n in amqp_names)
+    rabbit_version = f"{rabbitmq.CE_PREFIX}specversion" in rabbit_names
+    if (rabbit_version and not amqp_version) or (
+        rabbit_version == amqp_version and len(rabbit_names) > len(amqp_names)
+    ):
+        sent = rabbitmq.RabbitMQMessage(headers, content_type, message.body)
         return rabbitmq.from_binary(sent, JSONFormat(), _SentEvent)
-    properties = {} if message.content_type is None else {"content-type": message.content_type}
+    properties = {} if content_type is None else {"content-type": content_type}
     sent_amqp = amqp.AMQPMessage(properties, headers, message.body)
     return amqp.from_binary(sent_amqp, JSONFormat(), _SentEvent)
 
@@ -512,11 +557,23 @@ def _envelope(
         raise ContractError(f"{why}: {refused}") from None
     except binascii.Error:
         raise ContractError(f"{why}: data_base64: not base64") from None
-    except (ValueError, TypeError, OverflowError):  # the one attribute the SDK parses
-        raise ContractError(f"{why}: time: not an RFC 3339 timestamp") from None
+    except (ValueError, TypeError, OverflowError, OSError):  # the one attribute the SDK parses
+        raise ContractError(f"{why}: time: not an RFC 3339 timestamp (or out of range)") from None
     assert isinstance(event, _SentEvent)
     attributes = {k: v for k, v in event.get_attributes().items() if k in event.sent}
+    if isinstance(attributes.get("time"), datetime):
+        try:  # in UTC from here on: a moment at the calendar's edge has no UTC time
+            attributes["time"] = attributes["time"].astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ContractError(f"{why}: time: out of range") from None
+    if isinstance(attributes.get("datacontenttype"), str):
+        attributes["datacontenttype"] = _media_type(attributes["datacontenttype"])
     data = event.get_data()
+    if isinstance(data, bytes | bytearray):  # data_base64 of a JSON content type
+        try:
+            data = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ContractError(f"{why}: data: a JSON object is required", at="/data") from None
     if not isinstance(data, dict):
         raise ContractError(f"{why}: data: a JSON object is required", at="/data")
     try:
@@ -526,8 +583,24 @@ def _envelope(
 
 
 def _text(value: Any) -> Any:
-    # AMQP 0-9-1 headers arrive as bytes when they are not valid UTF-8.
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    """A header's value as the SDK reads it: AMQP 0-9-1 gives a long string as bytes (and a
+    byte array as ``bytearray``); text when it is UTF-8, else the bytes themselves (a binary
+    extension value), never a lossy decoding."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value)
+    return value
+
+
+def _media_type(content_type: str | None) -> str | None:
+    """A content type as the SDK's patterns read it: type and subtype are case-insensitive
+    (RFC 9110 §8.3.1) and may have spaces before their parameters."""
+    if content_type is None:
+        return None
+    kind, semicolon, parameters = content_type.partition(";")
+    return kind.strip().lower() + (f";{parameters.strip()}" if semicolon else "")
 
 
 def _header_names(message: InboundMessage, *attributes: str) -> str:
@@ -585,38 +658,117 @@ HTTP_BINDING_DESCRIPTION = """\
 A CloudEvents 1.0 message (HTTP protocol binding), in either content mode:
 
 - **structured**: the whole event is the body, `Content-Type: application/cloudevents+json`
-  (a plain `application/json` body without `ce-*` headers is read the same way);
+  (a plain `application/json` body without `ce-*` headers is read the same way). The schema
+  below is this mode's: one shape per `type`, its `data` that type's.
 - **binary**: the attributes in `ce-*` headers (`ce-specversion`, `ce-id`, `ce-source`,
-  `ce-type`, optionally `ce-time`, `ce-subject`, `ce-dataschema`; percent-encoded), the
-  body is the event's `data`, `Content-Type: application/json`.
+  `ce-type`, optionally `ce-time`, `ce-subject`, `ce-dataschema` and extensions;
+  percent-encoded), the body is the event's `data` (the schema of its type's `data` below),
+  `Content-Type: application/json`. OpenAPI cannot tie a header to the body's schema, so these
+  headers are described here rather than listed as parameters; `docs/asyncapi.json` shows this
+  mode's messages.
 
 (`source`, `id`) identifies a message: the same pair with the same content is a `duplicate`,
 applied once; with other content it is refused (409). Without `time`, the time it was received
 is the time of the event."""
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` put in place of their references (an
+    operation's schema cannot bring definitions of its own into the document's)."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(
+                    {
+                        **definitions[ref.removeprefix("#/$defs/")],
+                        **{k: v for k, v in node.items() if k != "$ref"},
+                    }
+                )
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+# An extension attribute's value (CloudEvents 1.0 type system, as ``CloudEvent`` checks it);
+# a JSON null is an absent attribute.
+_EXTENSION_VALUE: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+        {"type": "null"},
+    ]
+}
+
+
+def _optional_text(limit: int) -> dict[str, Any]:
+    # A JSON null is an absent attribute (CloudEvents JSON format, 3.1).
+    return {"anyOf": [{"type": "string", "minLength": 1, "maxLength": limit}, {"type": "null"}]}
+
+
+def structured_event_schema(model: type[InboundData]) -> dict[str, Any]:
+    """The structured-mode event of ``model``'s type, as the server reads it."""
+    return {
+        "title": f"CloudEvent {model.TYPE}",
+        "type": "object",
+        "required": ["specversion", "id", "source", "type", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {"type": "string", "minLength": 1, "maxLength": 200},
+            "source": {"type": "string", "minLength": 1, "maxLength": 500},
+            "type": {"const": model.TYPE},
+            "time": {
+                "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+                "description": "When it happened (RFC 3339); absent, when it was received.",
+            },
+            "subject": _optional_text(500),
+            "dataschema": _optional_text(500),
+            "datacontenttype": {
+                "anyOf": [{"type": "string", "pattern": JSON_MEDIA_TYPE}, {"type": "null"}]
+            },
+            "data": _inlined(model.model_json_schema()),
+        },
+        # Extensions: lowercase letters and digits (CloudEvents 1.0, 3.1.1).
+        "propertyNames": {"pattern": "^[a-z0-9]+$"},
+        "additionalProperties": _EXTENSION_VALUE,
+    }
+
+
+def inbound_event_schemas() -> dict[str, Any]:
+    """The structured-mode event, one shape per type, as schemas of the document's components
+    (``InboundEvent`` is any of them, told apart by ``type``)."""
+    names = {model.TYPE: f"InboundEvent_{model.__name__}" for model in INBOUND.values()}
+    return {
+        "InboundEvent": {
+            "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in names.values()],
+            "discriminator": {
+                "propertyName": "type",
+                "mapping": {kind: f"#/components/schemas/{name}" for kind, name in names.items()},
+            },
+        },
+        **{names[model.TYPE]: structured_event_schema(model) for model in INBOUND.values()},
+    }
+
+
 def http_binding_openapi() -> dict[str, Any]:
-    """The OpenAPI of ``POST /inbound`` beyond what the route declares: the body in both
-    content modes and the headers of the binary mode."""
-    structured = CloudEvent.model_json_schema()
-    binary_data = {"type": "object", "description": "The event's `data` (binary mode)."}
+    """The OpenAPI of ``POST /inbound`` beyond what the route declares: the structured-mode
+    body (``inbound_event_schemas``; the binary mode is described in
+    ``HTTP_BINDING_DESCRIPTION``)."""
+    body = {"schema": {"$ref": "#/components/schemas/InboundEvent"}}
     sample = example(HomeMunicipalityRegistered)
     return {
-        "parameters": [
-            {
-                "name": f"ce-{name}",
-                "in": "header",
-                "required": False,
-                "description": ("Binary mode, required. " if required else "Binary mode. ") + text,
-                "schema": {"type": "string"},
-            }
-            for name, (required, text) in ATTRIBUTES.items()
-        ],
         "requestBody": {
             "required": True,
             "content": {
-                "application/cloudevents+json": {"schema": structured, "example": sample},
-                "application/json": {"schema": binary_data, "example": sample["data"]},
+                "application/cloudevents+json": {**body, "example": sample},
+                "application/json": {**body, "example": sample},
             },
         },
     }

@@ -30,13 +30,28 @@ class Due:
 @dataclass
 class _Client:
     started: dict[str, date] = field(default_factory=dict)
-    holds: dict[str, Hold] = field(default_factory=dict)
+    # Every hold in order, by its id: an id placed again after it was lifted is another hold
+    # (both stopped the clock).
+    holds: list[tuple[str, Hold]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
 
 
 class ClockState:
     def __init__(self) -> None:
         self._clients: dict[UUID, _Client] = {}
+        # Expiries read from the log whose destruction is still to be confirmed: each is made
+        # sure of once per process (after a crash between the record and the destruction,
+        # the next round's destruction mends it).
+        self._to_confirm: list[tuple[UUID, str]] = []
+
+    def expired(self, client_id: UUID, name: str) -> None:
+        """The log records that ``name`` (a class, or one record's key in it) went."""
+        self.gone(client_id, name)
+        self._to_confirm.append((client_id, name))
+
+    def take_expired(self) -> list[tuple[UUID, str]]:
+        taken, self._to_confirm = self._to_confirm, []
+        return taken
 
     def _of(self, client_id: UUID) -> _Client:
         return self._clients.setdefault(client_id, _Client())
@@ -45,13 +60,20 @@ class ClockState:
         """The class's clock starts (again: a later start replaces the earlier)."""
         self._of(client_id).started[retention_class] = on
 
+    def stop(self, client_id: UUID, name: str) -> None:
+        """The clock stops until started again (the record is in use again: a letter resent)."""
+        self._of(client_id).started.pop(name, None)
+
     def hold(self, client_id: UUID, hold_id: str, reason: str, on: date) -> None:
-        self._of(client_id).holds[hold_id] = Hold(reason, on)
+        holds = self._of(client_id).holds
+        if not any(name == hold_id and h.lifted_on is None for name, h in holds):
+            holds.append((hold_id, Hold(reason, on)))
 
     def lift(self, client_id: UUID, hold_id: str, on: date) -> None:
         holds = self._of(client_id).holds
-        if hold_id in holds:
-            holds[hold_id] = Hold(holds[hold_id].reason, holds[hold_id].placed_on, on)
+        for index, (name, placed) in enumerate(holds):
+            if name == hold_id and placed.lifted_on is None:
+                holds[index] = (name, Hold(placed.reason, placed.placed_on, on))
 
     def gone(self, client_id: UUID, retention_class: str | None = None) -> None:
         """The class went (None: everything of the client, as on an erasure)."""
@@ -66,7 +88,7 @@ class ClockState:
         """Every running clock of a known class, with when it ends and whether it has."""
         found: list[Due] = []
         for client_id, client in self._clients.items():
-            holds = list(client.holds.values())
+            holds = [placed for _, placed in client.holds]
             for name, started in client.started.items():
                 # A record's own clock is named "<class>/<record id>" (shared.client_keys).
                 class_name, _, record = name.partition("/")

@@ -90,6 +90,9 @@ def retention_report(
         found = watch.report()
         every += found
         due += watch.fire() if apply else [item for item in found if item.due]
+    # The caller learns of the clients it may see only, in the lists and in the counts.
+    every = [item for item in every if visible(item.client_id)]
+    due = [item for item in due if visible(item.client_id)]
     log_class = classes.get(ACCESS_LOG)
     log_due = None
     if access_log is not None and log_class is not None:
@@ -146,7 +149,6 @@ def retention_report(
                 rule=item.rule,
             )
             for item in due
-            if visible(item.client_id)
         ],
         access_log=log_due,
         dead_letters=letters_due,

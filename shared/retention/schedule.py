@@ -73,7 +73,14 @@ def is_due(found: Expiry | None, today: date) -> bool:
 
 
 def written_before(period: Period, today: date) -> date:
-    """Records whose clock started before this day have run out by ``today`` (those of the
-    day itself are kept through ``today``): the counting of ``period_end``, backwards."""
+    """Records whose clock started before this day have run out by ``today``: the first day
+    whose period ends on or after ``today`` (``period_end`` is monotone in its start, so the
+    rows before it are exactly those whose period ended before today). Counted with
+    ``period_end`` itself, not with the period subtracted: at a month's end the two differ
+    (28 Feb + 1 month is 28 Mar, but 29 Mar − 1 month is 28 Feb and 31 Mar − 1 month too)."""
     cutoff: date = today - relativedelta(years=period.years, months=period.months, days=period.days)
+    while period_end(cutoff - timedelta(days=1), period) >= today:
+        cutoff -= timedelta(days=1)
+    while period_end(cutoff, period) < today:
+        cutoff += timedelta(days=1)
     return cutoff

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 Read = Callable[[ClockState, UUID, str, Callable[[], Any]], None]
 # Destroys what one due class holds and records that it went; True if it did so now.
 Expire = Callable[[Due, date], bool]
+# Destroys, again, what a recorded expiry says went (idempotent): (client, class or key).
+Destroy = Callable[[UUID, str], None]
 
 
 def business_day(moment: datetime) -> date:
@@ -42,8 +44,11 @@ class RetentionWatch:
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = 3600.0,
         sweeps: Sequence[Callable[[datetime], object]] = (),
+        destroy: Destroy | None = None,
     ) -> None:
         self.app = app
+        # Recorded expiries (``ClockState.expired``) are made sure of with ``destroy``.
+        self.destroy = destroy
         # Classes with no client clock (the access log's rows), purged on each round.
         self.sweeps = sweeps
         self.classes = classes
@@ -86,6 +91,11 @@ class RetentionWatch:
             if item.ends_in is EndsIn.DELETION and self.expire(item, today):
                 went.append(item)
         self.follow()  # the expiries' own events end their clocks
+        for client_id, name in self.state.take_expired():
+            # Each recorded expiry's destruction, once per process: what a crash between the
+            # record and the destruction left is destroyed now.
+            if self.destroy is not None:
+                self.destroy(client_id, name)
         for sweep in self.sweeps:
             sweep(self.clock())
         return went
