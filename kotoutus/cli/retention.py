@@ -97,7 +97,7 @@ def _run(*, apply: bool, on: str | None, as_json: bool) -> None:
     for summary in report.classes:
         held = f", {summary.held} held" if summary.held else ""
         if not summary.watched:
-            held += " (its clock runs nowhere yet)"
+            held += " (no clock here: its records are kept elsewhere)"
         typer.echo(
             f"  {summary.retention_class}: {summary.due} {verb}{held} — {summary.period} from "
             f"{summary.clock.value}, ends in {summary.ends_in.value} ({summary.source})"

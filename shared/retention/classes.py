@@ -44,8 +44,8 @@ class Period(BaseModel):
     days: int = Field(default=0, ge=0, le=100_000)
 
     def __str__(self) -> str:
-        parts = [(self.years, "years"), (self.months, "months"), (self.days, "days")]
-        return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 days"
+        parts = [(self.years, "year"), (self.months, "month"), (self.days, "day")]
+        return " ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n) or "0 days"
 
 
 class RetentionClass(BaseModel):
