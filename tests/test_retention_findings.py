@@ -141,3 +141,30 @@ def test_the_notes_go_after_five_years_while_the_identity_stays(
     assert "Kemijärvi TOS 2026" in expired[0].data.rule
     now[0] = at("2040-01-01")
     assert findings_retention_watch(assessment, clock=lambda: now[0]).fire() == []
+
+
+def test_a_merged_duplicate_s_notes_have_their_clock_from_the_merge(
+    api: TestClient, town: EmbeddedSystem
+) -> None:
+    survivor = opened(api, "2025-01-02", quota_refugee=True)
+    duplicate = opened(api, "2025-01-03", quota_refugee=True)
+    merged = api.post(
+        f"/clients/{survivor}/merge",
+        json={"duplicate_id": duplicate, "reason": "the same person, registered twice"},
+        headers=ACTOR,
+    )
+    assert merged.is_success, merged.text
+    assessment = town.nodes["assessment"].app
+    cid = UUID(duplicate)
+
+    def told() -> FindingsRetention | None:
+        found = assessment.stored(FindingsRetention.create_id(cid), FindingsRetention)
+        return found if found is not None and found.closed_on is not None else None
+
+    merged_on = eventually(told, what="assessment told of the merge").closed_on
+    assert merged_on is not None
+    # Five years (the town's file) from the merge: kept through that day, gone the next.
+    watch = findings_retention_watch(assessment, clock=lambda: at("2100-01-01"))
+    [item] = [d for d in watch.report() if d.client_id == cid]
+    assert item.clock_started_on == merged_on
+    assert item.goes_on is not None and item.goes_on.year == merged_on.year + 5

@@ -53,6 +53,18 @@ def on_client_closed(
     return (record,)
 
 
+def on_clients_merged(
+    app: AssessmentApplication, message: contracts.ClientsMerged
+) -> Sequence[Aggregate]:
+    """The duplicate's relationship closed with the merge (intake starts its identity clock on
+    ``MarkedDuplicate``, which stays within intake): its notes' clock starts the same day."""
+    record = _record(app, message, message.data.duplicate_id)
+    record.note_closure(
+        provenance=_provenance(message), closed_on=business_day(message.occurred_at)
+    )
+    return (record,)
+
+
 def on_legal_hold_placed(
     app: AssessmentApplication, message: contracts.LegalHoldPlaced
 ) -> Sequence[Aggregate]:

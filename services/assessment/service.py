@@ -38,6 +38,7 @@ SERVICE = Service(
     .on(contracts.ClientErased, AssessmentApplication.on_client_erased)
     # Retention: the notes' clock (services/assessment/retention.py).
     .on(contracts.ClientClosed, retention.on_client_closed)
+    .on(contracts.ClientsMerged, retention.on_clients_merged)
     .on(contracts.LegalHoldPlaced, retention.on_legal_hold_placed)
     .on(contracts.LegalHoldLifted, retention.on_legal_hold_lifted)
     # Restriction of processing (GDPR Art. 18): the case's reads refuse while it holds.
