@@ -27,7 +27,13 @@ from pathlib import Path
 PY_SPY = Path(sys.executable).parent / "py-spy"
 # A frame as py-spy writes it with --nolineno: "function (path/to/file.py)".
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*)\)$")
-ROOTS = ("site-packages/", "lib/python3.11/", "/work/main/")
+# Where a file's path from its package begins: an installed package's, the standard library's,
+# or this checkout's (wherever it is cloned).
+ROOTS = (
+    "site-packages/",
+    f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/",
+    f"{Path(__file__).resolve().parents[1]}/",
+)
 # Files of the frames under everything (the total-time list leaves them out).
 PLUMBING = (
     "(threading.py)",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from services.plans.api import router
 from services.plans.application import PlansApplication
 from services.plans.deadlines import plan_deadline_watch
-from services.plans.retention import plan_retention_watch
 from shared import restriction_record
 from shared.contracts import events as contracts
 from shared.messaging.consumers import Handlers
@@ -46,5 +45,7 @@ SERVICE = Service(
     .on(contracts.LegalHoldPlaced, holds.on_legal_hold_placed)
     .on(contracts.LegalHoldLifted, holds.on_legal_hold_lifted),
     routes=router,
-    background=(plan_deadline_watch, plan_retention_watch),
+    # No retention timer runs here: plan contents end in archiving, which the report
+    # (`kotoutus retention report`, services/plans/retention.py) names and nothing deletes.
+    background=(plan_deadline_watch,),
 )
