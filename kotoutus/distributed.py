@@ -14,6 +14,7 @@ from kotoutus.bootstrap import bootstrap, dead_letter_archive, inbound, subscrip
 from kotoutus.http import create_api
 from kotoutus.registry import READ_SIDE, SERVICES
 from shared.audit import ChainKeeper
+from shared.lease import lease_for
 from shared.messaging.consumer import register_inbound, register_subscription
 from shared.messaging.relay import OutboxRelay, register_publishers
 from shared.messaging.topology import Topology
@@ -67,6 +68,7 @@ class ServiceProcess:
             schema=self.settings.schema_for(self.service.name),
             batch_size=self.settings.relay_batch_size,
             idle_seconds=self.settings.relay_idle_seconds,
+            lease=lease_for(self.settings, self.service.name, "relay"),
         )
         stop = asyncio.Event()
         tasks = [

@@ -138,6 +138,19 @@ class PostgresBatchRecorder(PostgresProcessRecorder):
             )
             return {(r["application_name"], int(r["notification_id"])) for r in curs.fetchall()}
 
+    @retried
+    def stored_ids(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` have stored events: one query for a batch (a batch's
+        new aggregates then need no read each)."""
+        if not originator_ids:
+            return set()
+        query = sql.SQL(
+            "SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s::uuid[])"
+        ).format(sql.Identifier(self.datastore.schema), sql.Identifier(self.events_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, ([str(i) for i in originator_ids],))
+            return {UUID(str(r["originator_id"])) for r in curs.fetchall()}
+
 
 # Pairs per query: SQLite allows 32766 parameters since 3.32, 999 before.
 _SQLITE_PAIRS = 400
@@ -173,6 +186,21 @@ class SQLiteBatchRecorder(SQLiteProcessRecorder):
                     [v for t in chunk for v in (t.application_name, t.notification_id)],
                 )
                 found.update((str(r[0]), int(r[1])) for r in c.fetchall())
+        return found
+
+    @retried
+    def stored_ids(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` have stored events."""
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(originator_ids), _SQLITE_PAIRS):
+                chunk = originator_ids[start : start + _SQLITE_PAIRS]
+                c.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table_name}"
+                    f" WHERE originator_id IN ({', '.join('?' * len(chunk))})",
+                    [i.hex for i in chunk],
+                )
+                found.update(UUID(str(r[0])) for r in c.fetchall())
         return found
 
 
@@ -226,6 +254,14 @@ def batch_cache(key: Any, load: Callable[[], Any]) -> Any:
     if key not in batch.cache:
         batch.cache[key] = load()
     return batch.cache[key]
+
+
+def remember(key: Any, value: Any) -> None:
+    """Caches ``value`` under ``key`` for the batch this thread applies (nothing outside one):
+    what the batch read for many at once, each found later without a read."""
+    batch = current_batch()
+    if batch is not None:
+        batch.cache[key] = value
 
 
 def forget_cached(key: Any) -> None:

@@ -32,7 +32,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from services.intake.lookups import Lookup
-from shared.batching import batch_cache, forget_cached, retried
+from shared.batching import batch_cache, current_batch, forget_cached, remember, retried
 from shared.clock import utc_now
 from shared.crypto import derive
 from shared.errors import DomainError
@@ -91,32 +91,73 @@ class ClientKeys(ABC):
             found = batch_cache(cached, lambda: self._key(client_id, create=True))
         return found
 
+    def make_keys(self, client_ids: Sequence[UUID]) -> None:
+        """Makes the keys of a batch's new clients in one transaction (each would otherwise
+        be made in one of its own as its first event is sealed), for the batch to find: in a
+        batch of messages only (``batch_cache``); an erased person's is found erased."""
+        if not client_ids or current_batch() is None:
+            return
+        for client_id, key in self._keys(client_ids).items():
+            remember((_CACHED, client_id), key)
+
+    @retried
+    def _keys(self, client_ids: Sequence[UUID]) -> dict[UUID, bytes | None]:
+        """Made (unless there) and read back in one transaction: each client's key, None
+        for an erased person's."""
+        now = utc_now().isoformat()
+        with self._cursor() as cursor:
+            cursor.executemany(
+                self._sql(
+                    "INSERT INTO client_keys VALUES (?, ?, ?, NULL)"
+                    " ON CONFLICT (client_id) DO NOTHING"
+                ),
+                [(str(client_id), self._new_wrapped(client_id), now) for client_id in client_ids],
+            )
+            found: dict[UUID, bytes | None] = {}
+            for start in range(0, len(client_ids), 500):  # within SQLite's parameter limit
+                chunk = client_ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(
+                    self._sql(
+                        f"SELECT client_id, wrapped FROM client_keys WHERE client_id IN ({marks})"
+                    ),
+                    [str(client_id) for client_id in chunk],
+                )
+                for stored, wrapped in cursor.fetchall():
+                    client_id = UUID(str(stored))
+                    found[client_id] = self._unwrap(client_id, wrapped)
+        return found
+
+    def _new_wrapped(self, client_id: UUID) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._wrapping.encrypt(
+            nonce, AESGCM.generate_key(bit_length=256), str(client_id).encode()
+        )
+
+    def _unwrap(self, client_id: UUID, wrapped: Any) -> bytes | None:
+        if wrapped is None:  # a tombstone: the person was erased
+            return None
+        raw = bytes(wrapped)
+        return self._wrapping.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], str(client_id).encode())
+
     @retried
     def _key(self, client_id: UUID, *, create: bool) -> bytes | None:
         select = self._sql("SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?")
         with self._cursor() as cursor:  # one transaction: made (unless there) and read back
             if create:
-                nonce = os.urandom(NONCE_BYTES)
-                wrapped = nonce + self._wrapping.encrypt(
-                    nonce, AESGCM.generate_key(bit_length=256), str(client_id).encode()
-                )
                 cursor.execute(
                     self._sql(
                         "INSERT INTO client_keys VALUES (?, ?, ?, NULL)"
                         " ON CONFLICT (client_id) DO NOTHING"
                     ),
-                    (str(client_id), wrapped, utc_now().isoformat()),
+                    (str(client_id), self._new_wrapped(client_id), utc_now().isoformat()),
                 )
             cursor.execute(select, (str(client_id),))
             rows = list(cursor.fetchall())
-        if not rows or rows[0][0] is None:
-            if create:
-                raise PersonErasedError(str(client_id))
-            return None
-        wrapped = bytes(rows[0][0])
-        return self._wrapping.decrypt(
-            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], str(client_id).encode()
-        )
+        key = self._unwrap(client_id, rows[0][0]) if rows else None
+        if key is None and create:
+            raise PersonErasedError(str(client_id))
+        return key
 
     def erase(self, client_id: UUID) -> None:
         """Destroys the key; a tombstone row remembers that it was."""

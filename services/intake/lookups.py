@@ -57,6 +57,10 @@ class LookupRecorder:
     def owner(self, digest: str) -> UUID | None:
         raise NotImplementedError
 
+    def owners(self, digests: Sequence[str]) -> dict[str, UUID]:
+        """The clients ``digests`` name (those naming no one are left out): one query."""
+        raise NotImplementedError
+
     def orphans(self) -> list[Lookup]:
         """Lookups naming a client of whom no event is stored (made before claims and clients
         were written together, by a crash between the two)."""
@@ -158,6 +162,19 @@ class PostgresIntakeRecorder(PostgresBatchRecorder, LookupRecorder):
         return UUID(str(row["client_id"])) if row else None
 
     @retried
+    def owners(self, digests: Sequence[str]) -> dict[str, UUID]:
+        if not digests:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                sql.SQL("SELECT digest, client_id FROM {} WHERE digest = ANY(%s)").format(
+                    self._lookups
+                ),
+                (list(digests),),
+            )
+            return {str(r["digest"]): UUID(str(r["client_id"])) for r in curs.fetchall()}
+
+    @retried
     def orphans(self) -> list[Lookup]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
@@ -227,6 +244,20 @@ class SQLiteIntakeRecorder(SQLiteBatchRecorder, LookupRecorder):
             c.execute(f"SELECT client_id FROM {TABLE} WHERE digest = ?", (digest,))
             row = c.fetchone()
         return UUID(row[0]) if row else None
+
+    @retried
+    def owners(self, digests: Sequence[str]) -> dict[str, UUID]:
+        found: dict[str, UUID] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(digests), 500):  # within SQLite's parameter limit
+                chunk = digests[start : start + 500]
+                c.execute(
+                    f"SELECT digest, client_id FROM {TABLE}"
+                    f" WHERE digest IN ({', '.join('?' * len(chunk))})",
+                    list(chunk),
+                )
+                found.update((str(r[0]), UUID(r[1])) for r in c.fetchall())
+        return found
 
     @retried
     def orphans(self) -> list[Lookup]:

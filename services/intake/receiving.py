@@ -22,7 +22,7 @@ from services.intake.inbound import (
 )
 from services.intake.lookups import LOOKUPS, LookupChanges
 from services.intake.model import ClientFacts, PersonalDetails
-from shared.batching import batch_cache, current_batch
+from shared.batching import batch_cache, current_batch, remember
 from shared.clock import utc_now
 from shared.contracts.inbound import CloudEvent, InboundData, InboundMessage, parse_inbound
 from shared.errors import ConcurrentUpdateError
@@ -32,6 +32,7 @@ from shared.values import Actor, ActorKind, Provenance
 # A batch's lookups (``_owners``): the claims of its messages so far, and each owner read.
 _CLAIMED = "intake claims"
 _OWNER = "intake lookup"
+_NO_RECEIPT = "intake receipts not stored"  # read ahead (``_read_ahead``)
 
 
 class InboundMessages(IdentifiedClients):
@@ -55,9 +56,11 @@ class InboundMessages(IdentifiedClients):
         received_at = utc_now()
         for _ in range(MAX_ATTEMPTS):
             with self.batch() as batch:
+                self._read_ahead(messages)
                 outcomes: list[str] = []
                 new_events: list[Any] = []
                 claimed: dict[str, UUID] = batch.cache.setdefault(_CLAIMED, {})
+                registered: list[UUID] = []
                 for envelope, payload in messages:
                     receipt_id = InboundReceipt.create_id(envelope.source, envelope.id)
                     digest = envelope.digest()
@@ -92,6 +95,9 @@ class InboundMessages(IdentifiedClients):
                     new_events += batch.keep(receipt, *changed)
                     claimed.update(claims)
                     outcomes.append(outcome)
+                    if outcome == "registered" and client_id is not None:
+                        registered.append(client_id)
+                self.keys.make_keys(registered)  # one transaction, not one each
                 try:
                     recordings = self.events.put(
                         new_events, **{LOOKUPS: LookupChanges(claim=dict(claimed))}
@@ -105,7 +111,30 @@ class InboundMessages(IdentifiedClients):
         first = messages[0][0]
         raise ConcurrentUpdateError(f"{first.source} {first.id} (a batch of {len(messages)})")
 
+    def _read_ahead(self, messages: Sequence[tuple[CloudEvent, InboundData]]) -> None:
+        """What the batch's messages will each ask, read for them all at once: which of their
+        receipts are stored (a new message's is not: no read of it), and whom their
+        identifiers name. Two queries for a batch, where each message took one of each."""
+        receipt_ids = [InboundReceipt.create_id(e.source, e.id) for e, _ in messages]
+        stored = self.recorder.stored_ids(receipt_ids)  # type: ignore[attr-defined]
+        remember(_NO_RECEIPT, set(receipt_ids) - stored)
+        digests = {
+            digest
+            for _, payload in messages
+            for digest in self._digests(payload.personal()).values()
+        }
+        owners = self.lookups.owners(sorted(digests))
+        for digest in digests:
+            remember((_OWNER, digest), owners.get(digest))
+
     def _receipt(self, receipt_id: UUID) -> InboundReceipt | None:
+        batch = current_batch()
+        if (
+            batch is not None
+            and receipt_id in batch.cache.get(_NO_RECEIPT, ())
+            and receipt_id not in batch.aggregates
+        ):
+            return None  # read ahead as not stored, and not made earlier in this batch
         try:
             receipt: InboundReceipt = self.repository.get(receipt_id)
         except AggregateNotFoundError:

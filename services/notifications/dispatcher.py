@@ -13,7 +13,7 @@ message that is not due.
 An attempt found in flight when the log is read is one a previous process did not finish:
 ``ClientOutbox.interrupted`` decides (resend where the receiver deduplicates by id, else fail
 so staff decide). That is only true when no other process is sending, so one dispatcher
-sends at a time, whatever the number of notifications processes (``lease``).
+sends at a time, whatever the number of notifications processes (``shared.lease``).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from services.notifications.delivery.message import (
     DeliveryStatus,
     OutgoingMessage,
 )
-from services.notifications.lease import DispatchLease, SoleProcess, lease_for
 from services.notifications.sending import Attempt
 from shared.failpoints import failpoint
+from shared.lease import Lease, SoleProcess, lease_for
 from shared.messaging.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Dispatcher:
         self,
         app: NotificationsApplication,
         channels: ChannelRouter | None = None,
-        lease: DispatchLease | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.app = app
         self.channels = channels or app.channels()
@@ -208,4 +208,4 @@ class Dispatcher:
 
 
 def dispatcher(app: NotificationsApplication) -> Dispatcher:
-    return Dispatcher(app, lease=lease_for(app.settings))
+    return Dispatcher(app, lease=lease_for(app.settings, "notifications", "dispatcher"))

@@ -8,7 +8,11 @@ each run stored in one transaction. A run that fails because an event is at faul
 halves until that event is alone, and it is dead-lettered with its reason; the rest are stored.
 A run that fails otherwise (the store busy, an inconsistency of our records) is tried one event
 at a time: those before the failing one are stored, and the link waits at it until the next
-turn, as if events had come one by one."""
+turn, as if events had come one by one.
+
+An event is decoded (and unsealed) once per turn, however many consumers take it, and a
+producer's events of a turn in one batch scope of its application: each client's key is read
+once, not once per event and consumer."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification
 
 from shared.contracts import CONTRACTS, parse_event
 from shared.contracts.envelope import PublicEvent
@@ -68,6 +74,8 @@ class InProcessDelivery:
         # Positions read but not handled (events a consumer does not take) leave no record;
         # keep them here so they are not read again while the process lives.
         self._cursors: dict[tuple[str, str], int] = {}
+        # This turn's decoded events, by (producer, position): shared by the consumers.
+        self._decoded: dict[tuple[str, int], _Item | None] = {}
         self.links = [
             (consumer, producer)
             for consumer in consumers
@@ -75,10 +83,23 @@ class InProcessDelivery:
             if producer.service.name != consumer.name
             and any(takes(consumer, t) for t in producer.service.publishes.event_types)
         ]
+        # Per producer, the public event types some consumer takes (only those are decoded).
+        self._taken: dict[str, set[str]] = {
+            producer.service.name: {
+                t
+                for t in producer.service.publishes.event_types
+                if any(takes(c, t) for c, p in self.links if p is producer)
+            }
+            for producer in producers.values()
+        }
 
     def step(self) -> int:
         """Delivers what is pending, one batch per link; returns how many events were read."""
-        return sum(self._guarded(consumer, producer) for consumer, producer in self.links)
+        self._decoded.clear()
+        try:
+            return sum(self._guarded(consumer, producer) for consumer, producer in self.links)
+        finally:
+            self._decoded.clear()
 
     def _guarded(self, consumer: Consumer, producer: Node) -> int:
         """One link's batch. A failure is retried on the next turn from the same position and
@@ -102,27 +123,50 @@ class InProcessDelivery:
         notifications = producer.app.recorder.select_notifications(
             start=position + 1, limit=self.batch_size
         )
-        publishes = producer.service.publishes
+        # Decoded for every consumer at once (what the first link of a turn decodes, the
+        # others find decoded); then this consumer's.
+        items = [
+            item
+            for item in self._decode(producer, notifications)
+            if takes(consumer, item.public.event_type)
+        ]
         run: list[_Item] = []
-        for notification in notifications:
-            event_type = publishes.event_type_of(notification.topic)
-            if event_type is not None and takes(consumer, event_type):
-                # Decoded (and unsealed) only for a consumer that takes it.
-                domain_event = producer.app.mapper.to_domain_event(notification)
-                public = publishes.to_public(notification.id, domain_event)
-                if public is not None:
-                    # Through JSON, as over the broker: the same contract checks apply.
-                    body = public.model_dump_json().encode()
-                    run.append(_Item(notification.id, public, body))
+        for item in items:
+            run.append(item)
             if len(run) >= self.consumer_batch:
                 self._apply(consumer, link, run)
+                self._cursors[link] = run[-1].position
                 run = []
-                self._cursors[link] = notification.id
         if run:
             self._apply(consumer, link, run)
         if notifications:
             self._cursors[link] = notifications[-1].id
         return len(notifications)
+
+    def _decode(self, producer: Node, notifications: Sequence[Notification]) -> list[_Item]:
+        """The public events of ``notifications`` that any consumer takes, decoded once this
+        turn (decoding unseals personal data: in one batch scope, each client's key is read
+        once)."""
+        source = producer.service.name
+        publishes = producer.service.publishes
+        wanted = [
+            n for n in notifications if publishes.event_type_of(n.topic) in self._taken[source]
+        ]
+        new = [n for n in wanted if (source, n.id) not in self._decoded]
+        if new:
+            with producer.app.batch():
+                for notification in new:
+                    public = publishes.to_public(
+                        notification.id, producer.app.mapper.to_domain_event(notification)
+                    )
+                    # Through JSON, as over the broker: the same contract checks apply.
+                    self._decoded[(source, notification.id)] = (
+                        None
+                        if public is None
+                        else _Item(notification.id, public, public.model_dump_json().encode())
+                    )
+        found = (self._decoded[(source, n.id)] for n in wanted)
+        return [item for item in found if item is not None]
 
     def _apply(self, consumer: Consumer, link: Link, run: list[_Item]) -> None:
         """Stores ``run`` in one transaction; an event at fault is split out and

@@ -1,13 +1,19 @@
-"""Which notifications process dispatches: one at a time, however many are running.
+"""Which process of a service does a job that one process at a time must do, however many
+are running.
 
-Any number of notifications processes may consume events and serve the API, but only one
-may send. Suppose two sent. Each would take the other's attempt in flight for one left
-behind by a crashed process, and resend or fail it. The one that sends holds a PostgreSQL
-advisory lock on a connection of its own. The lock lives as long as that session, so when
-the process dies, or its connection does, another process takes the lease within one poll
-(a host that vanishes without closing its socket: within about 20 s, see ``LIVENESS``).
-It then reads the whole log again, so that what the last holder left in flight is treated as
-interrupted. Embedded mode is one process, and it always holds the lease.
+- **Notifications' dispatcher** (``services.notifications.dispatcher``): any number of
+  notifications processes may consume events and serve the API, but only one may send. Were
+  two to send, each would take the other's attempt in flight for one left behind by a crashed
+  process, and resend or fail it. On taking the lease it reads the whole log again, so that
+  what the last holder left in flight is treated as interrupted.
+- **A service's outbox relay** (``shared.messaging.relay``): two relays of one service would
+  publish every event twice (the inboxes drop the copies, at the cost of handling them). On
+  taking the lease it reads its saved position again, since the last holder moved it.
+
+The holder holds a PostgreSQL advisory lock on a connection of its own. The lock lives as long
+as that session, so when the process dies, or its connection does, another process takes the
+lease within one poll (a host that vanishes without closing its socket: within about 20 s, see
+``LIVENESS``). Embedded mode is one process, and it always holds the lease.
 """
 
 from __future__ import annotations
@@ -38,9 +44,9 @@ LIVENESS: dict[str, str | int] = {
 }
 
 
-class DispatchLease(Protocol):
+class Lease(Protocol):
     def hold(self) -> bool:
-        """True while this process may send (taking the lease if it is free)."""
+        """True while this process may do the job (taking the lease if it is free)."""
 
     def release(self) -> None: ...
 
@@ -78,11 +84,11 @@ class PostgresLease:
             ).fetchone()
             self._held = bool(row and row[0])
             if self._held:
-                log.warning("this process now dispatches notifications (%s)", self.name)
+                log.warning("this process now holds the lease %s", self.name)
             return self._held
         except psycopg.Error as error:
             if self._held:
-                log.warning("lost the dispatch lease: %s", error)
+                log.warning("lost the lease %s: %s", self.name, error)
             self.release()
             return False
 
@@ -93,8 +99,9 @@ class PostgresLease:
             self._connection = None
 
 
-def lease_for(settings: Settings) -> DispatchLease:
+def lease_for(settings: Settings, service: str, job: str) -> Lease:
+    """The lease of ``service``'s ``job`` in this deployment (one lock name per schema, so
+    that deployments sharing a server do not hold each other's)."""
     if settings.database_url:
-        name = f"{settings.schema_for('notifications')}.dispatcher"
-        return PostgresLease(settings.database_url, name)
+        return PostgresLease(settings.database_url, f"{settings.schema_for(service)}.{job}")
     return SoleProcess()
