@@ -1,10 +1,12 @@
 """Durable deadline timers, for any service whose events set and clear deadlines.
 
 The timers are the stored events themselves: an event of a ``sets`` kind sets a timer for its
-aggregate, one of the ``clears`` kinds clears it. On start the watch reads the service's log
-from the beginning and then follows it, so after a restart, a crash or a clock jump every
-deadline that has passed is reported — once, because the aggregate refuses a second time —
-with the business time at which it passed, however late it is noticed.
+aggregate, one of the ``clears`` kinds clears it. The watch follows the service's log into a
+table of pending deadlines in the service's own store (``shared.timer_store``: what is pending
+is not held in the process, and a start reads only what was stored since), so after a
+restart, a crash or a clock jump every deadline that has passed is reported — once, because
+the aggregate refuses a second time — with the business time at which it passed, however late
+it is noticed.
 
 A deadline that had already passed when it was recorded (a case entered late, or imported with
 its original dates) is reported only after a grace period counted from its record time, the
@@ -24,6 +26,7 @@ from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 from shared.settings import Settings
+from shared.timer_store import Key, Pending, pending_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +40,6 @@ class Timer:
     kind: str
     sets: str  # "Aggregate.Event" whose ``deadline`` sets the timer
     clears: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Pending:
-    due: date
-    recorded_at: datetime  # record time of the event that set the deadline
 
 
 # Marks one deadline of one aggregate as passed on ``today``; True if it did so now.
@@ -65,14 +62,14 @@ class DeadlineWatch:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.grace = grace
-        self.pending: dict[tuple[UUID, str], Pending] = {}
-        self.position = 0
+        self.pending = pending_deadlines(app.recorder.datastore)  # type: ignore[attr-defined]
 
     def follow(self) -> None:
-        """Reads what was stored since the last look."""
-        while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
+        """Reads what was stored since the last look into the table, a page at a time."""
+        position = self.pending.position()
+        while notifications := self.app.recorder.select_notifications(position + 1, 1000):
+            changes: dict[Key, Pending | None] = {}  # the page's last word on each deadline
             for notification in notifications:
-                self.position = notification.id
                 name = notification.topic.rsplit(":", 1)[-1]
                 aggregate_id = UUID(str(notification.originator_id))
                 for timer in self.timers:
@@ -80,9 +77,13 @@ class DeadlineWatch:
                         event = self.app.mapper.to_domain_event(notification)
                         due: date = event.deadline.due  # type: ignore[attr-defined]
                         recorded: datetime = event.timestamp  # type: ignore[attr-defined]
-                        self.pending[(aggregate_id, timer.kind)] = Pending(due, recorded)
+                        changes[(aggregate_id, timer.kind)] = Pending(due, recorded)
                     elif name in timer.clears:
-                        self.pending.pop((aggregate_id, timer.kind), None)
+                        changes[(aggregate_id, timer.kind)] = None
+            if self.pending.advance(position, notifications[-1].id, changes):
+                position = notifications[-1].id
+            else:  # another process of the service read this page first
+                position = self.pending.position()
 
     def today(self) -> date:
         return self.clock().astimezone(HELSINKI).date()
@@ -100,16 +101,15 @@ class DeadlineWatch:
         self.follow()
         now = self.clock()
         today = now.astimezone(HELSINKI).date()
-        passed = [
-            key
-            for key, pending in self.pending.items()
-            if pending.due < today and not self.waits(pending, now)
-        ]
         marked = 0
-        for aggregate_id, kind in passed:
+        for (aggregate_id, kind), pending in self.pending.passed(today):
+            if self.waits(pending, now):
+                continue
             if self.mark(aggregate_id, kind, today):
                 marked += 1
-            self.pending.pop((aggregate_id, kind), None)
+            # Removed after the mark: a crash between the two marks again, and the aggregate
+            # refuses the second.
+            self.pending.remove((aggregate_id, kind), pending)
         return marked
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -1,0 +1,164 @@
+"""The deadline watch keeps what is pending in the service's store, not in the process: a
+watch started again (a restart, another process) reads only what was stored since, and still
+reports every deadline that passed, once; two watches of one store agree. On SQLite and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from shared.eventstore import store_env
+from shared.settings import Settings
+from shared.timer_store import Pending, pending_deadlines
+from shared.timers import DeadlineWatch, Timer
+
+DAY = date(2026, 3, 2)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due: date
+
+
+class Case(Aggregate):
+    @event("Opened")
+    def __init__(self) -> None:
+        self.deadline: Deadline | None = None
+
+    @event("Due")
+    def move(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    @event("Done")
+    def done(self) -> None:
+        pass
+
+
+class DeadlineAsText(Transcoding):
+    type = Deadline
+    name = "deadline"
+
+    def encode(self, obj: Deadline) -> str:
+        return obj.due.isoformat()
+
+    def decode(self, data: str) -> Deadline:
+        return Deadline(date.fromisoformat(data))
+
+
+class Cases(Application[UUID]):
+    name = "timer_test_cases"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DeadlineAsText())
+
+
+DUE = Timer(kind="due", sets="Case.Due", clears=("Case.Done",))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cases(
+    request: pytest.FixtureRequest, embedded_settings: Settings, pg_database: str
+) -> Iterator[Cases]:
+    if request.param == "sqlite":
+        settings = embedded_settings
+    else:
+        settings = Settings(database_url=pg_database, schema_prefix=f"t{uuid4().hex[:10]}_")
+    env: dict[str, Any] = {
+        k: v for k, v in store_env(settings, "timers").items() if k != "PROCESS_RECORDER_TOPIC"
+    }
+    app = Cases(env=env)
+    yield app
+    app.close()
+
+
+class Marks:
+    """What the watch reported, as the aggregates' ``mark_overdue`` would take it."""
+
+    def __init__(self) -> None:
+        self.marked: list[tuple[UUID, str, date]] = []
+
+    def __call__(self, aggregate_id: UUID, kind: str, today: date) -> bool:
+        self.marked.append((aggregate_id, kind, today))
+        return True
+
+
+def watch(app: Cases, marks: Marks, on: date) -> DeadlineWatch:
+    noon = datetime.combine(on, time(12), tzinfo=UTC)
+    # Recorded long before ``on``: no late-entry grace is waited for.
+    return DeadlineWatch(app, [DUE], marks, clock=lambda: noon)  # type: ignore[arg-type]
+
+
+def case(app: Cases, due: date) -> Case:
+    made = Case()
+    made.move(Deadline(due))
+    app.save(made)
+    return made
+
+
+def reads_from(app: Cases) -> list[int]:
+    """Records where each read of the log starts (the recorder, wrapped, still reads)."""
+    starts: list[int] = []
+    select = app.recorder.select_notifications
+
+    def recorded(start: int, *args: Any, **kwargs: Any) -> Any:
+        starts.append(start)
+        return select(start, *args, **kwargs)
+
+    app.recorder.select_notifications = recorded  # type: ignore[method-assign]
+    return starts
+
+
+def test_a_watch_started_again_reads_only_what_was_stored_since_and_misses_nothing(
+    cases: Cases,
+) -> None:
+    marks = Marks()
+    early, done, moved = case(cases, DAY), case(cases, DAY), case(cases, DAY)
+    done.done()
+    cases.save(done)
+    assert watch(cases, marks, DAY).fire() == 0  # the due day itself is on time
+    position = cases.recorder.max_notification_id()
+    assert position is not None
+
+    moved.move(Deadline(DAY + timedelta(days=10)))
+    cases.save(moved)
+    later = case(cases, DAY + timedelta(days=1))
+    starts = reads_from(cases)
+    # A new watch, as after a restart: what it knew is in the store.
+    assert watch(cases, marks, DAY + timedelta(days=3)).fire() == 2
+    assert starts[0] == position + 1
+    assert {(m[0], m[1]) for m in marks.marked} == {(early.id, "due"), (later.id, "due")}
+    # Reported once: the table no longer holds them, and a third watch reads nothing old.
+    assert watch(cases, marks, DAY + timedelta(days=4)).fire() == 0
+    assert watch(cases, marks, DAY + timedelta(days=11)).fire() == 1
+    assert marks.marked[-1] == (moved.id, "due", DAY + timedelta(days=11))
+
+
+def test_two_watches_of_one_store_agree(cases: Cases) -> None:
+    for offset in range(5):
+        case(cases, DAY + timedelta(days=offset))
+    marks = Marks()
+    first, second = watch(cases, marks, DAY), watch(cases, marks, DAY)
+    first.follow()
+    end = cases.recorder.max_notification_id()
+    assert first.pending.position() == end
+    # A page the second read from where the first had started is refused as a whole...
+    table = pending_deadlines(cases.recorder.datastore)  # type: ignore[attr-defined]
+    stale = {(uuid4(), "due"): Pending(DAY, datetime.now(UTC))}
+    assert table.advance(0, 3, stale) is False
+    assert table.position() == end
+    assert len(table.passed(DAY + timedelta(days=10))) == 5
+    # ... and the second goes on from where the first got to.
+    starts = reads_from(cases)
+    second.follow()
+    assert starts == [(end or 0) + 1]
+    assert watch(cases, marks, DAY + timedelta(days=3)).fire() == 3
