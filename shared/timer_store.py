@@ -1,45 +1,45 @@
-"""The pending deadlines of a service's ``DeadlineWatch``, kept in the service's own store (a
-table beside its events, in the same PostgreSQL schema or SQLite file), with the position in
-the log up to which they were read.
+"""Durable timers kept in a service's own store (a table beside its events, in the same
+PostgreSQL schema or SQLite file), each kind of timer with the position in the log up to which
+it was read: the deadlines of ``shared.timers.DeadlineWatch``, the "send at" timers of the
+notifications' dispatcher.
 
 Kept there, not in the process: a process's memory does not grow with the number of clients,
 and a start does not read the whole log again, only what was stored since the position. The
-deadlines read from one page of the log and the new position are written in one transaction,
+timers read from one page of the log and the new position are written in one transaction,
 and only if the position is still the one they were read from (two processes of a service
-watching at once: the second's page is refused and read again), so the table is always what
+reading at once: the second's page is refused and read again), so the table is always what
 the log says up to its position."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, ProgrammingError
+from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
 from shared.batching import retried
 
-TABLE = "deadline_timers"
-POSITIONS = "watch_positions"
-NAME = "deadlines"  # this watch's row in the positions table
+TABLE = "timers"
+POSITIONS = "timer_positions"
 
 
 @dataclass(frozen=True)
 class Pending:
-    due: date
-    recorded_at: datetime  # record time of the event that set the deadline
+    due: datetime
+    recorded_at: datetime | None = None  # record time of the event that set it, if it matters
 
 
-Key = tuple[UUID, str]  # (aggregate id, the timer's kind)
+Key = tuple[UUID, str]  # (aggregate id, what of it the timer is for)
 Changes = Mapping[Key, Pending | None]  # set (or set again), or cleared (None)
 
 
-class PendingDeadlines(Protocol):
+class TimerTable(Protocol):
     def position(self) -> int:
         """How far the log has been read into the table."""
         ...
@@ -49,69 +49,88 @@ class PendingDeadlines(Protocol):
         still ``read_from``; whether it was."""
         ...
 
-    def passed(self, before: date) -> list[tuple[Key, Pending]]:
-        """The deadlines due before ``before``, earliest first."""
+    def due(self, by: datetime, *, inclusive: bool) -> list[tuple[Key, Pending]]:
+        """The timers due before ``by`` (or at it, ``inclusive``), earliest first."""
         ...
 
     def remove(self, key: Key, pending: Pending) -> None:
-        """Removes the deadline if it is still ``pending`` (not set again meanwhile)."""
+        """Removes the timer if it is still ``pending`` (not set again meanwhile)."""
         ...
 
 
-def pending_deadlines(datastore: object) -> PendingDeadlines:
-    """The table in the store ``datastore`` serves (made if missing)."""
+def follow(
+    table: TimerTable, recorder: Any, changes_of: Callable[[Sequence[Notification]], Changes]
+) -> None:
+    """Reads into ``table`` what ``recorder`` stored since its position, a page at a time:
+    ``changes_of`` says what a page does to the timers."""
+    position = table.position()
+    while notifications := recorder.select_notifications(position + 1, 1000):
+        if table.advance(position, notifications[-1].id, changes_of(notifications)):
+            position = notifications[-1].id
+        else:  # another process of the service read this page first
+            position = table.position()
+
+
+def timer_table(recorder: object, timer: str) -> TimerTable:
+    """The timers named ``timer`` in the store of ``recorder`` (tables made if missing)."""
+    datastore = getattr(recorder, "datastore", None)
     if isinstance(datastore, PostgresDatastore):
-        return _Postgres(datastore)
+        return _Postgres(datastore, timer)
     if isinstance(datastore, SQLiteDatastore):
-        return _SQLite(datastore)
-    raise TypeError(f"no deadline table for {type(datastore).__name__}")
+        return _SQLite(datastore, timer)
+    raise TypeError(f"no timer table for {type(datastore).__name__}")
 
 
 class _Postgres:
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, timer: str) -> None:
         self.datastore = datastore
+        self.timer = timer
         schema = sql.Identifier(datastore.schema or "public")
         self.table = sql.SQL("{}.{}").format(schema, sql.Identifier(TABLE))
         self.positions = sql.SQL("{}.{}").format(schema, sql.Identifier(POSITIONS))
         try:
-            self._create(sql.Identifier(f"{TABLE}_due"))
+            self._create()
         except (IntegrityError, ProgrammingError):  # the library's wrappers of psycopg's
             # Two processes of the service starting at once: IF NOT EXISTS does not keep
             # PostgreSQL's catalogue from refusing the second; the first made them (a real
             # fault fails again).
-            self._create(sql.Identifier(f"{TABLE}_due"))
+            self._create()
 
     @retried
-    def _create(self, index: sql.Identifier) -> None:
+    def _create(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (aggregate_id uuid NOT NULL, kind text NOT NULL,"
-                    " due date NOT NULL, recorded_at timestamptz NOT NULL,"
-                    " PRIMARY KEY (aggregate_id, kind))"
+                    "CREATE TABLE IF NOT EXISTS {} (timer text NOT NULL,"
+                    " aggregate_id uuid NOT NULL, key text NOT NULL,"
+                    " due timestamptz NOT NULL, recorded_at timestamptz,"
+                    " PRIMARY KEY (timer, aggregate_id, key))"
                 ).format(self.table)
             )
             curs.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (due)").format(index, self.table)
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (timer, due)").format(
+                    sql.Identifier(f"{TABLE}_due"), self.table
+                )
             )
             curs.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {}"
-                    " (name text PRIMARY KEY, position bigint NOT NULL)"
+                    " (timer text PRIMARY KEY, position bigint NOT NULL)"
                 ).format(self.positions)
             )
             curs.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT (name) DO NOTHING").format(
+                sql.SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT (timer) DO NOTHING").format(
                     self.positions
                 ),
-                (NAME,),
+                (self.timer,),
             )
 
     @retried
     def position(self) -> int:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                sql.SQL("SELECT position FROM {} WHERE name = %s").format(self.positions), (NAME,)
+                sql.SQL("SELECT position FROM {} WHERE timer = %s").format(self.positions),
+                (self.timer,),
             )
             row = curs.fetchone()
         return int(row["position"]) if row else 0
@@ -120,45 +139,45 @@ class _Postgres:
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                sql.SQL("UPDATE {} SET position = %s WHERE name = %s AND position = %s").format(
+                sql.SQL("UPDATE {} SET position = %s WHERE timer = %s AND position = %s").format(
                     self.positions
                 ),
-                (to, NAME, read_from),
+                (to, self.timer, read_from),
             )
             if curs.rowcount != 1:
                 return False  # nothing written: the transaction ends with nothing else done
-            for (aggregate_id, kind), pending in sorted(changes.items()):
+            for (aggregate_id, key), pending in sorted(changes.items()):
                 if pending is None:
                     curs.execute(
-                        sql.SQL("DELETE FROM {} WHERE aggregate_id = %s AND kind = %s").format(
-                            self.table
-                        ),
-                        (aggregate_id, kind),
+                        sql.SQL(
+                            "DELETE FROM {} WHERE timer = %s AND aggregate_id = %s AND key = %s"
+                        ).format(self.table),
+                        (self.timer, aggregate_id, key),
                     )
                 else:
                     curs.execute(
                         sql.SQL(
-                            "INSERT INTO {} VALUES (%s, %s, %s, %s)"
-                            " ON CONFLICT (aggregate_id, kind) DO UPDATE"
+                            "INSERT INTO {} VALUES (%s, %s, %s, %s, %s)"
+                            " ON CONFLICT (timer, aggregate_id, key) DO UPDATE"
                             " SET due = EXCLUDED.due, recorded_at = EXCLUDED.recorded_at"
                         ).format(self.table),
-                        (aggregate_id, kind, pending.due, pending.recorded_at),
+                        (self.timer, aggregate_id, key, pending.due, pending.recorded_at),
                     )
         return True
 
     @retried
-    def passed(self, before: date) -> list[tuple[Key, Pending]]:
+    def due(self, by: datetime, *, inclusive: bool) -> list[tuple[Key, Pending]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 sql.SQL(
-                    "SELECT aggregate_id, kind, due, recorded_at FROM {} WHERE due < %s"
-                    " ORDER BY due, aggregate_id, kind"
-                ).format(self.table),
-                (before,),
+                    "SELECT aggregate_id, key, due, recorded_at FROM {}"
+                    " WHERE timer = %s AND due {} %s ORDER BY due, aggregate_id, key"
+                ).format(self.table, sql.SQL("<=" if inclusive else "<")),
+                (self.timer, by),
             )
             rows = curs.fetchall()
         return [
-            ((UUID(str(r["aggregate_id"])), r["kind"]), Pending(r["due"], r["recorded_at"]))
+            ((UUID(str(r["aggregate_id"])), r["key"]), Pending(r["due"], r["recorded_at"]))
             for r in rows
         ]
 
@@ -167,42 +186,52 @@ class _Postgres:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 sql.SQL(
-                    "DELETE FROM {} WHERE aggregate_id = %s AND kind = %s AND due = %s"
-                    " AND recorded_at = %s"
+                    "DELETE FROM {} WHERE timer = %s AND aggregate_id = %s AND key = %s"
+                    " AND due = %s AND recorded_at IS NOT DISTINCT FROM %s"
                 ).format(self.table),
-                (*key, pending.due, pending.recorded_at),
+                (self.timer, *key, pending.due, pending.recorded_at),
             )
 
 
-class _SQLite:
-    # Dates and times as ISO text (a date's text sorts as the date does); ids as the events
-    # table keeps them, 32 hex digits.
+def _text(moment: datetime | None) -> str | None:
+    # UTC, always with microseconds: the texts sort as the moments do.
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class _SQLite:
+    # Moments as UTC text (``_text``); ids as the events table keeps them, 32 hex digits.
+
+    def __init__(self, datastore: SQLiteDatastore, timer: str) -> None:
         self.datastore = datastore
+        self.timer = timer
         self._create()
 
     @retried
     def _create(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (aggregate_id TEXT NOT NULL,"
-                " kind TEXT NOT NULL, due TEXT NOT NULL, recorded_at TEXT NOT NULL,"
-                " PRIMARY KEY (aggregate_id, kind))"
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (timer TEXT NOT NULL,"
+                " aggregate_id TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL,"
+                " recorded_at TEXT, PRIMARY KEY (timer, aggregate_id, key))"
             )
-            c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (due)")
+            c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (timer, due)")
             c.execute(
-                f"CREATE TABLE IF NOT EXISTS {POSITIONS} (name TEXT PRIMARY KEY,"
+                f"CREATE TABLE IF NOT EXISTS {POSITIONS} (timer TEXT PRIMARY KEY,"
                 " position INTEGER NOT NULL)"
             )
             c.execute(
-                f"INSERT INTO {POSITIONS} VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (NAME,)
+                f"INSERT INTO {POSITIONS} VALUES (?, 0) ON CONFLICT (timer) DO NOTHING",
+                (self.timer,),
             )
 
     @retried
     def position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT position FROM {POSITIONS} WHERE name = ?", (NAME,))
+            c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (self.timer,))
             row = c.fetchone()
         return int(row[0]) if row else 0
 
@@ -210,40 +239,39 @@ class _SQLite:
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"UPDATE {POSITIONS} SET position = ? WHERE name = ? AND position = ?",
-                (to, NAME, read_from),
+                f"UPDATE {POSITIONS} SET position = ? WHERE timer = ? AND position = ?",
+                (to, self.timer, read_from),
             )
             if c.sqlite_cursor.rowcount != 1:
                 return False
             c.executemany(
-                f"DELETE FROM {TABLE} WHERE aggregate_id = ? AND kind = ?",
-                [(a.hex, kind) for (a, kind), pending in changes.items() if pending is None],
+                f"DELETE FROM {TABLE} WHERE timer = ? AND aggregate_id = ? AND key = ?",
+                [(self.timer, a.hex, key) for (a, key), p in changes.items() if p is None],
             )
             c.executemany(
-                f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?) ON CONFLICT (aggregate_id, kind)"
-                " DO UPDATE SET due = excluded.due, recorded_at = excluded.recorded_at",
+                f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (timer, aggregate_id, key) DO UPDATE"
+                " SET due = excluded.due, recorded_at = excluded.recorded_at",
                 [
-                    (a.hex, kind, p.due.isoformat(), p.recorded_at.isoformat())
-                    for (a, kind), p in changes.items()
+                    (self.timer, a.hex, key, _text(p.due), _text(p.recorded_at))
+                    for (a, key), p in changes.items()
                     if p is not None
                 ],
             )
         return True
 
     @retried
-    def passed(self, before: date) -> list[tuple[Key, Pending]]:
+    def due(self, by: datetime, *, inclusive: bool) -> list[tuple[Key, Pending]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT aggregate_id, kind, due, recorded_at FROM {TABLE} WHERE due < ?"
-                " ORDER BY due, aggregate_id, kind",
-                (before.isoformat(),),
+                f"SELECT aggregate_id, key, due, recorded_at FROM {TABLE}"
+                f" WHERE timer = ? AND due {'<=' if inclusive else '<'} ?"
+                " ORDER BY due, aggregate_id, key",
+                (self.timer, _text(by)),
             )
             rows: list[Any] = c.fetchall()
         return [
-            (
-                (UUID(r[0]), str(r[1])),
-                Pending(date.fromisoformat(r[2]), datetime.fromisoformat(r[3])),
-            )
+            ((UUID(r[0]), str(r[1])), Pending(datetime.fromisoformat(r[2]), _moment(r[3])))
             for r in rows
         ]
 
@@ -251,7 +279,7 @@ class _SQLite:
     def remove(self, key: Key, pending: Pending) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"DELETE FROM {TABLE} WHERE aggregate_id = ? AND kind = ? AND due = ?"
-                " AND recorded_at = ?",
-                (key[0].hex, key[1], pending.due.isoformat(), pending.recorded_at.isoformat()),
+                f"DELETE FROM {TABLE} WHERE timer = ? AND aggregate_id = ? AND key = ?"
+                " AND due = ? AND recorded_at IS ?",
+                (self.timer, key[0].hex, key[1], _text(pending.due), _text(pending.recorded_at)),
             )

@@ -19,14 +19,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
+
+from eventsourcing.persistence import Notification
 
 from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 from shared.settings import Settings
-from shared.timer_store import Key, Pending, pending_deadlines
+from shared.timer_store import Changes, Key, Pending, follow, timer_table
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +64,26 @@ class DeadlineWatch:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.grace = grace
-        self.pending = pending_deadlines(app.recorder.datastore)  # type: ignore[attr-defined]
+        self.pending = timer_table(app.recorder, "deadlines")
 
     def follow(self) -> None:
-        """Reads what was stored since the last look into the table, a page at a time."""
-        position = self.pending.position()
-        while notifications := self.app.recorder.select_notifications(position + 1, 1000):
-            changes: dict[Key, Pending | None] = {}  # the page's last word on each deadline
-            for notification in notifications:
-                name = notification.topic.rsplit(":", 1)[-1]
-                aggregate_id = UUID(str(notification.originator_id))
-                for timer in self.timers:
-                    if name == timer.sets:
-                        event = self.app.mapper.to_domain_event(notification)
-                        due: date = event.deadline.due  # type: ignore[attr-defined]
-                        recorded: datetime = event.timestamp  # type: ignore[attr-defined]
-                        changes[(aggregate_id, timer.kind)] = Pending(due, recorded)
-                    elif name in timer.clears:
-                        changes[(aggregate_id, timer.kind)] = None
-            if self.pending.advance(position, notifications[-1].id, changes):
-                position = notifications[-1].id
-            else:  # another process of the service read this page first
-                position = self.pending.position()
+        """Reads what was stored since the last look into the table."""
+        follow(self.pending, self.app.recorder, self._changes)
+
+    def _changes(self, notifications: Sequence[Notification]) -> Changes:
+        changes: dict[Key, Pending | None] = {}  # the page's last word on each deadline
+        for notification in notifications:
+            name = notification.topic.rsplit(":", 1)[-1]
+            aggregate_id = UUID(str(notification.originator_id))
+            for timer in self.timers:
+                if name == timer.sets:
+                    event = self.app.mapper.to_domain_event(notification)
+                    due: date = event.deadline.due  # type: ignore[attr-defined]
+                    recorded: datetime = event.timestamp  # type: ignore[attr-defined]
+                    changes[(aggregate_id, timer.kind)] = Pending(_day(due), recorded)
+                elif name in timer.clears:
+                    changes[(aggregate_id, timer.kind)] = None
+        return changes
 
     def today(self) -> date:
         return self.clock().astimezone(HELSINKI).date()
@@ -94,7 +94,9 @@ class DeadlineWatch:
         A clock that reads before the record (a day simulated in tests) has no record time to
         count from, and goes by the business day alone."""
         recorded = pending.recorded_at
-        return passed_at(pending.due) < recorded <= now < recorded + self.grace
+        if recorded is None:
+            return False
+        return passed_at(_due(pending)) < recorded <= now < recorded + self.grace
 
     def fire(self) -> int:
         """Reports every deadline that has passed; returns how many were reported now."""
@@ -102,7 +104,7 @@ class DeadlineWatch:
         now = self.clock()
         today = now.astimezone(HELSINKI).date()
         marked = 0
-        for (aggregate_id, kind), pending in self.pending.passed(today):
+        for (aggregate_id, kind), pending in self.pending.due(_day(today), inclusive=False):
             if self.waits(pending, now):
                 continue
             if self.mark(aggregate_id, kind, today):
@@ -123,6 +125,15 @@ class DeadlineWatch:
             except Exception:
                 log.exception("deadline watch of %s failed; retrying", self.app.name)
             await wakeup.idle(stop)
+
+
+def _day(day: date) -> datetime:
+    # A due day as the table keeps it (a moment): its start in UTC, so days sort as days.
+    return datetime.combine(day, time(0), UTC)
+
+
+def _due(pending: Pending) -> date:
+    return pending.due.astimezone(UTC).date()
 
 
 def passed_at(due: date) -> datetime:

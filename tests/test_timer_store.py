@@ -18,7 +18,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from shared.eventstore import store_env
 from shared.settings import Settings
-from shared.timer_store import Pending, pending_deadlines
+from shared.timer_store import Pending, timer_table
 from shared.timers import DeadlineWatch, Timer
 
 DAY = date(2026, 3, 2)
@@ -152,11 +152,14 @@ def test_two_watches_of_one_store_agree(cases: Cases) -> None:
     end = cases.recorder.max_notification_id()
     assert first.pending.position() == end
     # A page the second read from where the first had started is refused as a whole...
-    table = pending_deadlines(cases.recorder.datastore)  # type: ignore[attr-defined]
-    stale = {(uuid4(), "due"): Pending(DAY, datetime.now(UTC))}
+    table = timer_table(cases.recorder, "deadlines")
+    stale = {(uuid4(), "due"): Pending(datetime.now(UTC))}
     assert table.advance(0, 3, stale) is False
     assert table.position() == end
-    assert len(table.passed(DAY + timedelta(days=10))) == 5
+    assert (
+        len(table.due(datetime.combine(DAY + timedelta(days=10), time(0), UTC), inclusive=False))
+        == 5
+    )
     # ... and the second goes on from where the first got to.
     starts = reads_from(cases)
     second.follow()

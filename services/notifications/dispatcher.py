@@ -4,13 +4,14 @@ The timers are the stored events of the clients' letters (``ClientOutbox``, thei
 name), as ``shared.timers.DeadlineWatch`` does for deadlines: ``MessageScheduled`` and
 ``ResendRequested`` set one at ``send_at``, ``AttemptFailed`` at ``retry_at``,
 ``SendingStarted`` marks an attempt in flight, and a message sent, failed or cancelled clears
-it. On start the dispatcher reads the service's
-whole log (its own database: PostgreSQL or SQLite) and then follows it, so after a restart,
-a crash or a clock jump every message whose time has passed goes out — once, because the
-letters record ``SendingStarted`` before the channel is called and refuse to start a
-message that is not due.
+it. The dispatcher follows the service's log into a table of timers in its own store
+(``shared.timer_store``, PostgreSQL or SQLite: nothing per client held in the process, and a
+start reads only what was stored since), so after a restart, a crash or a clock jump every
+message whose time has passed goes out — once, because the letters record ``SendingStarted``
+before the channel is called and refuse to start a message that is not due.
 
-An attempt found in flight when the log is read is one a previous process did not finish:
+An attempt found in flight when the dispatcher takes the lease is one a previous process did
+not finish:
 ``ClientOutbox.interrupted`` decides (resend where the receiver deduplicates by id, else fail
 so staff decide). That is only true when no other process is sending, so one dispatcher
 sends at a time, whatever the number of notifications processes (``shared.lease``).
@@ -21,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import Notification
 
 from services.notifications.application import NotificationsApplication
 from services.notifications.delivery.channel import ChannelRouter
@@ -36,6 +40,7 @@ from services.notifications.sending import Attempt
 from shared.failpoints import failpoint
 from shared.lease import Lease, SoleProcess, lease_for
 from shared.messaging.wakeup import Wakeup
+from shared.timer_store import Changes, Key, Pending, follow, timer_table
 
 log = logging.getLogger(__name__)
 
@@ -64,35 +69,34 @@ class Dispatcher:
         self.app = app
         self.channels = channels or app.channels()
         self.lease = lease or SoleProcess()
-        self.pending: dict[tuple[UUID, str], datetime] = {}
-        self.position = 0
+        self.pending = timer_table(app.recorder, "dispatcher")
         self.leading = False
         self._asked_at = -float("inf")
 
     def follow(self) -> None:
-        """Reads what was stored since the last look."""
-        recorder: Any = self.app.recorder
-        while notifications := recorder.select_notifications(self.position + 1, 1000):
-            for notification in notifications:
-                self.position = notification.id
-                name = notification.topic.rsplit(".", 1)[-1]
-                if _LETTERS not in notification.topic:
-                    continue
-                if name in _SETS or name == "SendingStarted":
-                    event: Any = self.app.mapper.to_domain_event(notification)
-                    key = (UUID(str(notification.originator_id)), str(event.message_id))
-                    at = getattr(event, _SETS[name]) if name in _SETS else _EARLIEST
-                    self.pending[key] = at
-                elif name in _CLEARS:
-                    event = self.app.mapper.to_domain_event(notification)
-                    self.pending.pop(
-                        (UUID(str(notification.originator_id)), event.message_id), None
-                    )
+        """Reads what was stored since the last look into the timers' table."""
+        follow(self.pending, self.app.recorder, self._changes)
 
-    def due(self) -> list[tuple[UUID, str]]:
+    def _changes(self, notifications: Sequence[Notification]) -> Changes:
+        changes: dict[Key, Pending | None] = {}  # the page's last word on each message
+        for notification in notifications:
+            name = notification.topic.rsplit(".", 1)[-1]
+            if _LETTERS not in notification.topic:
+                continue
+            if name in _SETS or name == "SendingStarted" or name in _CLEARS:
+                event: Any = self.app.mapper.to_domain_event(notification)
+                key = (UUID(str(notification.originator_id)), str(event.message_id))
+                if name in _CLEARS:
+                    changes[key] = None
+                else:
+                    at = getattr(event, _SETS[name]) if name in _SETS else _EARLIEST
+                    changes[key] = Pending(at)
+        return changes
+
+    def due(self) -> list[tuple[Key, Pending]]:
+        """The messages due now, earliest first (an attempt in flight first of all)."""
         self.follow()
-        now = self.app.clock()
-        return [key for key, at in sorted(self.pending.items(), key=lambda i: i[1]) if at <= now]
+        return self.pending.due(self.app.clock(), inclusive=True)
 
     async def _send(self, outgoing: OutgoingMessage) -> DeliveryResult:
         try:
@@ -146,23 +150,22 @@ class Dispatcher:
         """Sends every message due now; returns how many messages were attempted."""
         made = 0
         digests: dict[str, list[tuple[UUID, Attempt]]] = {}
-        for letters_id, message_id in await asyncio.to_thread(self.due):
+        for (letters_id, message_id), timer in await asyncio.to_thread(self.due):
             if not await asyncio.to_thread(self.lease.hold):
                 # The lease was lost during this tick (its session ended): another process
                 # may send now, and must not find an attempt of ours in flight.
                 self.leading = False
                 break
-            key = (letters_id, message_id)
-            due_at = self.pending.pop(key, None)
             try:
                 attempt = await asyncio.to_thread(self.app.begin_attempt, letters_id, message_id)
             except Exception:
-                # Nothing was recorded (e.g. the database is away): the log will not bring
-                # the message back, so keep its timer here for the next tick.
+                # Nothing was recorded (e.g. the database is away): the timer stays for the
+                # next tick.
                 log.exception("could not start sending %s; will try again", message_id)
-                if due_at is not None:
-                    self.pending[key] = due_at
                 continue
+            # Decided (an attempt begun, or the letters refused one): the timer is done. The
+            # log brings it back if it is set again (an attempt's start, a retry, a resend).
+            await asyncio.to_thread(self.pending.remove, (letters_id, message_id), timer)
             if attempt is None:
                 continue
             made += 1
@@ -178,19 +181,16 @@ class Dispatcher:
         return made
 
     async def lead(self) -> bool:
-        """Whether this process may send now; on taking the lease, the log is read afresh, so
-        that attempts the last holder left in flight count as interrupted. A process waiting
-        for the lease asks for it once a poll, not on every write it wakes for."""
+        """Whether this process may send now; on taking the lease, attempts the last holder
+        left in flight are in the timers' table (their ``SendingStarted``, read from the log)
+        and count as interrupted. A process waiting for the lease asks for it once a poll,
+        not on every write it wakes for."""
         now = time.monotonic()
         if not self.leading and now - self._asked_at < self.app.delivery.dispatch_poll_seconds:
             return False
         self._asked_at = now
-        leading = await asyncio.to_thread(self.lease.hold)
-        if leading and not self.leading:
-            self.pending.clear()
-            self.position = 0
-        self.leading = leading
-        return leading
+        self.leading = await asyncio.to_thread(self.lease.hold)
+        return self.leading
 
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = Wakeup(self.app.delivery.dispatch_poll_seconds)
