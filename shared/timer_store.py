@@ -58,17 +58,39 @@ class TimerTable(Protocol):
         ...
 
 
-def follow(
-    table: TimerTable, recorder: Any, changes_of: Callable[[Sequence[Notification]], Changes]
-) -> None:
-    """Reads into ``table`` what ``recorder`` stored since its position, a page at a time:
-    ``changes_of`` says what a page does to the timers."""
-    position = table.position()
-    while notifications := recorder.select_notifications(position + 1, 1000):
-        if table.advance(position, notifications[-1].id, changes_of(notifications)):
-            position = notifications[-1].id
-        else:  # another process of the service read this page first
-            position = table.position()
+class Follower:
+    """Reads into ``table`` what ``recorder`` stored since the table's position, a page at a
+    time; ``changes_of`` says what a page does to the timers.
+
+    A page that changes no timer (most of a service's events) is not written: the position
+    read to is kept here, and stored with the next page that changes something. A process
+    started again reads such pages once more, which changes nothing. So following costs a
+    write only when a timer is set or cleared."""
+
+    def __init__(
+        self,
+        table: TimerTable,
+        recorder: Any,
+        changes_of: Callable[[Sequence[Notification]], Changes],
+    ) -> None:
+        self.table = table
+        self.recorder = recorder
+        self.changes_of = changes_of
+        self._stored: int | None = None  # the table's position, as last read or written
+        self._read_to = 0  # read this far; pages after ``_stored`` changed nothing
+
+    def follow(self) -> None:
+        if self._stored is None:
+            self._stored = self._read_to = self.table.position()
+        while notifications := self.recorder.select_notifications(self._read_to + 1, 1000):
+            end = notifications[-1].id
+            changes = self.changes_of(notifications)
+            if not changes:
+                self._read_to = end
+            elif self.table.advance(self._stored, end, changes):
+                self._stored = self._read_to = end
+            else:  # another process of the service read ahead: go on from where it got to
+                self._stored = self._read_to = self.table.position()
 
 
 def timer_table(recorder: object, timer: str) -> TimerTable:

@@ -28,7 +28,7 @@ from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 from shared.settings import Settings
-from shared.timer_store import Changes, Key, Pending, follow, timer_table
+from shared.timer_store import Changes, Follower, Key, Pending, timer_table
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,11 @@ class DeadlineWatch:
         self.poll_seconds = poll_seconds
         self.grace = grace
         self.pending = timer_table(app.recorder, "deadlines")
+        self._follower = Follower(self.pending, app.recorder, self._changes)
 
     def follow(self) -> None:
         """Reads what was stored since the last look into the table."""
-        follow(self.pending, self.app.recorder, self._changes)
+        self._follower.follow()
 
     def _changes(self, notifications: Sequence[Notification]) -> Changes:
         changes: dict[Key, Pending | None] = {}  # the page's last word on each deadline

@@ -165,3 +165,25 @@ def test_two_watches_of_one_store_agree(cases: Cases) -> None:
     second.follow()
     assert starts == [(end or 0) + 1]
     assert watch(cases, marks, DAY + timedelta(days=3)).fire() == 3
+
+
+def test_pages_that_change_no_timer_are_read_but_not_written(cases: Cases) -> None:
+    marks = Marks()
+    table = timer_table(cases.recorder, "deadlines")
+    first = watch(cases, marks, DAY)
+    first.follow()
+    stored = table.position()
+    for _ in range(3):
+        cases.save(Case())  # an event no timer takes
+    starts = reads_from(cases)
+    first.follow()
+    first.follow()
+    assert table.position() == stored  # nothing written for them...
+    end = cases.recorder.max_notification_id() or 0
+    # ... and read once: the second look starts after them (each look ends on an empty page).
+    assert starts == [stored + 1, end + 1, end + 1]
+    # The next page that sets a timer stores everything read up to it.
+    case(cases, DAY)
+    first.follow()
+    assert table.position() == cases.recorder.max_notification_id()
+    assert watch(cases, marks, DAY + timedelta(days=1)).fire() == 1

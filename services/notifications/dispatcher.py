@@ -40,7 +40,7 @@ from services.notifications.sending import Attempt
 from shared.failpoints import failpoint
 from shared.lease import Lease, SoleProcess, lease_for
 from shared.messaging.wakeup import Wakeup
-from shared.timer_store import Changes, Key, Pending, follow, timer_table
+from shared.timer_store import Changes, Follower, Key, Pending, timer_table
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,13 @@ class Dispatcher:
         self.channels = channels or app.channels()
         self.lease = lease or SoleProcess()
         self.pending = timer_table(app.recorder, "dispatcher")
+        self._follower = Follower(self.pending, app.recorder, self._changes)
         self.leading = False
         self._asked_at = -float("inf")
 
     def follow(self) -> None:
         """Reads what was stored since the last look into the timers' table."""
-        follow(self.pending, self.app.recorder, self._changes)
+        self._follower.follow()
 
     def _changes(self, notifications: Sequence[Notification]) -> Changes:
         changes: dict[Key, Pending | None] = {}  # the page's last word on each message
