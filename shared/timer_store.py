@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError
@@ -58,9 +58,21 @@ class TimerTable(Protocol):
         ...
 
 
-class Follower:
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
+
+
+class Positioned(Protocol[C_contra]):
+    """A table kept from the log up to its position."""
+
+    def position(self) -> int: ...
+
+    def advance(self, read_from: int, to: int, changes: C_contra) -> bool: ...
+
+
+class Follower(Generic[C]):
     """Reads into ``table`` what ``recorder`` stored since the table's position, a page at a
-    time; ``changes_of`` says what a page does to the timers.
+    time; ``changes_of`` says what a page does to the table (nothing, if false).
 
     A page that changes no timer (most of a service's events) is not written: the position
     read to is kept here, and stored with the next page that changes something. A process
@@ -69,9 +81,9 @@ class Follower:
 
     def __init__(
         self,
-        table: TimerTable,
+        table: Positioned[C],
         recorder: Any,
-        changes_of: Callable[[Sequence[Notification]], Changes],
+        changes_of: Callable[[Sequence[Notification]], C],
     ) -> None:
         self.table = table
         self.recorder = recorder

@@ -258,3 +258,37 @@ async def test_the_running_system_deletes_by_itself(embedded: EmbeddedSystem) ->
         stop.set()
         await task
     assert key_row(embedded, client_id)[0] is None  # type: ignore[index]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_clocks_are_kept_in_the_store_and_a_restart_reads_only_what_is_new(
+    backend: str, embedded_settings: Settings, distributed_settings: Settings
+) -> None:
+    settings = embedded_settings if backend == "sqlite" else distributed_settings
+    app = build_application(settings, SERVICES["intake"])
+    assert isinstance(app, IntakeApplication)
+    try:
+        closed, held = register(app, "131052-308T", "Olena"), register(app, "010190-123M", "Iryna")
+        for client_id in (closed, held):
+            app.close_client(client_id, provenance=staff("2014-03-10"), reason="moved away")
+        first = retention_watch(app, clock=lambda: at("2024-03-10"), sweep_access_log=False)
+        assert first.fire() == []
+        app.place_hold(held, provenance=staff("2020-01-02"), hold_id="h1", reason="audit")
+        read_to = app.recorder.max_notification_id() or 0
+        first.follow()
+        # A watch started again, as after a restart: the clocks are in the store, and it
+        # reads the log from where the first got to.
+        starts: list[int] = []
+        select = app.recorder.select_notifications
+
+        def recorded(start: int, *args: Any, **kwargs: Any) -> Any:
+            starts.append(start)
+            return select(start, *args, **kwargs)
+
+        app.recorder.select_notifications = recorded  # type: ignore[method-assign]
+        again = retention_watch(app, clock=lambda: at("2024-03-11"), sweep_access_log=False)
+        assert [d.client_id for d in again.fire()] == [closed]  # the held one stays
+        assert starts[0] == read_to + 1
+        assert [d.held_by for d in again.report()] == [("audit",)]
+    finally:
+        app.close()

@@ -31,12 +31,9 @@ _ENDED = {"MessageSent", "MessageFailed", "MessageCancelled"}
 
 
 class _LetterReader:
-    """Feeds the clocks from ``ClientOutbox``'s stored events. Remembers, per letter with
-    sealed details and not yet expired, the key they are sealed under (the letter's events
-    after scheduling do not repeat it)."""
-
-    def __init__(self) -> None:
-        self.keys: dict[tuple[UUID, str], str] = {}
+    """Feeds the clocks from ``ClientOutbox``'s stored events. The clocks remember, per letter
+    with sealed details and not yet expired, the key they are sealed under (the letter's
+    events after scheduling do not repeat it)."""
 
     def __call__(self, state: ClockState, _: UUID, name: str, decode: Callable[[], Any]) -> None:
         if read_holds(state, name, decode) or not name.startswith("ClientOutbox."):
@@ -46,36 +43,30 @@ class _LetterReader:
             scheduled = decode()
             if scheduled.sealed is not None:
                 key = getattr(scheduled, "sealed_key", None) or RETENTION_CLASS
-                self.keys[(scheduled.client_id, scheduled.message_id)] = key
+                state.remember_letter(scheduled.client_id, scheduled.message_id, key)
         elif kind in _ENDED:
             ended = decode()
             if kind == "MessageCancelled" and ended.reason == "erased":
                 self._erased(state, ended.client_id)  # (letters from before ``Erased``)
                 return
-            key = self.keys.get((ended.client_id, ended.message_id))
+            key = state.letter_key(ended.client_id, ended.message_id)
             if key is not None:  # the clock restarts if a resent letter ends again
                 state.start(ended.client_id, key, business_day(ended.provenance.occurred_at))
         elif kind == "ResendRequested":
             resent = decode()
-            key = self.keys.get((resent.client_id, resent.message_id))
+            key = state.letter_key(resent.client_id, resent.message_id)
             if key is not None and key != RETENTION_CLASS:
                 state.stop(resent.client_id, key)  # in use again until it ends again
         elif kind == "DetailsExpired":
             expired = decode()
             state.expired(expired.client_id, expired.key)
-            self._forget_letters(expired.client_id, expired.key)
+            state.forget_letters(expired.client_id, expired.key)
         elif kind == "Erased":
             self._erased(state, decode().client_id)
 
     def _erased(self, state: ClockState, client_id: UUID) -> None:
         state.gone(client_id)  # every key of the client went with the erasure
-        self._forget_letters(client_id)
-
-    def _forget_letters(self, client_id: UUID, key: str | None = None) -> None:
-        """What need not be remembered any more (memory does not grow with letters gone)."""
-        for letter in [k for k, v in self.keys.items() if k[0] == client_id]:
-            if key is None or self.keys[letter] == key:
-                del self.keys[letter]
+        state.forget_letters(client_id)
 
 
 def letters_retention_watch(

@@ -1,8 +1,10 @@
-"""The durable retention timer of one service, rebuilt from its log as the deadline timers are
-(``shared.timers``): on start it reads the service's log from the beginning, then follows it;
-the clocks are the stored events themselves (a closure starts one, a hold stops it, lifting it
-lets it run, the expiry's own event ends it), so after a restart, a crash or a clock jump every
-class whose period has run out goes — once, because the aggregate refuses a second expiry."""
+"""The durable retention timer of one service, kept from its log as the deadline timers are
+(``shared.timers``): it follows the service's log into the clocks' table in the service's own
+store (``shared.retention.clock_store``; nothing per client held in the process, and a start
+reads only what was stored since); the clocks are the stored events themselves (a closure
+starts one, a hold stops it, lifting it lets it run, the expiry's own event ends it), so after
+a restart, a crash or a clock jump every class whose period has run out goes — once, because
+the aggregate refuses a second expiry."""
 
 from __future__ import annotations
 
@@ -13,11 +15,15 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from shared.clock import HELSINKI, utc_now
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
 from shared.retention.classes import EndsIn, RetentionClass
-from shared.retention.clocks import ClockState, Due
+from shared.retention.clock_store import ClockChanges, clock_store
+from shared.retention.clocks import ClockState, Due, report_of, stored_clients
+from shared.timer_store import Follower
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +62,31 @@ class RetentionWatch:
         self.expire = expire
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.state = ClockState()
-        self.position = 0
+        self.store = clock_store(app.recorder)
+        self._follower = Follower(self.store, app.recorder, self._changes)
 
     def follow(self) -> None:
-        """Reads what was stored since the last look."""
-        while notifications := self.app.recorder.select_notifications(self.position + 1, 1000):
-            for notification in notifications:
-                self.position = notification.id
-                name = notification.topic.rsplit(":", 1)[-1]
-                aggregate_id = UUID(str(notification.originator_id))
-                self.read(
-                    self.state,
-                    aggregate_id,
-                    name,
-                    lambda n=notification: self.app.mapper.to_domain_event(n),  # type: ignore[misc]
-                )
+        """Reads what was stored since the last look into the clocks' table."""
+        self._follower.follow()
+
+    def _changes(self, notifications: Sequence[Notification]) -> ClockChanges:
+        state = ClockState(load=self.store.load)  # the page's clients, loaded as touched
+        for notification in notifications:
+            name = notification.topic.rsplit(":", 1)[-1]
+            aggregate_id = UUID(str(notification.originator_id))
+            self.read(
+                state,
+                aggregate_id,
+                name,
+                lambda n=notification: self.app.mapper.to_domain_event(n),  # type: ignore[misc]
+            )
+        # Recorded expiries are made sure of with ``destroy`` (none to confirm without one).
+        expired = state.take_expired() if self.destroy is not None else []
+        return ClockChanges(state.changed(), expired)
+
+    def _report(self, today: date, *, only_due: bool) -> list[Due]:
+        clients = stored_clients(self.store.states())
+        return report_of(clients, self.classes, today, only_due=only_due)
 
     def today(self) -> date:
         return business_day(self.clock())
@@ -79,7 +94,7 @@ class RetentionWatch:
     def report(self) -> list[Due]:
         """Every running clock, and whether its class is due to go today (a dry run)."""
         self.follow()
-        return self.state.report(self.classes, self.today())
+        return self._report(self.today(), only_due=False)
 
     def fire(self) -> list[Due]:
         """Destroys every class due for deletion today; returns what went now. A class that
@@ -87,15 +102,16 @@ class RetentionWatch:
         self.follow()
         today = self.today()
         went = []
-        for item in self.state.due(self.classes, today):
+        for item in self._report(today, only_due=True):
             if item.ends_in is EndsIn.DELETION and self.expire(item, today):
                 went.append(item)
         self.follow()  # the expiries' own events end their clocks
-        for client_id, name in self.state.take_expired():
-            # Each recorded expiry's destruction, once per process: what a crash between the
-            # record and the destruction left is destroyed now.
-            if self.destroy is not None:
+        if self.destroy is not None:
+            for client_id, name in self.store.unconfirmed():
+                # Each recorded expiry's destruction, confirmed once done: what a crash
+                # between the record and the destruction left is destroyed now.
                 self.destroy(client_id, name)
+                self.store.confirm(client_id, name)
         for sweep in self.sweeps:
             sweep(self.clock())
         return went
