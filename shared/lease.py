@@ -4,8 +4,8 @@ are running.
 - **Notifications' dispatcher** (``services.notifications.dispatcher``): any number of
   notifications processes may consume events and serve the API, but only one may send. Were
   two to send, each would take the other's attempt in flight for one left behind by a crashed
-  process, and resend or fail it. On taking the lease it reads the whole log again, so that
-  what the last holder left in flight is treated as interrupted.
+  process, and resend or fail it. On taking the lease it finds what the last holder left in
+  flight in the timers' table (``shared.timer_store``) and treats it as interrupted.
 - **A service's outbox relay** (``shared.messaging.relay``): two relays of one service would
   publish every event twice (the inboxes drop the copies, at the cost of handling them). On
   taking the lease it reads its saved position again, since the last holder moved it.

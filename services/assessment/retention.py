@@ -2,7 +2,7 @@
 their period runs out, counted from the closure of the client relationship, while the client's
 identity may stay (the notes have a key of their own class, ``shared.client_keys``). Intake's
 ``ClientClosed``, ``LegalHoldPlaced`` and ``LegalHoldLifted`` are recorded in assessment's own
-store (``FindingsRetention``), so the timer is rebuilt from this service's log alone."""
+store (``FindingsRetention``), so the timer is kept from this service's log alone."""
 
 from __future__ import annotations
 

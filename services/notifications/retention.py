@@ -4,7 +4,7 @@ or was cancelled: the day nothing more was to happen to it. Each letter has a ke
 (``ClientKeys.record_key``), so each goes on its own day; the letters sealed before that share
 the client's letters key, whose clock runs from the last of them.
 
-The clocks are rebuilt from this service's log alone: the letters' own events, and intake's
+The clocks are kept from this service's log alone: the letters' own events, and intake's
 legal holds as recorded here (``shared.retention.holds``)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Intake's legal holds as another service keeps them in its own store, so that its retention
-timer is rebuilt from its own log alone (each service hears the others only through events).
+timer is kept from its own log alone (each service hears the others only through events).
 A hold (a dispute, an audit, a request under GDPR Art. 18) stops every retention clock of the
 client until it is lifted; the days it lasted are added to the period (``schedule.expiry``)."""
 
