@@ -56,7 +56,9 @@ _SETS = {
     "MessageReleased": "send_at",
 }
 _CLEARS = {"MessageSent", "MessageFailed", "MessageCancelled"}
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
+# An attempt in flight is due at once. Not ``datetime.min``: stored as timestamptz, it would
+# be read back in the session's time zone, which west of UTC is before year 1 (a DataError).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Dispatcher:
