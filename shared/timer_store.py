@@ -105,20 +105,26 @@ class Follower(Generic[C]):
                 self._stored = self._read_to = self.table.position()
 
 
-def timer_table(recorder: object, timer: str) -> TimerTable:
-    """The timers named ``timer`` in the store of ``recorder`` (tables made if missing)."""
+def timer_table(recorder: object, timer: str, fingerprint: str) -> TimerTable:
+    """The timers named ``timer`` in the store of ``recorder`` (tables made if missing).
+
+    ``fingerprint`` names how the log is read into them (which events set and clear what):
+    read by another reading (a new version, other settings), the timers are dropped and the
+    log is read again from its start, as every start did when the timers were kept in the
+    process."""
     datastore = getattr(recorder, "datastore", None)
     if isinstance(datastore, PostgresDatastore):
-        return _Postgres(datastore, timer)
+        return _Postgres(datastore, timer, fingerprint)
     if isinstance(datastore, SQLiteDatastore):
-        return _SQLite(datastore, timer)
+        return _SQLite(datastore, timer, fingerprint)
     raise TypeError(f"no timer table for {type(datastore).__name__}")
 
 
 class _Postgres:
-    def __init__(self, datastore: PostgresDatastore, timer: str) -> None:
+    def __init__(self, datastore: PostgresDatastore, timer: str, fingerprint: str) -> None:
         self.datastore = datastore
         self.timer = timer
+        self.fingerprint = fingerprint
         schema = sql.Identifier(datastore.schema or "public")
         self.table = sql.SQL("{}.{}").format(schema, sql.Identifier(TABLE))
         self.positions = sql.SQL("{}.{}").format(schema, sql.Identifier(POSITIONS))
@@ -148,16 +154,27 @@ class _Postgres:
             )
             curs.execute(
                 sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {}"
-                    " (timer text PRIMARY KEY, position bigint NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS {} (timer text PRIMARY KEY,"
+                    " position bigint NOT NULL, fingerprint text NOT NULL)"
                 ).format(self.positions)
             )
             curs.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT (timer) DO NOTHING").format(
+                sql.SQL("INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (timer) DO NOTHING").format(
                     self.positions
                 ),
-                (self.timer,),
+                (self.timer, self.fingerprint),
             )
+            curs.execute(
+                sql.SQL(
+                    "UPDATE {} SET position = 0, fingerprint = %s"
+                    " WHERE timer = %s AND fingerprint <> %s"
+                ).format(self.positions),
+                (self.fingerprint, self.timer, self.fingerprint),
+            )
+            if curs.rowcount == 1:  # read another way before: read again from the start
+                curs.execute(
+                    sql.SQL("DELETE FROM {} WHERE timer = %s").format(self.table), (self.timer,)
+                )
 
     @retried
     def position(self) -> int:
@@ -167,7 +184,10 @@ class _Postgres:
                 (self.timer,),
             )
             row = curs.fetchone()
-        return int(row["position"]) if row else 0
+        if row is None:  # its row was deleted: made again, from the start
+            self._create()
+            return 0
+        return int(row["position"])
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
@@ -239,9 +259,10 @@ def _moment(text: str | None) -> datetime | None:
 class _SQLite:
     # Moments as UTC text (``_text``); ids as the events table keeps them, 32 hex digits.
 
-    def __init__(self, datastore: SQLiteDatastore, timer: str) -> None:
+    def __init__(self, datastore: SQLiteDatastore, timer: str, fingerprint: str) -> None:
         self.datastore = datastore
         self.timer = timer
+        self.fingerprint = fingerprint
         self._create()
 
     @retried
@@ -255,19 +276,29 @@ class _SQLite:
             c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (timer, due)")
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {POSITIONS} (timer TEXT PRIMARY KEY,"
-                " position INTEGER NOT NULL)"
+                " position INTEGER NOT NULL, fingerprint TEXT NOT NULL)"
             )
             c.execute(
-                f"INSERT INTO {POSITIONS} VALUES (?, 0) ON CONFLICT (timer) DO NOTHING",
-                (self.timer,),
+                f"INSERT INTO {POSITIONS} VALUES (?, 0, ?) ON CONFLICT (timer) DO NOTHING",
+                (self.timer, self.fingerprint),
             )
+            c.execute(
+                f"UPDATE {POSITIONS} SET position = 0, fingerprint = ?"
+                " WHERE timer = ? AND fingerprint <> ?",
+                (self.fingerprint, self.timer, self.fingerprint),
+            )
+            if c.sqlite_cursor.rowcount == 1:  # read another way before: again from the start
+                c.execute(f"DELETE FROM {TABLE} WHERE timer = ?", (self.timer,))
 
     @retried
     def position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (self.timer,))
             row = c.fetchone()
-        return int(row[0]) if row else 0
+        if row is None:  # its row was deleted: made again, from the start
+            self._create()
+            return 0
+        return int(row[0])
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:

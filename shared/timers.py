@@ -64,7 +64,9 @@ class DeadlineWatch:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.grace = grace
-        self.pending = timer_table(app.recorder, "deadlines")
+        # Which events set and clear which deadline: another set of timers reads the log anew.
+        reading = repr([(t.kind, t.sets, t.clears) for t in timers])
+        self.pending = timer_table(app.recorder, "deadlines", reading)
         self._follower = Follower(self.pending, app.recorder, self._changes)
 
     def follow(self) -> None:

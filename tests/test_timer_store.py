@@ -18,7 +18,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from shared.eventstore import store_env
 from shared.settings import Settings
-from shared.timer_store import Pending, timer_table
+from shared.timer_store import Pending
 from shared.timers import DeadlineWatch, Timer
 
 DAY = date(2026, 3, 2)
@@ -152,7 +152,7 @@ def test_two_watches_of_one_store_agree(cases: Cases) -> None:
     end = cases.recorder.max_notification_id()
     assert first.pending.position() == end
     # A page the second read from where the first had started is refused as a whole...
-    table = timer_table(cases.recorder, "deadlines")
+    table = second.pending
     stale = {(uuid4(), "due"): Pending(datetime.now(UTC))}
     assert table.advance(0, 3, stale) is False
     assert table.position() == end
@@ -169,8 +169,8 @@ def test_two_watches_of_one_store_agree(cases: Cases) -> None:
 
 def test_pages_that_change_no_timer_are_read_but_not_written(cases: Cases) -> None:
     marks = Marks()
-    table = timer_table(cases.recorder, "deadlines")
     first = watch(cases, marks, DAY)
+    table = first.pending
     first.follow()
     stored = table.position()
     for _ in range(3):
@@ -187,3 +187,25 @@ def test_pages_that_change_no_timer_are_read_but_not_written(cases: Cases) -> No
     first.follow()
     assert table.position() == cases.recorder.max_notification_id()
     assert watch(cases, marks, DAY + timedelta(days=1)).fire() == 1
+
+
+def test_timers_read_another_way_are_read_again_from_the_start(cases: Cases) -> None:
+    # A new version (or other settings) reads the log otherwise: what the table holds was read
+    # the old way, so it is dropped and the log is read again, as a start did when the timers
+    # were kept in the process.
+    kept, done = case(cases, DAY), case(cases, DAY)
+    done.done()
+    cases.save(done)
+    marks = Marks()
+    watch(cases, marks, DAY).follow()
+    never_cleared = Timer(kind="due", sets="Case.Due", clears=())
+    noon = datetime.combine(DAY + timedelta(days=1), time(12), tzinfo=UTC)
+    starts = reads_from(cases)
+    again = DeadlineWatch(cases, [never_cleared], marks, clock=lambda: noon)  # type: ignore[arg-type]
+    assert again.fire() == 2
+    assert starts[0] == 1
+    assert {m[0] for m in marks.marked} == {kept.id, done.id}
+    # The first reading again: read anew once more. The done case is cleared again; the other
+    # is due again, as this test's marks record nothing in the log (a real mark does).
+    assert watch(cases, marks, DAY + timedelta(days=2)).fire() == 1
+    assert marks.marked[-1][0] == kept.id

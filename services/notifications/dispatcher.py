@@ -59,6 +59,8 @@ _CLEARS = {"MessageSent", "MessageFailed", "MessageCancelled"}
 # An attempt in flight is due at once. Not ``datetime.min``: stored as timestamptz, it would
 # be read back in the session's time zone, which west of UTC is before year 1 (a DataError).
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+# How the log is read into the timers (another version reads it anew).
+_READING = repr((sorted(_SETS.items()), sorted(_CLEARS), "SendingStarted"))
 
 
 class Dispatcher:
@@ -71,7 +73,7 @@ class Dispatcher:
         self.app = app
         self.channels = channels or app.channels()
         self.lease = lease or SoleProcess()
-        self.pending = timer_table(app.recorder, "dispatcher")
+        self.pending = timer_table(app.recorder, "dispatcher", _READING)
         self._follower = Follower(self.pending, app.recorder, self._changes)
         self.leading = False
         self._asked_at = -float("inf")
@@ -166,10 +168,12 @@ class Dispatcher:
                 # next tick.
                 log.exception("could not start sending %s; will try again", message_id)
                 continue
-            # Decided (an attempt begun, or the letters refused one): the timer is done. The
-            # log brings it back if it is set again (an attempt's start, a retry, a resend).
-            await asyncio.to_thread(self.pending.remove, (letters_id, message_id), timer)
             if attempt is None:
+                # The letters refused an attempt (not due, held, gone): the timer is done until
+                # the log sets it again (a resend, a release). An attempt begun keeps its row:
+                # its ``SendingStarted`` and its result, read next time, decide it, and no
+                # write stands between the start and the send.
+                await asyncio.to_thread(self._done, (letters_id, message_id), timer)
                 continue
             made += 1
             if attempt.digest_item is not None and attempt.recipient is not None:
@@ -182,6 +186,12 @@ class Dispatcher:
                 log.exception("sending %s failed before its result was recorded", message_id)
         await self._send_digests(digests)
         return made
+
+    def _done(self, key: Key, timer: Pending) -> None:
+        try:
+            self.pending.remove(key, timer)
+        except Exception:  # kept: the next tick asks the letters again, which refuse again
+            log.exception("could not drop the timer of %s; will ask again", key[1])
 
     async def lead(self) -> bool:
         """Whether this process may send now; on taking the lease, attempts the last holder

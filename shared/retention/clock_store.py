@@ -55,12 +55,16 @@ class ClockStore(Protocol):
     def confirm(self, client_id: UUID, name: str) -> None: ...
 
 
-def clock_store(recorder: object) -> ClockStore:
+def clock_store(recorder: object, fingerprint: str) -> ClockStore:
+    """The clocks in the store of ``recorder``; ``fingerprint`` names how the log is read into
+    them (the classes clocked, the readers' version): read by another reading (a town's new
+    retention file, a new version), the clocks are dropped and the log is read again from its
+    start. Expiries waiting for their destruction stay."""
     datastore = getattr(recorder, "datastore", None)
     if isinstance(datastore, PostgresDatastore):
-        return _Postgres(datastore)
+        return _Postgres(datastore, fingerprint)
     if isinstance(datastore, SQLiteDatastore):
-        return _SQLite(datastore)
+        return _SQLite(datastore, fingerprint)
     raise TypeError(f"no clock store for {type(datastore).__name__}")
 
 
@@ -69,8 +73,9 @@ def _dump(state: dict[str, Any]) -> str:
 
 
 class _Postgres:
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, fingerprint: str) -> None:
         self.datastore = datastore
+        self.fingerprint = fingerprint
         schema = sql.Identifier(datastore.schema or "public")
         self.clocks = sql.SQL("{}.{}").format(schema, sql.Identifier(CLOCKS))
         self.unconfirmed_ = sql.SQL("{}.{}").format(schema, sql.Identifier(UNCONFIRMED))
@@ -97,16 +102,25 @@ class _Postgres:
             )
             curs.execute(
                 sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {}"
-                    " (timer text PRIMARY KEY, position bigint NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS {} (timer text PRIMARY KEY,"
+                    " position bigint NOT NULL, fingerprint text NOT NULL)"
                 ).format(self.positions)
             )
             curs.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, 0) ON CONFLICT (timer) DO NOTHING").format(
+                sql.SQL("INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (timer) DO NOTHING").format(
                     self.positions
                 ),
-                (NAME,),
+                (NAME, self.fingerprint),
             )
+            curs.execute(
+                sql.SQL(
+                    "UPDATE {} SET position = 0, fingerprint = %s"
+                    " WHERE timer = %s AND fingerprint <> %s"
+                ).format(self.positions),
+                (self.fingerprint, NAME, self.fingerprint),
+            )
+            if curs.rowcount == 1:  # read another way before: read again from the start
+                curs.execute(sql.SQL("DELETE FROM {}").format(self.clocks))
 
     @retried
     def position(self) -> int:
@@ -116,7 +130,10 @@ class _Postgres:
                 (NAME,),
             )
             row = curs.fetchone()
-        return int(row["position"]) if row else 0
+        if row is None:  # its row was deleted: made again, from the start
+            self._create()
+            return 0
+        return int(row["position"])
 
     @retried
     def advance(self, read_from: int, to: int, changes: ClockChanges) -> bool:
@@ -199,8 +216,9 @@ class _Postgres:
 class _SQLite:
     # Ids as the events table keeps them, 32 hex digits.
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
+    def __init__(self, datastore: SQLiteDatastore, fingerprint: str) -> None:
         self.datastore = datastore
+        self.fingerprint = fingerprint
         self._create()
 
     @retried
@@ -216,18 +234,29 @@ class _SQLite:
             )
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {POSITIONS} (timer TEXT PRIMARY KEY,"
-                " position INTEGER NOT NULL)"
+                " position INTEGER NOT NULL, fingerprint TEXT NOT NULL)"
             )
             c.execute(
-                f"INSERT INTO {POSITIONS} VALUES (?, 0) ON CONFLICT (timer) DO NOTHING", (NAME,)
+                f"INSERT INTO {POSITIONS} VALUES (?, 0, ?) ON CONFLICT (timer) DO NOTHING",
+                (NAME, self.fingerprint),
             )
+            c.execute(
+                f"UPDATE {POSITIONS} SET position = 0, fingerprint = ?"
+                " WHERE timer = ? AND fingerprint <> ?",
+                (self.fingerprint, NAME, self.fingerprint),
+            )
+            if c.sqlite_cursor.rowcount == 1:  # read another way before: again from the start
+                c.execute(f"DELETE FROM {CLOCKS}")
 
     @retried
     def position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (NAME,))
             row = c.fetchone()
-        return int(row[0]) if row else 0
+        if row is None:  # its row was deleted: made again, from the start
+            self._create()
+            return 0
+        return int(row[0])
 
     @retried
     def advance(self, read_from: int, to: int, changes: ClockChanges) -> bool:

@@ -27,6 +27,10 @@ from shared.timer_store import Follower
 
 log = logging.getLogger(__name__)
 
+# The version of the services' readers (``Read``): raised when one reads an event otherwise,
+# so that every store's clocks are made again from its log.
+READERS = 1
+
 # Feeds the clocks from one stored event: (state, aggregate id, the event's name within its
 # aggregate, a function that decodes the event — called only for the names that matter).
 Read = Callable[[ClockState, UUID, str, Callable[[], Any]], None]
@@ -62,7 +66,8 @@ class RetentionWatch:
         self.expire = expire
         self.clock = clock
         self.poll_seconds = poll_seconds
-        self.store = clock_store(app.recorder)
+        # The classes clocked and the readers' version: another reading reads the log anew.
+        self.store = clock_store(app.recorder, f"{READERS}:{sorted(classes.items())!r}")
         self._follower = Follower(self.store, app.recorder, self._changes)
 
     def follow(self) -> None:
@@ -106,15 +111,25 @@ class RetentionWatch:
             if item.ends_in is EndsIn.DELETION and self.expire(item, today):
                 went.append(item)
         self.follow()  # the expiries' own events end their clocks
-        if self.destroy is not None:
-            for client_id, name in self.store.unconfirmed():
-                # Each recorded expiry's destruction, confirmed once done: what a crash
-                # between the record and the destruction left is destroyed now.
-                self.destroy(client_id, name)
-                self.store.confirm(client_id, name)
-        for sweep in self.sweeps:
-            sweep(self.clock())
+        try:
+            if self.destroy is not None:
+                self._confirm_expiries(self.destroy)
+        finally:  # the purges of rows run whatever a client's destruction did
+            for sweep in self.sweeps:
+                sweep(self.clock())
         return went
+
+    def _confirm_expiries(self, destroy: Destroy) -> None:
+        """Each recorded expiry's destruction, confirmed once done: what a crash between the
+        record and the destruction left is destroyed now. One that fails is tried again next
+        round, and holds back no other."""
+        for client_id, name in self.store.unconfirmed():
+            try:
+                destroy(client_id, name)
+            except Exception:
+                log.exception("could not destroy %s of %s; will try again", name, client_id)
+                continue
+            self.store.confirm(client_id, name)
 
     async def run(self, stop: asyncio.Event) -> None:
         # Woken by the clock alone: periods are counted in days, and a hold lifted on a record
