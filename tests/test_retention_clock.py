@@ -8,7 +8,7 @@ import asyncio
 import sqlite3
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -25,6 +25,8 @@ from services.readside.tables import client_names, name_keys
 from shared.auth.access_log import PURGER, AccessLog, AccessRequest
 from shared.clock import HELSINKI
 from shared.identity import IdentifierKind
+from shared.retention.clock_store import ClockChanges
+from shared.retention.watch import RetentionWatch
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, Provenance
 from tests.support import eventually
@@ -290,5 +292,39 @@ def test_the_clocks_are_kept_in_the_store_and_a_restart_reads_only_what_is_new(
         assert [d.client_id for d in again.fire()] == [closed]  # the held one stays
         assert starts[0] == read_to + 1
         assert [d.held_by for d in again.report()] == [("audit",)]
+    finally:
+        app.close()
+
+
+def test_a_destruction_that_fails_holds_back_neither_the_others_nor_the_purges(
+    embedded_settings: Settings,
+) -> None:
+    app = build_application(embedded_settings, SERVICES["intake"])
+    failing, other = uuid4(), uuid4()
+    destroyed: list[UUID] = []
+    purged: list[datetime] = []
+
+    def destroy(client_id: UUID, name: str) -> None:
+        if client_id == failing:
+            raise OSError("the key store is away")
+        destroyed.append(client_id)
+
+    try:
+        watch = RetentionWatch(
+            app,
+            {},
+            lambda *_: None,
+            lambda *_: False,
+            clock=lambda: at("2030-01-01"),
+            sweeps=[purged.append],
+            destroy=destroy,
+        )
+        # Two recorded expiries whose destruction is still to be confirmed.
+        position = watch.store.position()
+        changes = ClockChanges(expired=[(failing, IDENTITY), (other, IDENTITY)])
+        assert watch.store.advance(position, position, changes)
+        watch.fire()
+        assert destroyed == [other] and purged == [at("2030-01-01")]
+        assert watch.store.unconfirmed() == [(failing, IDENTITY)]  # tried again next round
     finally:
         app.close()
