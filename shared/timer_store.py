@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Notification, ProgrammingError
+from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
 from shared.batching import retried
+from shared.log_position import PostgresPositioned, SQLitePositioned
 
 TABLE = "timers"
-POSITIONS = "timer_positions"
 
 
 @dataclass(frozen=True)
@@ -120,85 +120,35 @@ def timer_table(recorder: object, timer: str, fingerprint: str) -> TimerTable:
     raise TypeError(f"no timer table for {type(datastore).__name__}")
 
 
-class _Postgres:
+class _Postgres(PostgresPositioned):
     def __init__(self, datastore: PostgresDatastore, timer: str, fingerprint: str) -> None:
-        self.datastore = datastore
         self.timer = timer
-        self.fingerprint = fingerprint
-        schema = sql.Identifier(datastore.schema or "public")
-        self.table = sql.SQL("{}.{}").format(schema, sql.Identifier(TABLE))
-        self.positions = sql.SQL("{}.{}").format(schema, sql.Identifier(POSITIONS))
-        try:
-            self._create()
-        except (IntegrityError, ProgrammingError):  # the library's wrappers of psycopg's
-            # Two processes of the service starting at once: IF NOT EXISTS does not keep
-            # PostgreSQL's catalogue from refusing the second; the first made them (a real
-            # fault fails again).
-            self._create()
+        self.datastore = datastore
+        self.table = self.qualified(TABLE)
+        super().__init__(datastore, timer, fingerprint)
 
-    @retried
-    def _create(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (timer text NOT NULL,"
-                    " aggregate_id uuid NOT NULL, key text NOT NULL,"
-                    " due timestamptz NOT NULL, recorded_at timestamptz,"
-                    " PRIMARY KEY (timer, aggregate_id, key))"
-                ).format(self.table)
+    def _create_own(self, curs: Any) -> None:
+        curs.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (timer text NOT NULL,"
+                " aggregate_id uuid NOT NULL, key text NOT NULL,"
+                " due timestamptz NOT NULL, recorded_at timestamptz,"
+                " PRIMARY KEY (timer, aggregate_id, key))"
+            ).format(self.table)
+        )
+        curs.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (timer, due)").format(
+                sql.Identifier(f"{TABLE}_due"), self.table
             )
-            curs.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (timer, due)").format(
-                    sql.Identifier(f"{TABLE}_due"), self.table
-                )
-            )
-            curs.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (timer text PRIMARY KEY,"
-                    " position bigint NOT NULL, fingerprint text NOT NULL)"
-                ).format(self.positions)
-            )
-            curs.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (timer) DO NOTHING").format(
-                    self.positions
-                ),
-                (self.timer, self.fingerprint),
-            )
-            curs.execute(
-                sql.SQL(
-                    "UPDATE {} SET position = 0, fingerprint = %s"
-                    " WHERE timer = %s AND fingerprint <> %s"
-                ).format(self.positions),
-                (self.fingerprint, self.timer, self.fingerprint),
-            )
-            if curs.rowcount == 1:  # read another way before: read again from the start
-                curs.execute(
-                    sql.SQL("DELETE FROM {} WHERE timer = %s").format(self.table), (self.timer,)
-                )
+        )
 
-    @retried
-    def position(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                sql.SQL("SELECT position FROM {} WHERE timer = %s").format(self.positions),
-                (self.timer,),
-            )
-            row = curs.fetchone()
-        if row is None:  # its row was deleted: made again, from the start
-            self._create()
-            return 0
-        return int(row["position"])
+    def _drop_own(self, curs: Any) -> None:
+        curs.execute(sql.SQL("DELETE FROM {} WHERE timer = %s").format(self.table), (self.timer,))
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                sql.SQL("UPDATE {} SET position = %s WHERE timer = %s AND position = %s").format(
-                    self.positions
-                ),
-                (to, self.timer, read_from),
-            )
-            if curs.rowcount != 1:
+            if not self._take(curs, read_from, to):
                 return False  # nothing written: the transaction ends with nothing else done
             for (aggregate_id, key), pending in sorted(changes.items()):
                 if pending is None:
@@ -256,58 +206,28 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-class _SQLite:
+class _SQLite(SQLitePositioned):
     # Moments as UTC text (``_text``); ids as the events table keeps them, 32 hex digits.
 
     def __init__(self, datastore: SQLiteDatastore, timer: str, fingerprint: str) -> None:
-        self.datastore = datastore
         self.timer = timer
-        self.fingerprint = fingerprint
-        self._create()
+        super().__init__(datastore, timer, fingerprint)
 
-    @retried
-    def _create(self) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (timer TEXT NOT NULL,"
-                " aggregate_id TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL,"
-                " recorded_at TEXT, PRIMARY KEY (timer, aggregate_id, key))"
-            )
-            c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (timer, due)")
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {POSITIONS} (timer TEXT PRIMARY KEY,"
-                " position INTEGER NOT NULL, fingerprint TEXT NOT NULL)"
-            )
-            c.execute(
-                f"INSERT INTO {POSITIONS} VALUES (?, 0, ?) ON CONFLICT (timer) DO NOTHING",
-                (self.timer, self.fingerprint),
-            )
-            c.execute(
-                f"UPDATE {POSITIONS} SET position = 0, fingerprint = ?"
-                " WHERE timer = ? AND fingerprint <> ?",
-                (self.fingerprint, self.timer, self.fingerprint),
-            )
-            if c.sqlite_cursor.rowcount == 1:  # read another way before: again from the start
-                c.execute(f"DELETE FROM {TABLE} WHERE timer = ?", (self.timer,))
+    def _create_own(self, c: Any) -> None:
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (timer TEXT NOT NULL,"
+            " aggregate_id TEXT NOT NULL, key TEXT NOT NULL, due TEXT NOT NULL,"
+            " recorded_at TEXT, PRIMARY KEY (timer, aggregate_id, key))"
+        )
+        c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (timer, due)")
 
-    @retried
-    def position(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (self.timer,))
-            row = c.fetchone()
-        if row is None:  # its row was deleted: made again, from the start
-            self._create()
-            return 0
-        return int(row[0])
+    def _drop_own(self, c: Any) -> None:
+        c.execute(f"DELETE FROM {TABLE} WHERE timer = ?", (self.timer,))
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"UPDATE {POSITIONS} SET position = ? WHERE timer = ? AND position = ?",
-                (to, self.timer, read_from),
-            )
-            if c.sqlite_cursor.rowcount != 1:
+            if not self._take(c, read_from, to):
                 return False
             c.executemany(
                 f"DELETE FROM {TABLE} WHERE timer = ? AND aggregate_id = ? AND key = ?",

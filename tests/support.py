@@ -310,3 +310,16 @@ def queue_depth(settings: Settings, queue: str) -> int:
             return int(count or 0)
 
     return asyncio.run(depth())
+
+
+def reads_from(app: Any) -> list[int]:
+    """Records where each read of ``app``'s log starts (its recorder, wrapped, still reads)."""
+    starts: list[int] = []
+    select = app.recorder.select_notifications
+
+    def recorded(start: int, *args: Any, **kwargs: Any) -> Any:
+        starts.append(start)
+        return select(start, *args, **kwargs)
+
+    app.recorder.select_notifications = recorded
+    return starts

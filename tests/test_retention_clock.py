@@ -29,7 +29,7 @@ from shared.retention.clock_store import ClockChanges
 from shared.retention.watch import RetentionWatch
 from shared.settings import Settings
 from shared.values import Actor, ActorKind, Provenance
-from tests.support import eventually
+from tests.support import eventually, reads_from
 
 STAFF = Actor(id="sanna.lahtinen", kind=ActorKind.USER)
 
@@ -280,14 +280,7 @@ def test_the_clocks_are_kept_in_the_store_and_a_restart_reads_only_what_is_new(
         first.follow()
         # A watch started again, as after a restart: the clocks are in the store, and it
         # reads the log from where the first got to.
-        starts: list[int] = []
-        select = app.recorder.select_notifications
-
-        def recorded(start: int, *args: Any, **kwargs: Any) -> Any:
-            starts.append(start)
-            return select(start, *args, **kwargs)
-
-        app.recorder.select_notifications = recorded  # type: ignore[method-assign]
+        starts = reads_from(app)
         again = retention_watch(app, clock=lambda: at("2024-03-11"), sweep_access_log=False)
         assert [d.client_id for d in again.fire()] == [closed]  # the held one stays
         assert starts[0] == read_to + 1

@@ -20,6 +20,7 @@ from shared.eventstore import store_env
 from shared.settings import Settings
 from shared.timer_store import Pending
 from shared.timers import DeadlineWatch, Timer
+from tests.support import reads_from
 
 DAY = date(2026, 3, 2)
 
@@ -103,19 +104,6 @@ def case(app: Cases, due: date) -> Case:
     made.move(Deadline(due))
     app.save(made)
     return made
-
-
-def reads_from(app: Cases) -> list[int]:
-    """Records where each read of the log starts (the recorder, wrapped, still reads)."""
-    starts: list[int] = []
-    select = app.recorder.select_notifications
-
-    def recorded(start: int, *args: Any, **kwargs: Any) -> Any:
-        starts.append(start)
-        return select(start, *args, **kwargs)
-
-    app.recorder.select_notifications = recorded  # type: ignore[method-assign]
-    return starts
 
 
 def test_a_watch_started_again_reads_only_what_was_stored_since_and_misses_nothing(

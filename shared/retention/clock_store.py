@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, ProgrammingError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
 from shared.batching import retried
-from shared.timer_store import POSITIONS
+from shared.log_position import PostgresPositioned, SQLitePositioned
 
 CLOCKS = "retention_clocks"
 UNCONFIRMED = "retention_unconfirmed"
@@ -72,79 +71,33 @@ def _dump(state: dict[str, Any]) -> str:
     return json.dumps(state, separators=(",", ":"), sort_keys=True)
 
 
-class _Postgres:
+class _Postgres(PostgresPositioned):
     def __init__(self, datastore: PostgresDatastore, fingerprint: str) -> None:
         self.datastore = datastore
-        self.fingerprint = fingerprint
-        schema = sql.Identifier(datastore.schema or "public")
-        self.clocks = sql.SQL("{}.{}").format(schema, sql.Identifier(CLOCKS))
-        self.unconfirmed_ = sql.SQL("{}.{}").format(schema, sql.Identifier(UNCONFIRMED))
-        self.positions = sql.SQL("{}.{}").format(schema, sql.Identifier(POSITIONS))
-        try:
-            self._create()
-        except (IntegrityError, ProgrammingError):  # two processes starting at once
-            self._create()
+        self.clocks = self.qualified(CLOCKS)
+        self.unconfirmed_ = self.qualified(UNCONFIRMED)
+        super().__init__(datastore, NAME, fingerprint)
 
-    @retried
-    def _create(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {}"
-                    " (client_id uuid PRIMARY KEY, state text NOT NULL)"
-                ).format(self.clocks)
-            )
-            curs.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (client_id uuid NOT NULL, name text NOT NULL,"
-                    " PRIMARY KEY (client_id, name))"
-                ).format(self.unconfirmed_)
-            )
-            curs.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (timer text PRIMARY KEY,"
-                    " position bigint NOT NULL, fingerprint text NOT NULL)"
-                ).format(self.positions)
-            )
-            curs.execute(
-                sql.SQL("INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (timer) DO NOTHING").format(
-                    self.positions
-                ),
-                (NAME, self.fingerprint),
-            )
-            curs.execute(
-                sql.SQL(
-                    "UPDATE {} SET position = 0, fingerprint = %s"
-                    " WHERE timer = %s AND fingerprint <> %s"
-                ).format(self.positions),
-                (self.fingerprint, NAME, self.fingerprint),
-            )
-            if curs.rowcount == 1:  # read another way before: read again from the start
-                curs.execute(sql.SQL("DELETE FROM {}").format(self.clocks))
+    def _create_own(self, curs: Any) -> None:
+        curs.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (client_id uuid PRIMARY KEY, state text NOT NULL)"
+            ).format(self.clocks)
+        )
+        curs.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (client_id uuid NOT NULL, name text NOT NULL,"
+                " PRIMARY KEY (client_id, name))"
+            ).format(self.unconfirmed_)
+        )
 
-    @retried
-    def position(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                sql.SQL("SELECT position FROM {} WHERE timer = %s").format(self.positions),
-                (NAME,),
-            )
-            row = curs.fetchone()
-        if row is None:  # its row was deleted: made again, from the start
-            self._create()
-            return 0
-        return int(row["position"])
+    def _drop_own(self, curs: Any) -> None:
+        curs.execute(sql.SQL("DELETE FROM {}").format(self.clocks))  # expiries waiting stay
 
     @retried
     def advance(self, read_from: int, to: int, changes: ClockChanges) -> bool:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                sql.SQL("UPDATE {} SET position = %s WHERE timer = %s AND position = %s").format(
-                    self.positions
-                ),
-                (to, NAME, read_from),
-            )
-            if curs.rowcount != 1:
+            if not self._take(curs, read_from, to):
                 return False
             for client_id, state in sorted(changes.clients.items()):
                 curs.execute(
@@ -213,59 +166,28 @@ class _Postgres:
             )
 
 
-class _SQLite:
+class _SQLite(SQLitePositioned):
     # Ids as the events table keeps them, 32 hex digits.
 
     def __init__(self, datastore: SQLiteDatastore, fingerprint: str) -> None:
-        self.datastore = datastore
-        self.fingerprint = fingerprint
-        self._create()
+        super().__init__(datastore, NAME, fingerprint)
 
-    @retried
-    def _create(self) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {CLOCKS} (client_id TEXT PRIMARY KEY,"
-                " state TEXT NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {UNCONFIRMED} (client_id TEXT NOT NULL,"
-                " name TEXT NOT NULL, PRIMARY KEY (client_id, name))"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {POSITIONS} (timer TEXT PRIMARY KEY,"
-                " position INTEGER NOT NULL, fingerprint TEXT NOT NULL)"
-            )
-            c.execute(
-                f"INSERT INTO {POSITIONS} VALUES (?, 0, ?) ON CONFLICT (timer) DO NOTHING",
-                (NAME, self.fingerprint),
-            )
-            c.execute(
-                f"UPDATE {POSITIONS} SET position = 0, fingerprint = ?"
-                " WHERE timer = ? AND fingerprint <> ?",
-                (self.fingerprint, NAME, self.fingerprint),
-            )
-            if c.sqlite_cursor.rowcount == 1:  # read another way before: again from the start
-                c.execute(f"DELETE FROM {CLOCKS}")
+    def _create_own(self, c: Any) -> None:
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {CLOCKS} (client_id TEXT PRIMARY KEY, state TEXT NOT NULL)"
+        )
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {UNCONFIRMED} (client_id TEXT NOT NULL,"
+            " name TEXT NOT NULL, PRIMARY KEY (client_id, name))"
+        )
 
-    @retried
-    def position(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (NAME,))
-            row = c.fetchone()
-        if row is None:  # its row was deleted: made again, from the start
-            self._create()
-            return 0
-        return int(row[0])
+    def _drop_own(self, c: Any) -> None:
+        c.execute(f"DELETE FROM {CLOCKS}")  # expiries waiting stay
 
     @retried
     def advance(self, read_from: int, to: int, changes: ClockChanges) -> bool:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"UPDATE {POSITIONS} SET position = ? WHERE timer = ? AND position = ?",
-                (to, NAME, read_from),
-            )
-            if c.sqlite_cursor.rowcount != 1:
+            if not self._take(c, read_from, to):
                 return False
             c.executemany(
                 f"INSERT INTO {CLOCKS} VALUES (?, ?)"
