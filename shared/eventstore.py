@@ -19,7 +19,13 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Tracking,
+    Transcoding,
+)
 from eventsourcing.utils import get_topic, strtobool
 from psycopg import sql
 from pydantic import BaseModel
@@ -32,12 +38,15 @@ from shared.batching import (
     SQLiteBatchRecorder,
     batch_scope,
 )
+from shared.compression.codec import DictionaryCompressor
+from shared.compression.dictionary import event_store_dictionary
+from shared.compression.tables import StoredDictionaries
 from shared.contracts.envelope import PublicEvent
 from shared.errors import ConcurrentUpdateError, NotFoundError
 from shared.failpoints import failpoint
 from shared.identity import STORED
 from shared.law.deadlines import Deadline
-from shared.law.rulebook import RuleBook, RuleRef, rulebook
+from shared.law.rulebook import RuleBook, RuleRef, municipal_targets, rulebook
 from shared.settings import Settings
 from shared.values import Actor, Provenance
 
@@ -179,10 +188,49 @@ class ServiceApplication(Application[UUID]):
     def __init__(
         self, settings: Settings, env: dict[str, str], book: RuleBook | None = None
     ) -> None:
+        # Built before the recorder (the mapper is the library's first step); given its
+        # dictionary once the store is there to keep it.
+        self.compressor = DictionaryCompressor()
         super().__init__(env)
         self.settings = settings
         self.book = book or rulebook()
         self._listeners: list[Callable[[], None]] = []
+        if settings.compress_stored_events:
+            self._compress()
+
+    def _compress(self) -> None:
+        stored = StoredDictionaries(self.recorder)
+        dictionary = event_store_dictionary(
+            self.mapper.transcoder,
+            self.stored_aggregates(),
+            [*self.book.all(), *municipal_targets().all()],
+        )
+        stored.add(dictionary)
+        self.compressor.use(dictionary, stored.all)
+
+    def stored_aggregates(self) -> list[type[Aggregate]]:
+        """The aggregates this store holds: those of the service's package (the first
+        application class of the hierarchy that is a service's), for the dictionary."""
+        package = next(
+            (
+                c.__module__.rsplit(".", 1)[0] + "."
+                for c in type(self).__mro__
+                if c.__module__.startswith("services.")
+            ),
+            None,
+        )
+        if package is None:
+            return []
+        found, waiting = [], list(Aggregate.__subclasses__())
+        while waiting:
+            aggregate = waiting.pop()
+            waiting.extend(aggregate.__subclasses__())
+            if aggregate.__module__.startswith(package):
+                found.append(aggregate)
+        return sorted(set(found), key=get_topic)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return Mapper(self.construct_transcoder(), compressor=self.compressor)
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Calls ``listener`` (from the writing thread) after new events are stored, so that

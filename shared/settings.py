@@ -165,6 +165,14 @@ class Settings(BaseSettings):
             "its periods)."
         ),
     )
+    compress_stored_events: bool = Field(
+        default=True,
+        description=(
+            "Whether new events (and the embedded read side's copies of them) are stored "
+            "compressed, with a dictionary kept in the same store (shared/compression). Off, "
+            "new ones are stored as JSON; either way everything stored reads back."
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     # --- staff authentication (see shared/auth) ---

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +23,7 @@ import httpx
 
 from kotoutus.bootstrap import inbound, subscriptions
 from shared.auth.tokens import LocalIssuer
+from shared.compression.codec import FORMAT, MARK, decompress, dictionary_id
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
 from shared.messaging.topology import Topology
@@ -323,3 +326,46 @@ def reads_from(app: Any) -> list[int]:
 
     app.recorder.select_notifications = recorded
     return starts
+
+
+def files_decompressed(paths: Iterable[Path]) -> bytes:
+    """What the files hold as a reader of them sees it: their bytes, and after them every
+    value stored compressed (``shared.compression``) decompressed with the dictionaries of
+    its own file. A scan for plain personal data must not pass because a value is
+    compressed."""
+    found = [path.read_bytes() for path in paths if path.is_file()]
+    for path in paths:
+        if path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00":
+            found.extend(_decompressed_values(path))
+    return b"\n".join(found)
+
+
+def _decompressed_values(path: Path) -> list[bytes]:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
+        dictionaries = sqlite_dictionaries(db)
+        values = []
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes) and value[:2] == MARK + FORMAT:
+                        values.append(decompress(value, dictionaries.get))
+        return values
+
+
+def sqlite_dictionaries(db: sqlite3.Connection) -> dict[bytes, bytes]:
+    """The compression dictionaries a SQLite store holds, by id (none: an older store)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+    if "compression_dictionaries" not in tables:
+        return {}
+    rows = db.execute("SELECT dictionary FROM compression_dictionaries")
+    return {dictionary_id(dictionary): dictionary for (dictionary,) in rows}
+
+
+def dump_decompressed(dump: bytes) -> bytes:
+    """A ``pg_dump --data-only`` as a reader of it sees it: the dump, and after it every bytea
+    value stored compressed, decompressed with the dictionaries the dump holds."""
+    hexes = [bytes.fromhex(h.decode()) for h in re.findall(rb"\\\\x([0-9a-f]+)", dump)]
+    dictionaries = {dictionary_id(value): value for value in hexes}
+    values = [decompress(v, dictionaries.get) for v in hexes if v[:2] == MARK + FORMAT]
+    return b"\n".join([dump, *values])

@@ -20,12 +20,13 @@ from kotoutus.embedded import EmbeddedSystem
 from services.plans.domain import IntegrationPlan
 from services.readside.tables import PROJECTIONS
 from shared.audit import HashChain
+from shared.compression.codec import decompress
 from shared.contracts import CONTRACTS, ContractError, parse_event
 from shared.contracts.events import PlanExtended, PlanExtendedV1
 from shared.contracts.plans import WITHIN_TOTAL, ExtensionGround
 from shared.replay import replay
 from shared.settings import Settings
-from tests.support import ACTOR, SUPERVISOR, TOKEN_KEY, eventually
+from tests.support import ACTOR, SUPERVISOR, TOKEN_KEY, eventually, sqlite_dictionaries
 
 FIXTURE = Path(__file__).parent / "data" / "v1_store"
 CLIENTS: dict[str, str] = json.loads((FIXTURE / "clients.json").read_text())
@@ -62,7 +63,8 @@ def _stored_extensions(store: Path) -> list[dict[str, Any]]:
         rows = connection.execute(
             "SELECT state FROM stored_events WHERE topic = ? ORDER BY rowid", (EXTENDED_TOPIC,)
         ).fetchall()
-    return [json.loads(state) for (state,) in rows]
+        dictionaries = sqlite_dictionaries(connection)
+    return [json.loads(decompress(state, dictionaries.get)) for (state,) in rows]
 
 
 def _nodes(system: EmbeddedSystem) -> dict[str, Any]:

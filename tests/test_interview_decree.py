@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from kotoutus.embedded import EmbeddedSystem
 from shared.settings import Settings
-from tests.support import ACTOR, INTERVIEW, eventually
+from tests.support import ACTOR, INTERVIEW, eventually, files_decompressed
 
 UNDERSTOOD = {**INTERVIEW, "client_understands_language": True}
 NOTE = "Kuorma-autokortti Kiovasta; haluaa ajaa linja-autoa"  # personal data
@@ -205,7 +205,7 @@ def test_a_note_reads_back_for_staff_and_is_sealed_at_rest(
         "note_unreadable": False,
     }
 
-    stored = b"".join(p.read_bytes() for p in embedded_settings.data_dir.glob("assessment.sqlite*"))
+    stored = files_decompressed(list(embedded_settings.data_dir.glob("assessment.sqlite*")))
     assert b"InterviewRecorded" in stored  # the event is there ...
     for text in (NOTE, "Kuorma-autokortti", "two children at school"):
         assert text.encode() not in stored, text  # ... its notes are not, in clear

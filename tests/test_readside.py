@@ -29,7 +29,15 @@ from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import ContractError, PublicEvent
 from shared.replay import replay
 from shared.settings import Settings
-from tests.support import ACTOR, AUDITOR, DECREE, INTERVIEW, SUPERVISOR, eventually
+from tests.support import (
+    ACTOR,
+    AUDITOR,
+    DECREE,
+    INTERVIEW,
+    SUPERVISOR,
+    eventually,
+    files_decompressed,
+)
 
 
 @pytest.fixture
@@ -425,7 +433,9 @@ def test_erasure_empties_the_name_for_good(
     assert result.exit_code == 0, result.output
     # Names are sealed at rest: no plain name in the read side's file or its log, and the
     # erased client's key is gone for good.
-    files = {p.name: p.read_bytes() for p in embedded_settings.data_dir.glob("readside.sqlite*")}
+    files = {
+        p.name: files_decompressed([p]) for p in embedded_settings.data_dir.glob("readside.sqlite*")
+    }
     for plain in (b"Rahimi", b"Hassan", b"Kovalenko", b"Amina"):
         assert [name for name, content in files.items() if plain in content] == [], plain
     with embedded.projector.engine.connect() as connection:

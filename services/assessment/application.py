@@ -44,7 +44,7 @@ class AssessmentApplication(IntakeReactions):
         self.mapper.keys = self.keys
 
     def construct_mapper(self) -> Any:
-        return NotesMapper(self.construct_transcoder())
+        return NotesMapper(self.construct_transcoder(), compressor=self.compressor)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -53,7 +53,7 @@ class IdentifiedClients(ServiceApplication):
         self._adopt_legacy_lookups()
 
     def construct_mapper(self) -> Any:
-        return PersonalDataMapper(self.construct_transcoder(), self.keys)
+        return PersonalDataMapper(self.construct_transcoder(), self.keys, self.compressor)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

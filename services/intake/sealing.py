@@ -13,7 +13,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import Compressor, Mapper, StoredEvent, Transcoder
 
 from services.intake.keys import NONCE_BYTES, ClientKeys
 from shared.failpoints import failpoint
@@ -23,8 +23,10 @@ SEALED = "personal_sealed"
 
 
 class PersonalDataMapper(Mapper[UUID]):
-    def __init__(self, transcoder: Transcoder, keys: ClientKeys) -> None:
-        super().__init__(transcoder)
+    def __init__(
+        self, transcoder: Transcoder, keys: ClientKeys, compressor: Compressor | None = None
+    ) -> None:
+        super().__init__(transcoder, compressor=compressor)
         self.keys = keys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:

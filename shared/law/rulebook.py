@@ -122,6 +122,12 @@ class RuleBook:
     def versions(self, rule_id: str) -> list[Rule]:
         return sorted(self._rules.get(rule_id, ()), key=lambda r: r.valid_from)
 
+    def all(self) -> list[Rule]:
+        """Every rule, each version, ordered by id and start."""
+        return sorted(
+            (r for rs in self._rules.values() for r in rs), key=lambda r: (r.id, r.valid_from)
+        )
+
     @classmethod
     def from_toml(cls, text: str) -> RuleBook:
         return cls(Rule.model_validate(raw) for raw in tomllib.loads(text)["rule"])
@@ -155,7 +161,7 @@ class Targets:
             return None
 
     def all(self) -> list[Rule]:
-        return [r for book in self._books.values() for rs in book._rules.values() for r in rs]
+        return [r for code in sorted(self._books) for r in self._books[code].all()]
 
     @classmethod
     def from_toml(cls, text: str) -> Targets:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, delete, insert
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, delete, insert
 
 from services.readside.caseload import concerned_clients
+from services.readside.compressed import CompressedJSON, keep_dictionary
 from services.readside.projections import Projection, Rebuild
 from services.readside.storage import (
     UtcDateTime,
@@ -32,7 +33,7 @@ events = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("organisation", String(200), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", CompressedJSON, nullable=False),
     Index("events_client", "client_id", "recorded_at"),
     Index("events_type_time", "event_type", "occurred_at"),
 )
@@ -82,6 +83,9 @@ def _row_values(event: PublicEvent) -> list[tuple[Any, ...]]:
 class Timeline(Projection):
     name = "timeline"
     tables = (events,)
+
+    def prepare(self, connection: Connection) -> None:
+        keep_dictionary(connection)
 
     def apply(self, connection: Connection, batch: Sequence[PublicEvent]) -> None:
         if rows := [row for event in batch for row in event_rows(event)]:

@@ -1,0 +1,64 @@
+"""The timeline's event bodies stored compressed on SQLite (``shared.compression``), with the
+dictionary kept in the same file; PostgreSQL keeps them as text (it compresses long values
+itself, and a text column cannot hold bytes). A body stored as text before reads as it was."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Column, Connection, Dialect, LargeBinary, Table, Text, TypeDecorator, select
+
+from services.readside.storage import insert_ignoring_duplicates, metadata
+from shared.compression.codec import KNOWN, compress, decompress, dictionary_id
+from shared.compression.dictionary import public_events_dictionary
+from shared.contracts import CONTRACTS
+from shared.law.rulebook import municipal_targets, rulebook
+
+dictionaries = Table(
+    "compression_dictionaries",
+    metadata,
+    Column("id", LargeBinary, primary_key=True),
+    Column("dictionary", LargeBinary, nullable=False),
+)
+
+
+@cache
+def body_dictionary() -> bytes:
+    """This version's dictionary for public events' JSON (the same in every process)."""
+    return public_events_dictionary(
+        CONTRACTS.values(), [*rulebook().all(), *municipal_targets().all()]
+    )
+
+
+def keep_dictionary(connection: Connection) -> None:
+    """Stores this version's dictionary (before any body uses it) and reads every one stored,
+    so bodies written by earlier versions read back."""
+    if connection.dialect.name != "sqlite":
+        return
+    dictionaries.create(connection, checkfirst=True)
+    mine = body_dictionary()
+    connection.execute(
+        insert_ignoring_duplicates(connection, dictionaries),
+        {"id": dictionary_id(mine), "dictionary": mine},
+    )
+    for stored in connection.execute(select(dictionaries.c.dictionary)).scalars():
+        KNOWN.remember(bytes(stored))
+
+
+class CompressedJSON(TypeDecorator[str]):
+    """JSON text; on SQLite stored compressed (bytes), read back as text either way."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        mine = body_dictionary()
+        return compress(value.encode(), mine, dictionary_id(mine))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, bytes | memoryview):
+            return decompress(bytes(value)).decode()
+        return None if value is None else str(value)

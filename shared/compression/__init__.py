@@ -1,0 +1,1 @@
+"""Stored JSON compressed with a preset dictionary kept in the same store."""

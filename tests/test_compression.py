@@ -1,0 +1,286 @@
+"""Stored events are compressed with a dictionary kept in their own store: what was stored
+before compression, and what an earlier or later version compressed with its own dictionary,
+all read back; the store alone is enough to read them; the hash chain holds across. On SQLite
+and on PostgreSQL. The read side's bodies likewise on SQLite."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import insert, select
+
+from kotoutus.bootstrap import build_application
+from kotoutus.registry import SERVICES
+from services.intake.application import IntakeApplication
+from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
+from services.readside.compressed import body_dictionary, dictionaries
+from services.readside.projections.timeline import events, stored_event
+from shared.audit import HashChain
+from shared.clock import utc_now
+from shared.compression.codec import (
+    FORMAT,
+    MARK,
+    Dictionaries,
+    DictionaryCompressor,
+    UnknownDictionaryError,
+    compress,
+    decompress,
+    dictionary_id,
+)
+from shared.compression.dictionary import event_store_dictionary
+from shared.compression.tables import StoredDictionaries
+from shared.eventstore import store_env
+from shared.law.rulebook import Rule, RuleBook, municipal_targets, rulebook
+from shared.settings import Settings
+from shared.values import Actor, ActorKind, Provenance
+
+STAFF = Actor(id="official:test", kind=ActorKind.USER)
+DICTIONARY = json.dumps([r.ref.model_dump(mode="json") for r in rulebook().all()]).encode()
+
+
+# --- the stored form ---
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    )
+)
+def test_any_json_reads_back_as_it_was_given(value: Any) -> None:
+    plain = json.dumps({"v": value}, ensure_ascii=False).encode()
+    stored = compress(plain, DICTIONARY, dictionary_id(DICTIONARY))
+    assert decompress(stored, {dictionary_id(DICTIONARY): DICTIONARY}.get) == plain
+
+
+def test_a_rule_heavy_value_is_stored_in_a_fraction_and_a_small_one_as_it_is() -> None:
+    key = dictionary_id(DICTIONARY)
+    heavy = json.dumps({"legal_basis": json.loads(DICTIONARY)[:3]}).encode()
+    stored = compress(heavy, DICTIONARY, key)
+    assert stored[:2] == MARK + FORMAT and stored[2:10] == key
+    assert len(stored) * 10 < len(heavy)
+    tiny = b"{}"
+    assert compress(tiny, DICTIONARY, key) == tiny  # compressing would make it larger
+    assert decompress(tiny) == tiny  # as stored before compression: read as it is
+
+
+def test_a_value_whose_dictionary_or_end_is_missing_is_an_error_not_garbage() -> None:
+    key = dictionary_id(DICTIONARY)
+    stored = compress(json.dumps(json.loads(DICTIONARY)[:3]).encode(), DICTIONARY, key)
+    with pytest.raises(UnknownDictionaryError, match=key.hex()):
+        decompress(stored, {}.get)
+    with pytest.raises(ValueError, match="cut short"):
+        decompress(stored[:-5], {key: DICTIONARY}.get)
+    with pytest.raises(ValueError, match="unknown compressed format"):
+        decompress(MARK + b"\x07" + stored[2:], {key: DICTIONARY}.get)
+
+
+def test_a_dictionary_another_process_added_later_is_read_from_the_store() -> None:
+    table: list[bytes] = []
+    older, newer = Dictionaries(), Dictionaries()
+    running = DictionaryCompressor(older)
+    running.use(DICTIONARY, lambda: list(table))
+    table.append(DICTIONARY)
+    other = DICTIONARY + b" a later version's rules"
+    table.append(other)
+    upgraded = DictionaryCompressor(newer)
+    upgraded.use(other, lambda: list(table))
+    value = json.dumps(json.loads(DICTIONARY)[:2]).encode()
+    written = upgraded.compress(value)
+    assert written[2:10] == dictionary_id(other)
+    assert older.get(dictionary_id(other)) is None  # the running process has not seen it …
+    assert running.decompress(written) == value  # … and reads it from the store when asked
+
+
+# --- a service's event store ---
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(
+    request: pytest.FixtureRequest, embedded_settings: Settings, pg_database: str
+) -> Settings:
+    if request.param == "sqlite":
+        return embedded_settings
+    return Settings(
+        database_url=pg_database,
+        schema_prefix=f"t{uuid4().hex[:10]}_",
+        master_key=base64.b64encode(os.urandom(32)).decode(),
+    )
+
+
+def intake(settings: Settings, *, compress: bool = True, book: RuleBook | None = None) -> Any:
+    chosen = settings.model_copy(update={"compress_stored_events": compress})
+    if book is None:
+        return build_application(chosen, SERVICES["intake"])
+    return IntakeApplication(chosen, store_env(chosen, "intake"), book)
+
+
+def register(app: IntakeApplication) -> UUID:
+    today = date(2026, 12, 1)
+    client = app.register_client(
+        client_id=uuid4(),
+        provenance=Provenance(actor=STAFF, organisation="municipality:320", occurred_at=utc_now()),
+        personal=PersonalDetails(given_names="Olena", family_name="Kovalenko"),
+        facts=ClientFacts(
+            home_municipality="320",
+            non_temporary_social_assistance=True,
+            residence_permit=ResidencePermit(
+                type=PermitType.A, first_permit_on=today - timedelta(days=30)
+            ),
+        ),
+        relationship_started_on=today,
+        source="test",
+    )
+    return UUID(str(client.id))
+
+
+@pytest.fixture
+def closing() -> Iterator[list[Any]]:
+    opened: list[Any] = []
+    yield opened
+    for app in opened:
+        app.close()
+
+
+def amended(book: RuleBook) -> RuleBook:
+    """The rule book as a later version might have it: a citation reworded."""
+    rules = book.all()
+    first = rules[0]
+    changed = Rule.model_validate(first.model_dump() | {"citation": first.citation + " (reworded)"})
+    return RuleBook([changed, *rules[1:]])
+
+
+def test_events_of_every_version_read_back_and_the_chain_holds(
+    settings: Settings, closing: list[Any]
+) -> None:
+    before = intake(settings, compress=False)  # a store written before compression
+    closing.append(before)
+    legacy = register(before)
+    HashChain(before).extend()
+    before.close()
+
+    now = intake(settings)
+    closing.append(now)
+    current = register(now)
+    later = intake(settings, book=amended(rulebook()))  # a later version, other rules
+    closing.append(later)
+    newest = register(later)
+
+    states = {n.originator_id: bytes(n.state) for n in now.recorder.select_notifications(1, 100)}
+    assert states[legacy][:1] == b"{"  # stored as it was …
+    assert states[current][:2] == states[newest][:2] == MARK + FORMAT  # … new ones compressed
+    assert states[current][2:10] != states[newest][2:10]  # each with its version's dictionary
+    assert len(StoredDictionaries(now.recorder).all()) == 2
+    for app in (now, later):  # either version reads all three clients
+        for client_id in (legacy, current, newest):
+            assert app.repository.get(client_id).personal.family_name == "Kovalenko"
+
+    chain = HashChain(now)
+    chain.extend()
+    assert chain.verify().intact
+
+
+def test_the_store_alone_is_enough_to_read_its_events(
+    settings: Settings, closing: list[Any]
+) -> None:
+    app = intake(settings)
+    closing.append(app)
+    client_id = register(app)
+    own = {dictionary_id(d): d for d in StoredDictionaries(app.recorder).all()}
+    for notification in app.recorder.select_notifications(1, 100):
+        plain = decompress(bytes(notification.state), own.get)  # nothing from this process
+        assert json.loads(plain)["client_id"]["_data_"] == client_id.hex
+
+
+def test_the_dictionary_is_made_from_the_code_alone(settings: Settings, closing: list[Any]) -> None:
+    app = intake(settings)
+    closing.append(app)
+    register(app)
+    (stored,) = StoredDictionaries(app.recorder).all()
+    assert b"Olena" not in stored and b"Kovalenko" not in stored
+    # Any process of this version makes the same, from the code: no stored value goes in.
+    made = event_store_dictionary(
+        app.mapper.transcoder,
+        app.stored_aggregates(),
+        [*rulebook().all(), *municipal_targets().all()],
+    )
+    assert made == stored
+    assert (
+        rulebook().in_force("assessment.start_deadline", date(2026, 1, 1)).citation.encode()
+        in stored
+    )
+    assert b"services.intake.domain:Client" in stored
+
+
+# --- the read side's bodies (SQLite) ---
+
+
+def test_a_body_stored_as_text_before_reads_back_and_new_ones_are_compressed(
+    embedded: Any,
+) -> None:
+    engine = embedded.projector.engine
+    registered = {
+        "message_id": str(uuid4()),
+        "client_id": str(uuid4()),
+        "source": "intake",
+        "position": 1,
+        "event_type": "WorkerAssigned",
+        "occurred_at": utc_now(),
+        "recorded_at": utc_now(),
+        "actor": "official:test",
+        "organisation": "municipality:320",
+    }
+    with engine.begin() as connection:
+        new = dict(registered, message_id=str(uuid4()), body=_body(registered))
+        connection.execute(insert(events), new)
+        raw = connection.exec_driver_sql(
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                registered["message_id"],
+                registered["client_id"],
+                "intake",
+                2,
+                "WorkerAssigned",
+                "2026-12-01 00:00:00.000000",
+                "2026-12-01 00:00:00.000000",
+                "official:test",
+                "municipality:320",
+                _body(registered),  # as text, as an earlier version stored it
+            ),
+        )
+        assert raw.rowcount == 1
+        stored = connection.exec_driver_sql("SELECT body FROM events").scalars().all()
+        bodies = connection.execute(select(events.c.event_type, events.c.body)).all()
+        kept = set(connection.execute(select(dictionaries.c.id)).scalars())
+    assert sorted(type(b).__name__ for b in stored) == ["bytes", "str"]
+    (compressed,) = [b for b in stored if isinstance(b, bytes)]
+    assert compressed[2:10] == dictionary_id(body_dictionary()) and compressed[2:10] in kept
+    assert [stored_event(kind, body).data.worker for kind, body in bodies] == ["official:w1"] * 2
+
+
+def _body(row: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "message_id": row["message_id"],
+            "event_type": "WorkerAssigned",
+            "schema_version": 1,
+            "source": "intake",
+            "position": 1,
+            "aggregate_id": row["client_id"],
+            "aggregate_version": 2,
+            "occurred_at": "2026-12-01T00:00:00Z",
+            "recorded_at": "2026-12-01T00:00:00Z",
+            "actor": {"id": "official:test", "kind": "user"},
+            "organisation": "municipality:320",
+            "data": {"client_id": row["client_id"], "worker": "official:w1"},
+        }
+    )
