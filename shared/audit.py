@@ -72,9 +72,12 @@ class HashChain:
         else:
             self.table = sql.SQL("event_chain")
             self.mark = "?"
+        # SQLite: INTEGER PRIMARY KEY is the row id itself (BIGINT would add an index of
+        # it); tables made before keep theirs.
+        key = "BIGINT" if self.postgres else "INTEGER"
         self._execute(
             "CREATE TABLE IF NOT EXISTS {table} "
-            "(notification_id BIGINT PRIMARY KEY, chained BYTEA NOT NULL)",
+            f"(notification_id {key} PRIMARY KEY, chained BYTEA NOT NULL)",
             (),
         )
 

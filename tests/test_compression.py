@@ -10,20 +10,24 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select
 
 from kotoutus.bootstrap import build_application
 from kotoutus.registry import SERVICES
 from services.intake.application import IntakeApplication
 from services.intake.model import ClientFacts, PermitType, PersonalDetails, ResidencePermit
 from services.readside.compressed import body_dictionary, dictionaries
+from services.readside.names import NameSeal
 from services.readside.projections.timeline import events, stored_event
+from services.readside.projector import Projector
+from services.readside.queries import timeline
 from shared.audit import HashChain
 from shared.clock import utc_now
 from shared.compression.codec import (
@@ -38,6 +42,7 @@ from shared.compression.codec import (
 )
 from shared.compression.dictionary import event_store_dictionary
 from shared.compression.tables import StoredDictionaries
+from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.eventstore import store_env
 from shared.law.rulebook import Rule, RuleBook, municipal_targets, rulebook
 from shared.settings import Settings
@@ -283,4 +288,89 @@ def _body(row: dict[str, Any]) -> str:
             "organisation": "municipality:320",
             "data": {"client_id": row["client_id"], "worker": "official:w1"},
         }
+    )
+
+
+# As an earlier version made the read side's timeline: keyed (message_id, client_id), with an
+# index by client and time, and bodies as text.
+EARLIER_EVENTS = """CREATE TABLE events (
+    message_id VARCHAR(36) NOT NULL, client_id VARCHAR(36) NOT NULL,
+    source VARCHAR(64) NOT NULL, position INTEGER NOT NULL, event_type VARCHAR(64) NOT NULL,
+    occurred_at DATETIME NOT NULL, recorded_at DATETIME NOT NULL, actor VARCHAR(200) NOT NULL,
+    organisation VARCHAR(200) NOT NULL, body TEXT NOT NULL, PRIMARY KEY (message_id, client_id))"""
+
+
+def test_a_read_side_an_earlier_version_made_reads_and_goes_on(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'readside.sqlite'}")
+    client_id = str(uuid4())
+    first, second = _public(client_id, 1, "official:w1"), _public(client_id, 2, "official:w2")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(EARLIER_EVENTS)
+        connection.exec_driver_sql("CREATE INDEX events_client ON events (client_id, recorded_at)")
+        connection.exec_driver_sql(
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                str(first.message_id),
+                client_id,
+                "intake",
+                1,
+                "WorkerAssigned",
+                "2026-12-01 00:00:01.000000",
+                "2026-12-01 00:00:01.000000",
+                "official:test",
+                "municipality:320",
+                first.model_dump_json(),
+            ),
+        )
+    projector = Projector(engine, NameSeal(bytes(32)))
+    assert projector.handle([second]) == 1
+
+    assert [e.data.worker for e in timeline(engine, UUID(client_id))] == [  # type: ignore[attr-defined]
+        "official:w1",
+        "official:w2",
+    ]
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT body FROM events ORDER BY position").scalars()
+        assert [type(body) for body in stored] == [str, bytes]  # as it was; the new compressed
+
+
+def test_a_new_read_side_keeps_a_clients_timeline_by_its_key(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'readside.sqlite'}")
+    Projector(engine, NameSeal(bytes(32)))
+    with engine.connect() as connection:
+        indexes = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events'"
+        ).scalars()
+        key = connection.exec_driver_sql("PRAGMA index_info('sqlite_autoindex_events_1')")
+        assert [row[2] for row in key] == ["client_id", "message_id"]
+        assert "events_client" not in set(indexes)
+        plan = " ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT body FROM events WHERE client_id = ?", ("x",)
+            )
+        )
+    assert "sqlite_autoindex_events_1 (client_id=?)" in plan  # a range of the key, no scan
+
+
+def _public(client_id: str, position: int, worker: str) -> PublicEvent:
+    recorded = f"2026-12-01T00:00:0{position}Z"
+    return parse_event(
+        json.dumps(
+            {
+                "message_id": str(uuid4()),
+                "event_type": "WorkerAssigned",
+                "schema_version": 1,
+                "source": "intake",
+                "position": position,
+                "aggregate_id": client_id,
+                "aggregate_version": position + 1,
+                "occurred_at": recorded,
+                "recorded_at": recorded,
+                "actor": {"id": "official:test", "kind": "user"},
+                "organisation": "municipality:320",
+                "data": {"client_id": client_id, "worker": worker},
+            }
+        ),
+        CONTRACTS,
     )

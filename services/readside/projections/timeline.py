@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, delete, insert
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    delete,
+    insert,
+)
 
 from services.readside.caseload import concerned_clients
 from services.readside.compressed import CompressedJSON, keep_dictionary
@@ -21,11 +31,14 @@ from services.readside.storage import (
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.contracts.personal import without_personal
 
+# Keyed by client first: a client's timeline is a range of the key, and no index of its own
+# is kept for it (a read sorts the client's few rows by time). Stores made before keep their
+# (message_id, client_id) key and a (client_id, recorded_at) index; both read alike.
 events = Table(
     "events",
     metadata,
-    Column("message_id", String(36), primary_key=True),
-    Column("client_id", String(36), primary_key=True),
+    Column("message_id", String(36), nullable=False),
+    Column("client_id", String(36), nullable=False),
     Column("source", String(64), nullable=False),
     Column("position", Integer, nullable=False),
     Column("event_type", String(64), nullable=False),
@@ -34,8 +47,8 @@ events = Table(
     Column("actor", String(200), nullable=False),
     Column("organisation", String(200), nullable=False),
     Column("body", CompressedJSON, nullable=False),
-    Index("events_client", "client_id", "recorded_at"),
     Index("events_type_time", "event_type", "occurred_at"),
+    PrimaryKeyConstraint("client_id", "message_id"),
 )
 
 _COLUMNS = tuple(events.columns.keys())
