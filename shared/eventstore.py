@@ -39,7 +39,7 @@ from shared.batching import (
     batch_scope,
 )
 from shared.compression.codec import DictionaryCompressor
-from shared.compression.dictionary import event_store_dictionary
+from shared.compression.dictionary import aggregates_of, event_store_dictionary
 from shared.compression.tables import StoredDictionaries
 from shared.contracts.envelope import PublicEvent
 from shared.errors import ConcurrentUpdateError, NotFoundError
@@ -195,41 +195,25 @@ class ServiceApplication(Application[UUID]):
         self.settings = settings
         self.book = book or rulebook()
         self._listeners: list[Callable[[], None]] = []
-        if settings.compress_stored_events:
-            self._compress()
+        self._keep_dictionaries(compress=settings.compress_stored_events)
 
-    def _compress(self) -> None:
+    def _keep_dictionaries(self, *, compress: bool) -> None:
+        """Reads the store's dictionaries (what was compressed reads back whatever the
+        setting is now); compressing, adds this version's and writes with it."""
         stored = StoredDictionaries(self.recorder)
-        dictionary = event_store_dictionary(
-            self.mapper.transcoder,
-            self.stored_aggregates(),
-            [*self.book.all(), *municipal_targets().all()],
-        )
-        stored.add(dictionary)
+        dictionary = None
+        if compress:
+            dictionary = event_store_dictionary(
+                self.mapper.transcoder,
+                aggregates_of(type(self)),
+                [*self.book.all(), *municipal_targets().all()],
+            )
+            stored.add(dictionary)
         self.compressor.use(dictionary, stored.all)
 
-    def stored_aggregates(self) -> list[type[Aggregate]]:
-        """The aggregates this store holds: those of the service's package (the first
-        application class of the hierarchy that is a service's), for the dictionary."""
-        package = next(
-            (
-                c.__module__.rsplit(".", 1)[0] + "."
-                for c in type(self).__mro__
-                if c.__module__.startswith("services.")
-            ),
-            None,
-        )
-        if package is None:
-            return []
-        found, waiting = [], list(Aggregate.__subclasses__())
-        while waiting:
-            aggregate = waiting.pop()
-            waiting.extend(aggregate.__subclasses__())
-            if aggregate.__module__.startswith(package):
-                found.append(aggregate)
-        return sorted(set(found), key=get_topic)
-
     def construct_mapper(self) -> Mapper[UUID]:
+        # Ours, not the library's from the environment (its COMPRESSOR_TOPIC, CIPHER_TOPIC):
+        # the store's compression is this one, with its dictionaries.
         return Mapper(self.construct_transcoder(), compressor=self.compressor)
 
     def on_recorded(self, listener: Callable[[], None]) -> None:

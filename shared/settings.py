@@ -168,9 +168,10 @@ class Settings(BaseSettings):
     compress_stored_events: bool = Field(
         default=True,
         description=(
-            "Whether new events (and the embedded read side's copies of them) are stored "
-            "compressed, with a dictionary kept in the same store (shared/compression). Off, "
-            "new ones are stored as JSON; either way everything stored reads back."
+            "Whether the services store new events compressed, with a dictionary kept in the "
+            "same store (shared/compression). Off, new ones are stored as JSON; either way "
+            "everything stored reads back. (The embedded read side always compresses its "
+            "copies: it is rebuilt from the stores at will.)"
         ),
     )
     host: str = "127.0.0.1"

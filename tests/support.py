@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ import httpx
 
 from kotoutus.bootstrap import inbound, subscriptions
 from shared.auth.tokens import LocalIssuer
-from shared.compression.codec import FORMAT, MARK, decompress, dictionary_id
+from shared.compression.codec import FORMAT, HEADER, MARK, decompress, dictionary_id
 from shared.contracts.clients import Eligibility
 from shared.contracts.events import EligibilityDetermined, EligibilityDeterminedData
 from shared.messaging.topology import Topology
@@ -331,26 +332,38 @@ def reads_from(app: Any) -> list[int]:
 def files_decompressed(paths: Iterable[Path]) -> bytes:
     """What the files hold as a reader of them sees it: their bytes, and after them every
     value stored compressed (``shared.compression``) decompressed with the dictionaries of
-    its own file. A scan for plain personal data must not pass because a value is
+    the SQLite files among them — wherever its bytes lie, in a live row, a freed page or the
+    write-ahead log. A scan for plain personal data must not pass because a value is
     compressed."""
-    found = [path.read_bytes() for path in paths if path.is_file()]
-    for path in paths:
-        if path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00":
-            found.extend(_decompressed_values(path))
+    files = [path for path in paths if path.is_file()]
+    raw = [path.read_bytes() for path in files]
+    dictionaries: dict[bytes, bytes] = {}
+    for path, content in zip(files, raw, strict=True):
+        if content[:16] == b"SQLite format 3\x00":
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                dictionaries.update(sqlite_dictionaries(db))
+    found = list(raw)
+    for content in raw:
+        for key, dictionary in dictionaries.items():
+            start = content.find(MARK + FORMAT + key)
+            while start >= 0:
+                found.append(_inflated(content[start + HEADER :], dictionary))
+                start = content.find(MARK + FORMAT + key, start + 1)
     return b"\n".join(found)
 
 
-def _decompressed_values(path: Path) -> list[bytes]:
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
-        dictionaries = sqlite_dictionaries(db)
-        values = []
-        for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):
-                for value in row:
-                    if isinstance(value, bytes) and value[:2] == MARK + FORMAT:
-                        values.append(decompress(value, dictionaries.get))
-        return values
+def _inflated(stream: bytes, dictionary: bytes) -> bytes:
+    """As much of a DEFLATE stream as inflates (one cut by a page boundary, up to there)."""
+    inflate = zlib.decompressobj(-15, zdict=dictionary)
+    plain = b""
+    for at in range(0, len(stream), 64):
+        try:
+            plain += inflate.decompress(stream[at : at + 64])
+        except zlib.error:
+            break
+        if inflate.eof:
+            break
+    return plain
 
 
 def sqlite_dictionaries(db: sqlite3.Connection) -> dict[bytes, bytes]:

@@ -33,14 +33,13 @@ from shared.clock import utc_now
 from shared.compression.codec import (
     FORMAT,
     MARK,
-    Dictionaries,
     DictionaryCompressor,
     UnknownDictionaryError,
     compress,
     decompress,
     dictionary_id,
 )
-from shared.compression.dictionary import event_store_dictionary
+from shared.compression.dictionary import aggregates_of, event_store_dictionary
 from shared.compression.tables import StoredDictionaries
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.eventstore import store_env
@@ -75,7 +74,7 @@ def test_a_rule_heavy_value_is_stored_in_a_fraction_and_a_small_one_as_it_is() -
     assert len(stored) * 10 < len(heavy)
     tiny = b"{}"
     assert compress(tiny, DICTIONARY, key) == tiny  # compressing would make it larger
-    assert decompress(tiny) == tiny  # as stored before compression: read as it is
+    assert decompress(tiny, {}.get) == tiny  # as stored before compression: read as it is
 
 
 def test_a_value_whose_dictionary_or_end_is_missing_is_an_error_not_garbage() -> None:
@@ -90,20 +89,26 @@ def test_a_value_whose_dictionary_or_end_is_missing_is_an_error_not_garbage() ->
 
 
 def test_a_dictionary_another_process_added_later_is_read_from_the_store() -> None:
-    table: list[bytes] = []
-    older, newer = Dictionaries(), Dictionaries()
-    running = DictionaryCompressor(older)
-    running.use(DICTIONARY, lambda: list(table))
-    table.append(DICTIONARY)
+    table = [DICTIONARY]  # the store's table
+    asked: list[int] = []
+
+    def stored() -> list[bytes]:
+        asked.append(len(table))
+        return list(table)
+
+    running = DictionaryCompressor()
+    running.use(DICTIONARY, stored)
     other = DICTIONARY + b" a later version's rules"
-    table.append(other)
-    upgraded = DictionaryCompressor(newer)
+    table.append(other)  # a later version starts, and keeps its own
+    upgraded = DictionaryCompressor()
     upgraded.use(other, lambda: list(table))
     value = json.dumps(json.loads(DICTIONARY)[:2]).encode()
     written = upgraded.compress(value)
     assert written[2:10] == dictionary_id(other)
-    assert older.get(dictionary_id(other)) is None  # the running process has not seen it …
-    assert running.decompress(written) == value  # … and reads it from the store when asked
+    assert running.decompress(written) == value  # read with the store's table, asked again
+    assert asked == [1, 2]
+    with pytest.raises(UnknownDictionaryError):
+        DictionaryCompressor().decompress(written)  # a store without it: an error, said so
 
 
 # --- a service's event store ---
@@ -185,7 +190,9 @@ def test_events_of_every_version_read_back_and_the_chain_holds(
     assert states[current][:2] == states[newest][:2] == MARK + FORMAT  # … new ones compressed
     assert states[current][2:10] != states[newest][2:10]  # each with its version's dictionary
     assert len(StoredDictionaries(now.recorder).all()) == 2
-    for app in (now, later):  # either version reads all three clients
+    off = intake(settings, compress=False)  # compression turned off again
+    closing.append(off)
+    for app in (now, later, off):  # each reads all three clients
         for client_id in (legacy, current, newest):
             assert app.repository.get(client_id).personal.family_name == "Kovalenko"
 
@@ -215,7 +222,7 @@ def test_the_dictionary_is_made_from_the_code_alone(settings: Settings, closing:
     # Any process of this version makes the same, from the code: no stored value goes in.
     made = event_store_dictionary(
         app.mapper.transcoder,
-        app.stored_aggregates(),
+        aggregates_of(type(app)),
         [*rulebook().all(), *municipal_targets().all()],
     )
     assert made == stored

@@ -73,6 +73,9 @@ def _nodes(system: EmbeddedSystem) -> dict[str, Any]:
 
 def test_the_fixture_is_history_of_version_1(old_store: Path) -> None:
     """Guards the fixture: made again with today's code, it would test nothing."""
+    with sqlite3.connect(old_store / "plans.sqlite") as connection:
+        raw = connection.execute("SELECT state FROM stored_events").fetchall()
+    assert all(state[:1] == b"{" for (state,) in raw)  # as JSON, before compression
     stored = _stored_extensions(old_store)
     assert len(stored) == 3
     assert all("class_version" not in state for state in stored)

@@ -1,6 +1,12 @@
 """The timeline's event bodies stored compressed on SQLite (``shared.compression``), with the
 dictionary kept in the same file; PostgreSQL keeps them as text (it compresses long values
-itself, and a text column cannot hold bytes). A body stored as text before reads as it was."""
+itself, and a text column cannot hold bytes). A body stored as text before reads as it was.
+
+Always, whatever ``compress_stored_events`` says of the event stores: the read side is made
+from them again at will (``kotoutus projections rebuild``), so how it stores its copies is its
+own affair. The dictionaries read are the process's (one read side per process; ids are
+content hashes, so several files' agree): bodies a newer version wrote while this process ran
+(a rebuild by a newer command line) are read after its restart."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Dialect, LargeBinary, Table, Text, TypeDecorator, select
 
 from services.readside.storage import insert_ignoring_duplicates, metadata
-from shared.compression.codec import KNOWN, compress, decompress, dictionary_id
+from shared.compression.codec import Dictionaries, compress, decompress, dictionary_id
 from shared.compression.dictionary import public_events_dictionary
 from shared.contracts import CONTRACTS
 from shared.law.rulebook import municipal_targets, rulebook
@@ -21,6 +27,9 @@ dictionaries = Table(
     Column("id", LargeBinary, primary_key=True),
     Column("dictionary", LargeBinary, nullable=False),
 )
+
+
+_KEPT = Dictionaries()  # read from the read side's files by ``keep_dictionary``
 
 
 @cache
@@ -43,7 +52,7 @@ def keep_dictionary(connection: Connection) -> None:
         {"id": dictionary_id(mine), "dictionary": mine},
     )
     for stored in connection.execute(select(dictionaries.c.dictionary)).scalars():
-        KNOWN.remember(bytes(stored))
+        _KEPT.remember(bytes(stored))
 
 
 class CompressedJSON(TypeDecorator[str]):
@@ -56,9 +65,12 @@ class CompressedJSON(TypeDecorator[str]):
         if value is None or dialect.name != "sqlite":
             return value
         mine = body_dictionary()
-        return compress(value.encode(), mine, dictionary_id(mine))
+        key = dictionary_id(mine)
+        if _KEPT.get(key) is None:  # no body may name a dictionary its file lacks
+            raise RuntimeError("the read side's dictionary is not stored yet (keep_dictionary)")
+        return compress(value.encode(), mine, key)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if isinstance(value, bytes | memoryview):
-            return decompress(bytes(value)).decode()
+            return decompress(bytes(value), _KEPT.get).decode()
         return None if value is None else str(value)

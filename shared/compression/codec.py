@@ -40,8 +40,7 @@ def dictionary_id(dictionary: bytes) -> bytes:
 
 
 class Dictionaries:
-    """The dictionaries this process has read, by id: ids are content hashes, so one registry
-    serves every store of the process (a store holding a dictionary holds the same bytes)."""
+    """Dictionaries read from a store, by id (the hash of their content)."""
 
     def __init__(self) -> None:
         self._by_id: dict[bytes, bytes] = {}
@@ -57,9 +56,6 @@ class Dictionaries:
         return self._by_id.get(key)
 
 
-KNOWN = Dictionaries()
-
-
 def compress(data: bytes, dictionary: bytes, key: bytes) -> bytes:
     """``data`` in the stored form above (as it is, when that is no larger)."""
     deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=dictionary)
@@ -67,7 +63,7 @@ def compress(data: bytes, dictionary: bytes, key: bytes) -> bytes:
     return packed if len(packed) < len(data) else data
 
 
-def decompress(data: bytes, find: Callable[[bytes], bytes | None] = KNOWN.get) -> bytes:
+def decompress(data: bytes, find: Callable[[bytes], bytes | None]) -> bytes:
     """The value ``compress`` was given; a value stored before compression as it is."""
     if data[:1] != MARK:
         return bytes(data)
@@ -81,30 +77,34 @@ def decompress(data: bytes, find: Callable[[bytes], bytes | None] = KNOWN.get) -
     plain = inflate.decompress(data[HEADER:]) + inflate.flush()
     if not inflate.eof:
         raise ValueError("stored value's compressed stream is cut short")
+    if inflate.unused_data:
+        raise ValueError("stored value has bytes after its compressed stream")
     return plain
 
 
 class DictionaryCompressor(Compressor):
     """The event store's compressor (``eventsourcing``'s mapper calls it for each event's
-    state): compresses with the current dictionary once ``use`` has given one, and reads any
-    dictionary its store holds (asking the store again for one another process added)."""
+    state): compresses with the current dictionary once ``use`` has given one, and reads with
+    the dictionaries of its own store alone (asking it again for one another process added)."""
 
-    def __init__(self, known: Dictionaries = KNOWN) -> None:
-        self._known = known
+    def __init__(self) -> None:
+        self._known = Dictionaries()
         self._dictionary: bytes | None = None
         self._key = b""
         self._reload: Callable[[], Iterable[bytes]] = tuple
 
-    def use(self, dictionary: bytes, stored: Callable[[], Iterable[bytes]]) -> None:
-        """Compress with ``dictionary`` from now on; ``stored`` lists the store's own."""
+    def use(self, dictionary: bytes | None, stored: Callable[[], Iterable[bytes]]) -> None:
+        """Compress with ``dictionary`` from now on (None: store values as they are);
+        ``stored`` lists the store's own dictionaries, read now and when one is missing."""
         self._reload = stored
         for known in stored():
             self._known.remember(known)
-        self._key = self._known.remember(dictionary)
+        if dictionary is not None:
+            self._key = self._known.remember(dictionary)
         self._dictionary = dictionary
 
     def compress(self, data: bytes) -> bytes:
-        if self._dictionary is None:  # not yet given one: stored as it is, still readable
+        if self._dictionary is None:  # none given: stored as it is, still readable
             return data
         return compress(data, self._dictionary, self._key)
 

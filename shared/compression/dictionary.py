@@ -43,6 +43,25 @@ def event_store_dictionary(
     return _fit(parts)
 
 
+def aggregates_of(application: type) -> list[type[Aggregate]]:
+    """The aggregates a service's store may hold, as far as the code tells: those of the
+    service's package (of the first class in ``application``'s hierarchy that is a
+    service's) and the shared ones (legal holds, restrictions, responsibility)."""
+    packages = ["shared."]
+    for cls in application.__mro__:
+        if cls.__module__.startswith("services."):
+            packages.append(cls.__module__.rsplit(".", 1)[0] + ".")
+            break
+    found: set[type[Aggregate]] = set()
+    waiting = list(Aggregate.__subclasses__())
+    while waiting:
+        aggregate = waiting.pop()
+        waiting.extend(aggregate.__subclasses__())
+        if aggregate.__module__.startswith(tuple(packages)):
+            found.add(aggregate)
+    return sorted(found, key=get_topic)
+
+
 def public_events_dictionary(contracts: Iterable[type[BaseModel]], rules: Iterable[Rule]) -> bytes:
     """For the read side's copies of public events: their contracts' JSON."""
     parts = [_compact(_skeleton(contract, _DEPTH)) for contract in contracts]
