@@ -48,6 +48,7 @@ from shared.identity import STORED
 from shared.law.deadlines import Deadline
 from shared.law.rulebook import RuleBook, RuleRef, municipal_targets, rulebook
 from shared.settings import Settings
+from shared.sqlite_cache import SQLiteFactory
 from shared.values import Actor, Provenance
 
 # Optimistic-concurrency conflicts are retried this often before a command is answered 409.
@@ -137,7 +138,7 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env.update(
             {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": get_topic(SQLiteFactory),  # the library's, small caches
                 "PROCESS_RECORDER_TOPIC": get_topic(SQLiteBatchRecorder),
                 "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",

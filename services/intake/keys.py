@@ -37,6 +37,7 @@ from shared.clock import utc_now
 from shared.crypto import derive
 from shared.errors import DomainError
 from shared.eventstore import DATABASE_WAIT_SECONDS
+from shared.sqlite_cache import limit_cache
 
 NONCE_BYTES = 12
 
@@ -200,6 +201,7 @@ class SQLiteClientKeys(ClientKeys):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30)
+            limit_cache(connection)  # one per thread, kept: a small page cache each
             self._local.connection = connection
         with connection:
             yield connection.cursor()

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from shared.settings import Settings
+from shared.sqlite_cache import PRAGMA
 
 
 def engine_for(settings: Settings, name: str = "readside") -> Engine:
@@ -46,6 +47,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         # A name deleted on erasure is overwritten in the file, not merely unlinked.
         cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(PRAGMA)  # a small page cache (shared.sqlite_cache)
         cursor.close()
 
     @event.listens_for(engine, "begin")

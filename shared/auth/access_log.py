@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from shared.settings import Settings
+from shared.sqlite_cache import limit_cache
 
 _APPEND_ONLY = "the access log is append-only"
 # Set (transaction-local) by ``purge`` on PostgreSQL; the only way a DELETE passes.
@@ -127,6 +128,7 @@ class AccessLog:
             f"sqlite:///{settings.data_dir / 'access-log.sqlite'}",
             connect_args={"check_same_thread": False, "timeout": 30},
         )
+        sa.event.listen(engine, "connect", lambda connection, _: limit_cache(connection))
         return cls(engine)
 
     def _create(self) -> None:
