@@ -1,11 +1,11 @@
-"""How much page cache each SQLite connection keeps: 256 KiB, not SQLite's default of about
-2 MB. The embedded process holds a few dozen connections (each store's pool, the read side's,
-the access log's, the keys' per thread), and their caches, filled a page at a time as files
-are read, grew its memory with every store it touched. Measured with the embedded benchmark
-(2 000 clients, 500 registrations): resident memory after the registrations 215 MB with the
-default, 174 MB with this; registrations per second unchanged (docs/performance.md). The
-operating system's file cache still holds the files; this is only the copy in each
-connection."""
+"""How much page cache each long-lived SQLite connection keeps: 256 KiB, not SQLite's default
+of about 2 MB (the dead letters' connections live for one transaction and keep none). The
+embedded process holds a few dozen (each store's pool, the read side's, the access log's, the
+keys' per thread), and their caches, filled a page at a time as files are read, grew its
+memory with every store it touched. Measured with the embedded benchmark (2 000 clients, 500
+registrations): resident memory after the registrations 215 MB with the default, 174 MB with
+this; registrations per second unchanged (docs/performance.md). The operating system's file
+cache still holds the files; this is only the copy in each connection."""
 
 from __future__ import annotations
 
