@@ -16,15 +16,12 @@ import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresProcessRecorder
-from psycopg import sql
 
-from shared.batching import retried
 from shared.eventstore import ServiceApplication
 from shared.messaging.wakeup import Wakeup
+from shared.side_table import SideTable
 
 log = logging.getLogger(__name__)
 GENESIS = b"\x00" * 32
@@ -62,43 +59,19 @@ class HashChain:
 
     def __init__(self, app: ServiceApplication) -> None:
         self.app = app
-        recorder: Any = app.recorder
-        self.postgres = isinstance(recorder, PostgresProcessRecorder)
-        if self.postgres:
-            self.table: Any = sql.SQL("{}.{}").format(
-                sql.Identifier(recorder.datastore.schema), sql.Identifier("event_chain")
-            )
-            self.mark = "%s"
-        else:
-            self.table = sql.SQL("event_chain")
-            self.mark = "?"
+        self.store = SideTable(app.recorder, "event_chain")
         # SQLite: INTEGER PRIMARY KEY is the row id itself (BIGINT would add an index of
         # it); tables made before keep theirs.
-        key = "BIGINT" if self.postgres else "INTEGER"
-        self._execute(
+        key = "BIGINT" if self.store.postgres else "INTEGER"
+        self.store.run(
             "CREATE TABLE IF NOT EXISTS {table} "
-            f"(notification_id {key} PRIMARY KEY, chained BYTEA NOT NULL)",
-            (),
+            f"(notification_id {key} PRIMARY KEY, chained BYTEA NOT NULL)"
         )
 
-    def _query(self, template: str) -> Any:
-        text = sql.SQL(template.replace("?", self.mark)).format(table=self.table)
-        return text if self.postgres else text.as_string(None)
-
-    @retried
-    def _execute(self, template: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self.app.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            cursor.execute(self._query(template), params)
-            try:
-                rows = cursor.fetchall()
-            except Exception:  # statements without a result
-                return []
-            return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
-
     def _last(self) -> tuple[int, bytes]:
-        rows = self._execute(
+        rows = self.store.run(
             "SELECT notification_id, chained FROM {table} ORDER BY notification_id DESC LIMIT 1",
-            (),
+            fetch=True,
         )
         return (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, GENESIS)
 
@@ -112,17 +85,12 @@ class HashChain:
                 previous = link(previous, notification)
                 rows.append((notification.id, previous))
                 position = notification.id
-            self._insert(rows)
+            self.store.run_many("INSERT INTO {table} VALUES (?, ?)", rows)
             chained += len(rows)
         return chained
 
-    @retried
-    def _insert(self, rows: list[tuple[int, bytes]]) -> None:
-        with self.app.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            cursor.executemany(self._query("INSERT INTO {table} VALUES (?, ?)"), rows)
-
     def verify(self) -> Verification:
-        stored = dict(self._execute("SELECT notification_id, chained FROM {table}", ()))
+        stored = dict(self.store.run("SELECT notification_id, chained FROM {table}", fetch=True))
         previous, position, checked = GENESIS, 0, 0
         name = self.app.name
         while notifications := self.app.recorder.select_notifications(position + 1, BATCH):

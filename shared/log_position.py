@@ -22,6 +22,15 @@ from shared.batching import retried
 POSITIONS = "timer_positions"
 
 
+class ReadAnotherWayError(RuntimeError):
+    """Another version (or other settings) has taken the tables over since this process made
+    them: it reads the log otherwise, and this one must not write into them again (a rolling
+    deploy's old process; it is stopped, not followed)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the {name} tables are read another way now; this process leaves them")
+
+
 class PostgresPositioned:
     def __init__(self, datastore: PostgresDatastore, name: str, fingerprint: str) -> None:
         self.datastore = datastore
@@ -77,23 +86,28 @@ class PostgresPositioned:
         """How far the log has been read into the tables."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                sql.SQL("SELECT position FROM {} WHERE timer = %s").format(self.positions),
+                sql.SQL("SELECT position, fingerprint FROM {} WHERE timer = %s").format(
+                    self.positions
+                ),
                 (self.name,),
             )
             row = curs.fetchone()
         if row is None:  # its row was deleted: made again, from the start
             self._create()
             return 0
+        if row["fingerprint"] != self.fingerprint:
+            raise ReadAnotherWayError(self.name)
         return int(row["position"])
 
     def _take(self, curs: Any, read_from: int, to: int) -> bool:
-        """Moves the position to ``to`` if it is still ``read_from`` (in the caller's
-        transaction, which writes nothing else if not)."""
+        """Moves the position to ``to`` if it is still ``read_from`` and the tables are still
+        read this way (in the caller's transaction, which writes nothing else if not)."""
         curs.execute(
-            sql.SQL("UPDATE {} SET position = %s WHERE timer = %s AND position = %s").format(
-                self.positions
-            ),
-            (to, self.name, read_from),
+            sql.SQL(
+                "UPDATE {} SET position = %s"
+                " WHERE timer = %s AND position = %s AND fingerprint = %s"
+            ).format(self.positions),
+            (to, self.name, read_from, self.fingerprint),
         )
         return bool(curs.rowcount == 1)
 
@@ -135,18 +149,23 @@ class SQLitePositioned:
     def position(self) -> int:
         """How far the log has been read into the tables."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT position FROM {POSITIONS} WHERE timer = ?", (self.name,))
+            c.execute(
+                f"SELECT position, fingerprint FROM {POSITIONS} WHERE timer = ?", (self.name,)
+            )
             row = c.fetchone()
         if row is None:  # its row was deleted: made again, from the start
             self._create()
             return 0
+        if row[1] != self.fingerprint:
+            raise ReadAnotherWayError(self.name)
         return int(row[0])
 
     def _take(self, c: Any, read_from: int, to: int) -> bool:
-        """Moves the position to ``to`` if it is still ``read_from`` (in the caller's
-        transaction, which writes nothing else if not)."""
+        """Moves the position to ``to`` if it is still ``read_from`` and the tables are still
+        read this way (in the caller's transaction, which writes nothing else if not)."""
         c.execute(
-            f"UPDATE {POSITIONS} SET position = ? WHERE timer = ? AND position = ?",
-            (to, self.name, read_from),
+            f"UPDATE {POSITIONS} SET position = ?"
+            " WHERE timer = ? AND position = ? AND fingerprint = ?",
+            (to, self.name, read_from, self.fingerprint),
         )
         return bool(c.sqlite_cursor.rowcount == 1)

@@ -122,8 +122,7 @@ def timer_table(recorder: object, timer: str, fingerprint: str) -> TimerTable:
 
 class _Postgres(PostgresPositioned):
     def __init__(self, datastore: PostgresDatastore, timer: str, fingerprint: str) -> None:
-        self.timer = timer
-        self.datastore = datastore
+        self.datastore = datastore  # ``qualified`` needs it, and the base makes the tables
         self.table = self.qualified(TABLE)
         super().__init__(datastore, timer, fingerprint)
 
@@ -143,30 +142,33 @@ class _Postgres(PostgresPositioned):
         )
 
     def _drop_own(self, curs: Any) -> None:
-        curs.execute(sql.SQL("DELETE FROM {} WHERE timer = %s").format(self.table), (self.timer,))
+        curs.execute(sql.SQL("DELETE FROM {} WHERE timer = %s").format(self.table), (self.name,))
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
         with self.datastore.transaction(commit=True) as curs:
             if not self._take(curs, read_from, to):
                 return False  # nothing written: the transaction ends with nothing else done
-            for (aggregate_id, key), pending in sorted(changes.items()):
-                if pending is None:
-                    curs.execute(
-                        sql.SQL(
-                            "DELETE FROM {} WHERE timer = %s AND aggregate_id = %s AND key = %s"
-                        ).format(self.table),
-                        (self.timer, aggregate_id, key),
-                    )
-                else:
-                    curs.execute(
-                        sql.SQL(
-                            "INSERT INTO {} VALUES (%s, %s, %s, %s, %s)"
-                            " ON CONFLICT (timer, aggregate_id, key) DO UPDATE"
-                            " SET due = EXCLUDED.due, recorded_at = EXCLUDED.recorded_at"
-                        ).format(self.table),
-                        (self.timer, aggregate_id, key, pending.due, pending.recorded_at),
-                    )
+            # One statement for many rows (psycopg pipelines them), in the keys' order.
+            ordered = sorted(changes.items())
+            curs.executemany(
+                sql.SQL(
+                    "DELETE FROM {} WHERE timer = %s AND aggregate_id = %s AND key = %s"
+                ).format(self.table),
+                [(self.name, a, key) for (a, key), pending in ordered if pending is None],
+            )
+            curs.executemany(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (timer, aggregate_id, key) DO UPDATE"
+                    " SET due = EXCLUDED.due, recorded_at = EXCLUDED.recorded_at"
+                ).format(self.table),
+                [
+                    (self.name, a, key, pending.due, pending.recorded_at)
+                    for (a, key), pending in ordered
+                    if pending is not None
+                ],
+            )
         return True
 
     @retried
@@ -177,7 +179,7 @@ class _Postgres(PostgresPositioned):
                     "SELECT aggregate_id, key, due, recorded_at FROM {}"
                     " WHERE timer = %s AND due {} %s ORDER BY due, aggregate_id, key"
                 ).format(self.table, sql.SQL("<=" if inclusive else "<")),
-                (self.timer, by),
+                (self.name, by),
             )
             rows = curs.fetchall()
         return [
@@ -193,7 +195,7 @@ class _Postgres(PostgresPositioned):
                     "DELETE FROM {} WHERE timer = %s AND aggregate_id = %s AND key = %s"
                     " AND due = %s AND recorded_at IS NOT DISTINCT FROM %s"
                 ).format(self.table),
-                (self.timer, *key, pending.due, pending.recorded_at),
+                (self.name, *key, pending.due, pending.recorded_at),
             )
 
 
@@ -209,10 +211,6 @@ def _moment(text: str | None) -> datetime | None:
 class _SQLite(SQLitePositioned):
     # Moments as UTC text (``_text``); ids as the events table keeps them, 32 hex digits.
 
-    def __init__(self, datastore: SQLiteDatastore, timer: str, fingerprint: str) -> None:
-        self.timer = timer
-        super().__init__(datastore, timer, fingerprint)
-
     def _create_own(self, c: Any) -> None:
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (timer TEXT NOT NULL,"
@@ -222,7 +220,7 @@ class _SQLite(SQLitePositioned):
         c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (timer, due)")
 
     def _drop_own(self, c: Any) -> None:
-        c.execute(f"DELETE FROM {TABLE} WHERE timer = ?", (self.timer,))
+        c.execute(f"DELETE FROM {TABLE} WHERE timer = ?", (self.name,))
 
     @retried
     def advance(self, read_from: int, to: int, changes: Changes) -> bool:
@@ -231,14 +229,14 @@ class _SQLite(SQLitePositioned):
                 return False
             c.executemany(
                 f"DELETE FROM {TABLE} WHERE timer = ? AND aggregate_id = ? AND key = ?",
-                [(self.timer, a.hex, key) for (a, key), p in changes.items() if p is None],
+                [(self.name, a.hex, key) for (a, key), p in changes.items() if p is None],
             )
             c.executemany(
                 f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (timer, aggregate_id, key) DO UPDATE"
                 " SET due = excluded.due, recorded_at = excluded.recorded_at",
                 [
-                    (self.timer, a.hex, key, _text(p.due), _text(p.recorded_at))
+                    (self.name, a.hex, key, _text(p.due), _text(p.recorded_at))
                     for (a, key), p in changes.items()
                     if p is not None
                 ],
@@ -252,7 +250,7 @@ class _SQLite(SQLitePositioned):
                 f"SELECT aggregate_id, key, due, recorded_at FROM {TABLE}"
                 f" WHERE timer = ? AND due {'<=' if inclusive else '<'} ?"
                 " ORDER BY due, aggregate_id, key",
-                (self.timer, _text(by)),
+                (self.name, _text(by)),
             )
             rows: list[Any] = c.fetchall()
         return [
@@ -266,5 +264,5 @@ class _SQLite(SQLitePositioned):
             c.execute(
                 f"DELETE FROM {TABLE} WHERE timer = ? AND aggregate_id = ? AND key = ?"
                 " AND due = ? AND recorded_at IS ?",
-                (self.timer, key[0].hex, key[1], _text(pending.due), _text(pending.recorded_at)),
+                (self.name, key[0].hex, key[1], _text(pending.due), _text(pending.recorded_at)),
             )

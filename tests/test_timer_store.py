@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from shared.eventstore import store_env
+from shared.log_position import ReadAnotherWayError
 from shared.settings import Settings
 from shared.timer_store import Pending
 from shared.timers import DeadlineWatch, Timer
@@ -197,3 +198,28 @@ def test_timers_read_another_way_are_read_again_from_the_start(cases: Cases) -> 
     # is due again, as this test's marks record nothing in the log (a real mark does).
     assert watch(cases, marks, DAY + timedelta(days=2)).fire() == 1
     assert marks.marked[-1][0] == kept.id
+
+
+def test_a_process_of_the_earlier_reading_leaves_the_table_once_another_took_it(
+    cases: Cases,
+) -> None:
+    # A rolling deploy: the new version took the table over (read anew from the start); the
+    # old process, still running, must not write its reading into it again.
+    case(cases, DAY)
+    marks = Marks()
+    old = watch(cases, marks, DAY)
+    old.follow()
+    never_cleared = Timer(kind="due", sets="Case.Due", clears=())
+    noon = datetime.combine(DAY + timedelta(days=1), time(12), tzinfo=UTC)
+    new = DeadlineWatch(cases, [never_cleared], marks, clock=lambda: noon)  # type: ignore[arg-type]
+    new.follow()
+    taken = new.pending.position()
+    done = case(cases, DAY)
+    done.done()
+    cases.save(done)
+    with pytest.raises(ReadAnotherWayError):
+        old.follow()
+    with pytest.raises(ReadAnotherWayError):
+        old.pending.position()
+    assert new.pending.position() == taken  # the old page was refused …
+    assert new.fire() == 2  # … and the new reading keeps its own: the done case stays due

@@ -40,6 +40,11 @@ def body_dictionary() -> bytes:
     )
 
 
+@cache
+def _body_dictionary_id() -> bytes:  # a hash of 32 KB: not again for every body written
+    return dictionary_id(body_dictionary())
+
+
 def keep_dictionary(connection: Connection) -> None:
     """Stores this version's dictionary (before any body uses it) and reads every one stored,
     so bodies written by earlier versions read back."""
@@ -64,8 +69,7 @@ class CompressedJSON(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
             return value
-        mine = body_dictionary()
-        key = dictionary_id(mine)
+        mine, key = body_dictionary(), _body_dictionary_id()
         if _KEPT.get(key) is None:  # no body may name a dictionary its file lacks
             raise RuntimeError("the read side's dictionary is not stored yet (keep_dictionary)")
         return compress(value.encode(), mine, key)

@@ -99,21 +99,20 @@ class _Postgres(PostgresPositioned):
         with self.datastore.transaction(commit=True) as curs:
             if not self._take(curs, read_from, to):
                 return False
-            for client_id, state in sorted(changes.clients.items()):
-                curs.execute(
-                    sql.SQL(
-                        "INSERT INTO {} VALUES (%s, %s)"
-                        " ON CONFLICT (client_id) DO UPDATE SET state = EXCLUDED.state"
-                    ).format(self.clocks),
-                    (client_id, _dump(state)),
-                )
-            for client_id, name in changes.expired:
-                curs.execute(
-                    sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
-                        self.unconfirmed_
-                    ),
-                    (client_id, name),
-                )
+            # One statement for many rows (psycopg pipelines them), in the clients' order.
+            curs.executemany(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s)"
+                    " ON CONFLICT (client_id) DO UPDATE SET state = EXCLUDED.state"
+                ).format(self.clocks),
+                [(client_id, _dump(state)) for client_id, state in sorted(changes.clients.items())],
+            )
+            curs.executemany(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+                    self.unconfirmed_
+                ),
+                list(changes.expired),
+            )
         return True
 
     @retried

@@ -158,9 +158,6 @@ class ClockState:
         """Every running clock of a known class, with when it ends and whether it has."""
         return report_of(self._clients.items(), classes, today)
 
-    def due(self, classes: dict[str, RetentionClass], today: date) -> list[Due]:
-        return [item for item in self.report(classes, today) if item.due]
-
 
 def report_of(
     clients: Iterable[tuple[UUID, _Client]],
