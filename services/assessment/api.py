@@ -27,6 +27,7 @@ from shared.auth.roles import Permission
 from shared.clock import HELSINKI
 from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import NotFoundError
+from shared.iso_text import ISO_TEXT
 from shared.restriction_record import refuse_if_restricted
 
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
@@ -154,8 +155,8 @@ def responsibility(
     client_id: UUID,
     caller: ReadClient,
     app: Assessment,
-    on: Annotated[date | None, Query(description="End of this day, in Finland")] = None,
-    at: Annotated[AwareDatetime | None, Query(description="Or this exact moment")] = None,
+    on: Annotated[date | None, Query(description="End of this day, in Finland"), ISO_TEXT] = None,
+    at: Annotated[AwareDatetime | None, Query(description="Or this exact moment"), ISO_TEXT] = None,
 ) -> ResponsibilityView:
     refuse_if_restricted(app, client_id)  # GDPR Art. 18: say only that it is
     assessment = app.assessment_of(client_id)

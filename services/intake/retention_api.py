@@ -19,6 +19,7 @@ from shared.api import BusinessTime, Caller, Problem, application
 from shared.auth.access import client_access, may_see, require
 from shared.auth.roles import Permission
 from shared.clock import HELSINKI
+from shared.iso_text import ISO_TEXT
 from shared.retention.report import RetentionReport
 
 router = APIRouter(tags=["retention"])
@@ -41,7 +42,9 @@ async def retention_due(
     caller: ReportReader,
     intake: Intake,
     on: Annotated[
-        date | None, Query(description="The business day to ask about; today if not given.")
+        date | None,
+        Query(description="The business day to ask about; today if not given."),
+        ISO_TEXT,
     ] = None,
 ) -> RetentionReport:
     now = None if on is None else datetime.combine(on, time(12), HELSINKI)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from services.readside.statistics import Key
 from services.readside.storage import shown_fields
 from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
+from shared.iso_text import ISO_TEXT
 
 
 class SortKey(StrEnum):
@@ -40,8 +41,8 @@ class CaseloadFilter(BaseModel):
     plan_state: str | None = None
     overdue: bool | None = None
     language: str | None = Field(default=None, description="Mother tongue, service or interpreter")
-    due_from: date | None = None
-    due_to: date | None = None
+    due_from: Annotated[date | None, ISO_TEXT] = None
+    due_to: Annotated[date | None, ISO_TEXT] = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         c = caseload.c

@@ -17,6 +17,7 @@ from services.readside.reports.national_data_store import SCHEMA_VERSION, Client
 from shared.api import Caller
 from shared.auth.access import require
 from shared.auth.roles import Permission
+from shared.iso_text import ISO_TEXT
 
 router = APIRouter(tags=["reports"])
 ReadReports = Annotated[Caller, Depends(require(Permission.READ_REPORTS))]
@@ -52,6 +53,7 @@ def get_national_data_store(
     since: Annotated[
         date | datetime | None,
         Query(description="Clients whose data changed from this day or instant"),
+        ISO_TEXT,
     ] = None,
     after: Annotated[
         int, Query(ge=0, le=2**31 - 1, description="Records after this change position")
