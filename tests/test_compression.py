@@ -29,6 +29,7 @@ from services.readside.projections.timeline import events, stored_event
 from services.readside.projector import Projector
 from services.readside.queries import timeline
 from shared.audit import HashChain
+from shared.auth.access_log import AccessLog
 from shared.clock import utc_now
 from shared.compression.codec import (
     FORMAT,
@@ -358,6 +359,30 @@ def test_a_new_read_side_keeps_a_clients_timeline_by_its_key(tmp_path: Path) -> 
             )
         )
     assert "sqlite_autoindex_events_1 (client_id=?)" in plan  # a range of the key, no scan
+
+
+def test_tables_keyed_by_text_keep_their_rows_in_the_keys_tree(tmp_path: Path) -> None:
+    """No second tree holding the key again beside a row-id tree (SQLite's automatic index of
+    a primary key): the rows are the key's tree (``WITHOUT ROWID``)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'readside.sqlite'}")
+    Projector(engine, NameSeal(bytes(32)))
+    log = AccessLog(create_engine(f"sqlite:///{tmp_path / 'access.sqlite'}"))
+    keyed = {
+        engine: ["client_names", "name_keys", "statistics_counts", "statistics_deadlines"],
+        log.engine: ["access_log_clients"],
+    }
+    for database, tables in keyed.items():
+        with database.connect() as connection:
+            for table in tables:
+                (made,) = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
+                ).one()
+                assert made.rstrip().endswith("WITHOUT ROWID"), table
+                autoindex = f"sqlite_autoindex_{table}_1"
+                found = connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_schema WHERE name = ?", (autoindex,)
+                )
+                assert found.first() is None, table
 
 
 def _public(client_id: str, position: int, worker: str) -> PublicEvent:

@@ -94,6 +94,7 @@ def _tables(metadata: sa.MetaData, schema: str | None) -> tuple[sa.Table, sa.Tab
         sa.PrimaryKeyConstraint("entry_id", "client_id"),
         sa.Index("access_log_clients_client", "client_id", "entry_id"),
         schema=schema,
+        sqlite_with_rowid=False,
     )
     return reads, clients
 

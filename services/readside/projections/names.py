@@ -42,6 +42,7 @@ client_names = Table(
     Column("birth_date", LargeBinary),
     Column("version", Integer, nullable=False),
     Column("erased", Boolean, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # The clients' name keys, wrapped. Not rebuilt: a rebuild keeps them (so the sealed names come
@@ -51,6 +52,7 @@ name_keys = Table(
     metadata,
     Column("client_id", String(36), primary_key=True),
     Column("wrapped", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 Naming = contracts.ClientRegisteredData | contracts.ClientDetailsCorrectedData

@@ -59,6 +59,7 @@ statistics_counts = Table(
     Column("dimension", String(200), nullable=False),
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("period", "measure", "dimension"),
+    sqlite_with_rowid=False,
 )
 
 # Each assessment's deadline, the latest in record order.
@@ -72,6 +73,7 @@ statistics_deadlines = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("source", String(64), nullable=False),
     Column("position", Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Every event counted, once; a start with its assessment and day (each start counts).
