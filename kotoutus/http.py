@@ -21,6 +21,7 @@ from shared.auth.access_recording import AccessRecording
 from shared.auth.roles import Permission
 from shared.auth.tokens import token_verifier
 from shared.eventstore import ServiceApplication
+from shared.iso_text import ISO_TEXT
 from shared.messaging.consumers import Consumer
 from shared.replay import replay
 from shared.service import Service
@@ -89,7 +90,9 @@ def create_api(
     )
     def audit_replay(
         caller: Auditor,
-        as_of: Annotated[AwareDatetime | None, Query(description="What was known then")] = None,
+        as_of: Annotated[
+            AwareDatetime | None, Query(description="What was known then"), ISO_TEXT
+        ] = None,
         client_id: Annotated[UUID | None, Query()] = None,
     ) -> StreamingResponse:
         nodes = {name: (services[name], applications[name]) for name in applications}
@@ -109,8 +112,8 @@ def create_api(
         request: Request,
         client_id: Annotated[UUID | None, Query()] = None,
         actor: Annotated[str | None, Query(max_length=200)] = None,
-        since: Annotated[AwareDatetime | None, Query()] = None,
-        until: Annotated[AwareDatetime | None, Query()] = None,
+        since: Annotated[AwareDatetime | None, Query(), ISO_TEXT] = None,
+        until: Annotated[AwareDatetime | None, Query(), ISO_TEXT] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> list[AccessEntry]:
         log: AccessLog = request.app.state.access_log

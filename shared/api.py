@@ -26,7 +26,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException
 
@@ -44,6 +44,7 @@ from shared.errors import (
 )
 from shared.eventstore import ServiceApplication
 from shared.inconsistencies import report
+from shared.iso_text import Moment
 from shared.law.rulebook import NoRuleInForceError
 
 __all__ = [
@@ -74,7 +75,7 @@ def application(service: str, kind: type[T]) -> Callable[[Request], T]:
 
 
 class BusinessTime(BaseModel):
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None, description="When it happened, if not now (business time)."
     )
 

@@ -1,24 +1,36 @@
-"""Days and moments given as query text: ISO 8601, never a number. Pydantic reads a number as
-Unix time (``?on=0`` would be 1 January 1970), and the API's document says a day or a moment
-(``format: date`` / ``date-time``): a number there is a caller's mistake, refused with 422
-like any other invalid value."""
+"""Days and moments as the API's documents say them: ISO 8601 text, never a number. Pydantic
+reads a number as Unix time (``?on=0`` or ``"relationship_started_on": 0`` would be 1 January
+1970), and the documents say a day or a moment (``format: date`` / ``date-time``): a number
+there is a caller's mistake, refused with 422 (or, in a message, a dead letter) like any other
+invalid value."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AwareDatetime, BeforeValidator
+
+from shared.errors import InvalidValueError
 
 
 def _not_a_number(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        raise InvalidValueError("number_as_day")
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
             return value
-        raise ValueError("a day or a moment is written as ISO 8601 text, not as a number")
+        raise InvalidValueError("number_as_day")
     return value
 
 
 ISO_TEXT = BeforeValidator(_not_a_number)
 """Metadata for a day or moment query parameter: ``Annotated[date | None, Query(…), ISO_TEXT]``."""
+
+Day = Annotated[date, ISO_TEXT]
+"""A day in a request body or a message: ``"2025-01-31"``, not a number."""
+
+Moment = Annotated[AwareDatetime, ISO_TEXT]
+"""A moment with its offset in a request body or a message: ``"2025-01-31T09:00:00+02:00"``."""

@@ -27,7 +27,7 @@ from shared.auth.roles import Permission
 from shared.clock import HELSINKI
 from shared.contracts.records import FurtherMeasure, InformationSource, Maker
 from shared.errors import NotFoundError
-from shared.iso_text import ISO_TEXT
+from shared.iso_text import ISO_TEXT, Day
 from shared.restriction_record import refuse_if_restricted
 
 router = APIRouter(prefix="/clients/{client_id}/assessment", tags=["assessment"])
@@ -55,7 +55,7 @@ class RequestAssessment(BusinessTime):
     opened_by: OpenedBy = Field(
         default=OpenedBy.REQUEST, description="request (the client asked) or contact_notice"
     )
-    received_on: date = Field(description="The day the request or notice arrived.")
+    received_on: Day = Field(description="The day the request or notice arrived.")
     responsible_organisation: str | None = Field(
         default=None, description="Who answers for it; the caller's organisation if not given."
     )
@@ -66,7 +66,7 @@ class StartAssessment(BusinessTime, InterviewContent):
 
     model_config = ConfigDict(frozen=False, extra="ignore")  # as before the decree's fields
 
-    started_on: date = Field(description="Day of the first assessment meeting.")
+    started_on: Day = Field(description="Day of the first assessment meeting.")
     interview: Interview
 
 
@@ -83,7 +83,7 @@ class RecordFindings(BusinessTime):
 
 
 class WaiveAssessment(BusinessTime):
-    waived_on: date
+    waived_on: Day
     reason: str = Field(min_length=1, max_length=2000, examples=["resident in Finland 12 years"])
 
 
@@ -92,12 +92,12 @@ class MakeReferral(BusinessTime):
         default_factory=lambda: uuid4().hex, pattern=r"^[\w-]{1,64}$", description="Idempotency."
     )
     service: ReferralService
-    referred_on: date
+    referred_on: Day
 
 
 class RecordReferralOutcome(BusinessTime):
     outcome: ReferralOutcome
-    on: date
+    on: Day
 
 
 class DocumentAssessment(BusinessTime):
@@ -109,7 +109,7 @@ class DocumentAssessment(BusinessTime):
         max_length=20,
         description="The further measures it includes (Decree 869/2024 §3(1)); empty: none.",
     )
-    plan_planned_on: date | None = Field(
+    plan_planned_on: Day | None = Field(
         default=None,
         description="The planned date of the integration plan, or of the other referral made; "
         "not before the assessment started.",
@@ -137,7 +137,7 @@ class CompleteAssessment(DocumentAssessment):
     """Optionally with what the national data store asks of it (as POST .../documentation
     takes), recorded with the completion."""
 
-    completed_on: date
+    completed_on: Day
     plan_needed: bool = Field(description="Does the client need an integration plan?")
     reason: str = Field(min_length=1, max_length=2000, description="Why (or why not).")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID, uuid4
 
@@ -30,6 +29,7 @@ from shared.contracts.inbound import (
 from shared.data_subject import ProcessingRestrictedError
 from shared.errors import InvalidValueError
 from shared.identity import IdentifierKind
+from shared.iso_text import Day
 
 router = APIRouter(prefix="/clients", tags=["intake"])
 Intake = Annotated[IntakeApplication, Depends(application("intake", IntakeApplication))]
@@ -64,7 +64,7 @@ class RegisterClient(BusinessTime):
     client_id: UUID = Field(
         default_factory=uuid4, description="Give one to make a retried request safe."
     )
-    relationship_started_on: date = Field(
+    relationship_started_on: Day = Field(
         description="Start of the client relationship; the statutory periods count from it."
     )
     personal: StaffPersonalDetails
@@ -93,7 +93,7 @@ class ClientView(BaseModel):
     personal: PersonalDetails | None = Field(description="null once the person is erased")
     facts: ClientFacts
     age_group: str | None
-    relationship_started_on: date
+    relationship_started_on: Day
     eligibility: Eligibility | None
     responsible_organisation: str
     open_conflicts: dict[str, str]
@@ -146,7 +146,7 @@ class ChangeFacts(BusinessTime):
     changes: FactChanges = Field(
         description="Fields of the client's facts to change, e.g. {'registered_jobseeker': true}"
     )
-    effective_on: date
+    effective_on: Day
     cause: str = Field(default="staff", max_length=200)
 
 
@@ -392,21 +392,21 @@ class SubjectAccessRequestBody(BusinessTime):
         max_length=100,
         description="Give one to make a retried request safe.",
     )
-    requested_on: date = Field(description="The day the request was received.")
+    requested_on: Day = Field(description="The day the request was received.")
 
 
 class SubjectAccessDeliveryBody(BusinessTime):
-    delivered_on: date = Field(description="The day the copy was given to the person.")
+    delivered_on: Day = Field(description="The day the copy was given to the person.")
 
 
 class SubjectAccessRequestView(BaseModel):
     request_id: str
-    requested_on: date
-    due_on: date = Field(
+    requested_on: Day
+    due_on: Day = Field(
         description='"within one month of receipt of the request" (GDPR Art. 12(3)), counted '
         "by Act 150/1930 §3 and §5"
     )
-    delivered_on: date | None
+    delivered_on: Day | None
     in_time: bool | None = Field(description="null while the copy is not given")
 
 

@@ -3,13 +3,13 @@ missed appointment, the client's messages), the failed messages, and resending o
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from services.notifications.application import NotificationsApplication
@@ -25,6 +25,7 @@ from shared.auth.roles import Permission
 from shared.contracts.records import MAILBOX_PATTERN
 from shared.data_subject import ProcessingRestrictedError
 from shared.errors import InvalidValueError
+from shared.iso_text import Day, Moment
 from shared.languages import LanguageCode
 from shared.law.rulebook import RuleRef
 
@@ -48,8 +49,8 @@ class ReminderView(BaseModel):
     reminder_key: str
     state: ReminderState
     deadline_kind: str | None
-    due: date | None
-    remind_on: date | None
+    due: Day | None
+    remind_on: Day | None
     responsible_organisation: str | None
     reason: str | None
 
@@ -137,7 +138,7 @@ class AppointmentRequest(BaseModel):
         }
     )
 
-    starts_at: AwareDatetime
+    starts_at: Moment
     place: str = Field(min_length=1, max_length=300)
     purpose: AppointmentPurpose
     client_name: str = Field(min_length=1, max_length=200, description="As the letter greets.")
@@ -160,7 +161,7 @@ class AppointmentRequest(BaseModel):
         default=None, pattern=MAILBOX_PATTERN, description="The client's address (sealed)."
     )
     phone: str | None = Field(default=None, max_length=40, description="E.164 (sealed).")
-    not_before: AwareDatetime | None = Field(
+    not_before: Moment | None = Field(
         default=None, description="Send no earlier than this (still never at night)."
     )
 
@@ -219,7 +220,7 @@ def post_appointment(
 class MissedAppointmentRequest(BaseModel):
     """The appointment (as its letter was asked for: time and purpose) and what staff know."""
 
-    starts_at: AwareDatetime
+    starts_at: Moment
     purpose: AppointmentPurpose
     acceptable_reason: bool = Field(description="The client had an acceptable reason.")
     cancelled_in_advance: bool

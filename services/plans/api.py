@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from shared.contracts.plans import (
     PlanPeriod,
 )
 from shared.contracts.records import InformationSource, Maker, ReviewContent
+from shared.iso_text import Day
 from shared.law.deadlines import Deadline
 from shared.restriction_record import refuse_if_restricted
 
@@ -42,7 +42,7 @@ ChangeCase = Annotated[
 
 
 class PlanReviewView(BaseModel):
-    reviewed_on: date
+    reviewed_on: Day
     content: ReviewContent | None = Field(description="Null: nothing recorded beyond its date.")
 
 
@@ -53,22 +53,22 @@ class PlanView(BaseModel):
     version: int
     responsible_organisation: str
     deadline: Deadline
-    drafted_on: date | None
-    agreed_on: date | None
+    drafted_on: Day | None
+    agreed_on: Day | None
     period: PlanPeriod | None
-    enrolled_on: date | None
+    enrolled_on: Day | None
     referral_due: Deadline | None = Field(
         description="Referral to the agreed service (681/2023 §20(5); 1386/2010 §14(3))."
     )
     review_due: Deadline | None
     reviews_due: list[Deadline] = Field(description="Every review deadline set, in order.")
-    ended_on: date | None
+    ended_on: Day | None
     end_reason: PlanEndReason | None
     makers: list[Maker] | None = Field(default=None, description="Decree 874/2024 §2(1).")
     sources: list[InformationSource] | None = Field(
         default=None, description="Decree 874/2024 §2(1)."
     )
-    review_planned_on: date | None = Field(default=None, description="Decree 874/2024 §2(1).")
+    review_planned_on: Day | None = Field(default=None, description="Decree 874/2024 §2(1).")
     reviews: list[PlanReviewView] = Field(
         default=[], description="Each day reviewed, with what was recorded of it (§3(2))."
     )
@@ -102,7 +102,7 @@ class PlanView(BaseModel):
 
 
 class DraftPlan(BusinessTime):
-    drafted_on: date = Field(description="Day preparation of the plan started.")
+    drafted_on: Day = Field(description="Day preparation of the plan started.")
 
 
 @router.get("", responses=ERRORS, summary="A client's integration plan")
@@ -132,7 +132,7 @@ class DocumentPlan(BusinessTime):
     sources: tuple[InformationSource, ...] | None = Field(
         default=None, min_length=1, max_length=20, description="Where its information came from."
     )
-    review_planned_on: date | None = Field(
+    review_planned_on: Day | None = Field(
         default=None, description="When its review is planned; not before the plan was agreed."
     )
 
@@ -146,7 +146,7 @@ class AgreePlan(DocumentPlan):
     """Optionally with what the national data store asks of it (as POST .../documentation
     takes), recorded with the agreement."""
 
-    agreed_on: date
+    agreed_on: Day
     period: PlanPeriod
     kind: PlanKind = PlanKind.PERSON
     goals: tuple[Goal, ...] = ()
@@ -155,12 +155,12 @@ class AgreePlan(DocumentPlan):
 
 
 class Enrol(BusinessTime):
-    enrolled_on: date
+    enrolled_on: Day
     service: MeasureKind
 
 
 class Review(BusinessTime):
-    reviewed_on: date
+    reviewed_on: Day
     content: ReviewContent | None = Field(
         default=None,
         description="What the review recorded (Decree 874/2024 §3(2)); may be completed later "
@@ -176,7 +176,7 @@ class DocumentReview(BusinessTime):
 
 
 class Extend(BusinessTime):
-    ends_on: date
+    ends_on: Day
     reason: str = Field(min_length=1, max_length=2000)
     ground: ExtensionGround | None = Field(
         default=None,
@@ -191,7 +191,7 @@ class Extend(BusinessTime):
 
 
 class End(BusinessTime):
-    ended_on: date
+    ended_on: Day
     reason: PlanEndReason
 
 
@@ -255,7 +255,7 @@ def review(client_id: UUID, body: Review, caller: ChangeCase, app: Plans) -> Pla
     summary="Complete the record of a review made (Decree 874/2024 §3)",
 )
 def document_review(
-    client_id: UUID, reviewed_on: date, body: DocumentReview, caller: RecordCase, app: Plans
+    client_id: UUID, reviewed_on: Day, body: DocumentReview, caller: RecordCase, app: Plans
 ) -> PlanView:
     """The review of ``reviewed_on`` must have been recorded (404 review_not_found if not)."""
     plan = app.document_review(

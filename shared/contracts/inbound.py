@@ -24,12 +24,13 @@ from cloudevents.core.bindings.common import CONTENT_TYPE_HEADER
 from cloudevents.core.exceptions import CloudEventValidationError
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1 import event as v1
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.envelope import ContractError
 from shared.contracts.intake import PersonalDetails, ResidencePermit
 from shared.errors import InvalidValueError
 from shared.identity import IdentifierKind
+from shared.iso_text import Day, Moment
 
 
 class PersonRef(PersonalDetails):
@@ -73,7 +74,7 @@ class InboundData(BaseModel):
 
 
 class _On(InboundData):
-    on: date
+    on: Day
 
     def effective_on(self) -> date:
         return self.on
@@ -89,8 +90,8 @@ class HomeMunicipalityRegistered(InboundData):
         "since": "2025-02-03",
     }
     municipality: str = Field(pattern=r"^\d{3}$")
-    since: date
-    first_registered_on: date | None = Field(
+    since: Day
+    first_registered_on: Day | None = Field(
         default=None,
         description=(
             "When the person's first home municipality in Finland was registered, where the "
@@ -180,7 +181,7 @@ class ResidencePermitGranted(InboundData):
         "decided_on": "2024-11-20",
     }
     permit: ResidencePermit
-    decided_on: date
+    decided_on: Day
 
     def facts(self) -> dict[str, Any]:
         return {"residence_permit": self.permit.model_dump()}
@@ -327,7 +328,7 @@ class CloudEvent(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=500, examples=["urn:fi:dvv:vtj"])
     type: str = Field(examples=[HomeMunicipalityRegistered.TYPE])
-    time: AwareDatetime | None = Field(
+    time: Moment | None = Field(
         default=None, description="When it happened; absent, the time it was received."
     )
     subject: str | None = Field(default=None, max_length=500)

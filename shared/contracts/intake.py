@@ -10,7 +10,6 @@ erasure for statistics, and carried whole (nested, as ``facts``) by the events t
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -27,6 +26,7 @@ from shared.identity import (
     birth_date_of,
     validate_identity_code,
 )
+from shared.iso_text import Day
 from shared.languages import CountryCode, LanguageCode
 
 
@@ -52,7 +52,7 @@ class ResidencePermit(BaseModel):
         le=9,
         description="Its subsection where the law names one (52a(2), 54(5): 681/2023 §2(3)(4)).",
     )
-    first_permit_on: date
+    first_permit_on: Day
 
 
 class ClientFacts(BaseModel):
@@ -67,8 +67,8 @@ class ClientFacts(BaseModel):
     needs_interpreter: bool = False
     residence_permit: ResidencePermit | None = None
     home_municipality: str | None = Field(default=None, pattern=r"^\d{3}$")
-    home_municipality_since: date | None = None
-    first_home_municipality_on: date | None = Field(
+    home_municipality_since: Day | None = None
+    first_home_municipality_on: Day | None = Field(
         default=None,
         description=(
             "When the person's first home municipality in Finland was registered (681/2023 "
@@ -152,7 +152,7 @@ class PersonalDetails(BaseModel):
 
     given_names: str | None = Field(default=None, min_length=1, max_length=200)
     family_name: str | None = Field(default=None, min_length=1, max_length=200)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     sex: Sex | None = None
     identity_code: IdentityCode | None = Field(
         default=None,
@@ -230,7 +230,7 @@ class _Named(EventData):
         description="The Finnish personal identity code, where known: the national data store "
         "and the state's compensation name the person by it (681/2023 §73(1)(1)).",
     )
-    birth_date: date | None = Field(
+    birth_date: Day | None = Field(
         default=None,
         json_schema_extra=PERSONAL,
         description="Compensation depends on age to the day (Decree 872/2024 §1(1)).",
@@ -268,7 +268,7 @@ FLAT_FACTS = (
 
 class ClientRegisteredData(_Named):
     client_id: UUID
-    relationship_started_on: date = Field(
+    relationship_started_on: Day = Field(
         description="Start of the client relationship: the day statutory periods count from."
     )
     registered_jobseeker: bool = Field(description=_READ_FACTS, json_schema_extra=_DEPRECATED)
@@ -344,7 +344,7 @@ class ClientRegistered(PublicEvent):
 class EligibilityDeterminedData(EventData):
     client_id: UUID
     eligibility: Eligibility
-    decided_on: date = Field(description="The business date whose law decided.")
+    decided_on: Day = Field(description="The business date whose law decided.")
     responsible_organisation: str
 
 
@@ -382,7 +382,7 @@ class ClientFactsChangedData(EventData):
     client_id: UUID
     facts: ClientFacts
     cause: str = Field(description="staff, or the inbound message type that changed them.")
-    effective_on: date
+    effective_on: Day
 
 
 class ClientFactsChanged(PublicEvent):
@@ -479,8 +479,8 @@ class RestrictionLifted(PublicEvent):
 class SubjectAccessRequestedData(EventData):
     client_id: UUID
     request_id: str = Field(description="The request's own id (several may be made).")
-    requested_on: date = Field(description="The day the request was received.")
-    due_on: date = Field(
+    requested_on: Day = Field(description="The day the request was received.")
+    due_on: Day = Field(
         description='The last day to give the copy: "within one month of receipt of the '
         'request" (GDPR Art. 12(3)), counted by Act 150/1930 §3 and §5.'
     )
@@ -495,8 +495,8 @@ class SubjectAccessRequested(PublicEvent):
 class SubjectAccessDeliveredData(EventData):
     client_id: UUID
     request_id: str
-    delivered_on: date
-    due_on: date
+    delivered_on: Day
+    due_on: Day
     in_time: bool = Field(description="Delivered on or before ``due_on``.")
 
 
@@ -539,7 +539,7 @@ class RecordsExpiredData(EventData):
         description="The retention class that went (shared/retention/retention.toml)."
     )
     rule: str = Field(description="The class's period, clock and the source of the period.")
-    expired_on: date = Field(description="The business day it went.")
+    expired_on: Day = Field(description="The business day it went.")
     forgets_personal: bool = Field(
         description="The person's identity went: every copy of it must go, as on ClientErased."
     )

@@ -7,7 +7,6 @@ carry, so that a consumer of plans reads them in one place."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 from uuid import UUID
@@ -18,6 +17,7 @@ from shared.contracts.assessment import Cefr, LanguageSkill
 from shared.contracts.envelope import EventData, PublicEvent
 from shared.contracts.records import InformationSource, Maker
 from shared.errors import InvalidValueError
+from shared.iso_text import Day
 from shared.law.deadlines import Deadline
 
 
@@ -57,8 +57,8 @@ class Measure(BaseModel):
 class PlanPeriod(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> PlanPeriod:
@@ -170,7 +170,7 @@ class PlanChanges(BaseModel):
     goals_removed: tuple[Goal, ...] = ()
     measures_added: tuple[MeasureKind, ...] = ()
     measures_removed: tuple[MeasureKind, ...] = ()
-    period_ends_on: date | None = Field(default=None, description="A new end of the plan.")
+    period_ends_on: Day | None = Field(default=None, description="A new end of the plan.")
 
 
 class ReviewContent(BaseModel):
@@ -185,7 +185,7 @@ class ReviewContent(BaseModel):
     results: Results | None = None
     hindrances: tuple[Hindrance, ...] | None = None
     changes: PlanChanges | None = None
-    next_review_planned_on: date | None = None
+    next_review_planned_on: Day | None = None
     makers: tuple[Maker, ...] | None = None
     sources: tuple[InformationSource, ...] | None = None
 
@@ -210,7 +210,7 @@ class PlanPreparationDue(PublicEvent):
 class PlanDraftedData(EventData):
     client_id: UUID
     plan_id: UUID
-    drafted_on: date
+    drafted_on: Day
 
 
 class PlanDrafted(PublicEvent):
@@ -222,7 +222,7 @@ class PlanDrafted(PublicEvent):
 class PlanAgreedData(EventData):
     client_id: UUID
     plan_id: UUID
-    agreed_on: date
+    agreed_on: Day
     period: PlanPeriod
     kind: PlanKind
     goals: tuple[Goal, ...]
@@ -243,7 +243,7 @@ class PlanDocumentedData(EventData):
     sources: tuple[InformationSource, ...] | None = Field(
         default=None, description="874/2024 §2(1)."
     )
-    review_planned_on: date | None = Field(
+    review_planned_on: Day | None = Field(
         default=None,
         description='874/2024 §2(1) "suunniteltu suunnitelman tarkistamisen ajankohta".',
     )
@@ -289,7 +289,7 @@ class ReviewOverdue(PublicEvent):
 class PlanEnrolledData(EventData):
     client_id: UUID
     plan_id: UUID
-    enrolled_on: date
+    enrolled_on: Day
     service: MeasureKind
 
 
@@ -302,7 +302,7 @@ class PlanEnrolled(PublicEvent):
 class PlanReviewedData(EventData):
     client_id: UUID
     plan_id: UUID
-    reviewed_on: date
+    reviewed_on: Day
     review_due_met: Deadline
     content: ReviewContent | None = Field(
         default=None, description="What the review recorded (Decree 874/2024 §3(2))."
@@ -318,7 +318,7 @@ class PlanReviewed(PublicEvent):
 class ReviewDocumentedData(EventData):
     client_id: UUID
     plan_id: UUID
-    reviewed_on: date = Field(description="The review it completes.")
+    reviewed_on: Day = Field(description="The review it completes.")
     content: ReviewContent = Field(
         description="Each field given replaces the one recorded; null leaves it as it was."
     )
@@ -395,7 +395,7 @@ class PlanExtended(PublicEvent):
 class PlanEndedData(EventData):
     client_id: UUID
     plan_id: UUID
-    ended_on: date
+    ended_on: Day
     reason: PlanEndReason
 
 
