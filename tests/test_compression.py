@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from shared.auth.access_log import AccessLog
 from shared.clock import utc_now
 from shared.compression.codec import (
     FORMAT,
+    LEVEL,
     MARK,
     DictionaryCompressor,
     UnknownDictionaryError,
@@ -65,6 +68,25 @@ def test_any_json_reads_back_as_it_was_given(value: Any) -> None:
     plain = json.dumps({"v": value}, ensure_ascii=False).encode()
     stored = compress(plain, DICTIONARY, dictionary_id(DICTIONARY))
     assert decompress(stored, {dictionary_id(DICTIONARY): DICTIONARY}.get) == plain
+
+
+def test_values_compressed_at_once_from_a_primed_state_are_each_their_own_stream() -> None:
+    # Each value starts from a copy of one compressor primed with the dictionary: threads
+    # compressing at once get the stream a compressor of their own would make, and nothing of
+    # one value reaches another's.
+    key = dictionary_id(DICTIONARY)
+    values = [
+        json.dumps({"n": n, "basis": DICTIONARY[: n * 40].decode()}).encode() for n in range(64)
+    ]
+
+    def alone(value: bytes) -> bytes:
+        deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=DICTIONARY)
+        packed = MARK + FORMAT + key + deflate.compress(value) + deflate.flush()
+        return packed if len(packed) < len(value) else value
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        stored = list(pool.map(lambda value: compress(value, DICTIONARY, key), values * 4))
+    assert stored == [alone(value) for value in values * 4]
 
 
 def test_a_rule_heavy_value_is_stored_in_a_fraction_and_a_small_one_as_it_is() -> None:
