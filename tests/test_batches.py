@@ -29,6 +29,7 @@ from faststream.rabbit import RabbitBroker
 from services.intake.domain import Client
 from services.intake.errors import UnknownPersonError
 from shared.contracts import CONTRACTS, PublicEvent, parse_event
+from shared.contracts.envelope import ContractError
 from shared.contracts.events import ClientRegistered
 from shared.contracts.inbound import (
     AddressChanged,
@@ -41,6 +42,7 @@ from shared.errors import DomainError
 from shared.eventstore import ServiceApplication, store_env
 from shared.failpoints import CRASH_EXIT_CODE
 from shared.identity import IdentifierKind
+from shared.messaging import inprocess
 from shared.messaging.consumer import event_handler, register_consumer
 from shared.messaging.consumers import ApplicationConsumer, Consumer, Handlers, Subscription
 from shared.messaging.dead_letters import REASON_HEADER, SQLiteDeadLetters
@@ -422,6 +424,36 @@ def test_in_process_a_failed_run_is_retried_and_each_message_applied_once(
         assert delivering.dead_letters.all() == []
         # The run that failed for no fault of its own was tried one message at a time.
         assert consumer.batches[:3] == [[1, 2, 3, 4], [1], [2]]
+    finally:
+        app.close()
+
+
+def test_in_process_an_event_its_contract_refuses_is_dead_lettered_alone(
+    embedded_pair: tuple[Upstream, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A turn parses each event once for all its consumers; one the contracts refuse is still
+    # the fault of that event alone, for each consumer that takes it, as over the broker.
+    upstream, settings = embedded_pair
+    register_people(upstream, 8)
+    parse = inprocess.parse_event
+
+    def refusing_the_third(body: bytes | str, contracts: Any) -> PublicEvent:
+        event = parse(body, contracts)
+        if event.position == 3:
+            raise ContractError("the third is refused by its contract")
+        return event
+
+    monkeypatch.setattr(inprocess, "parse_event", refusing_the_third)
+    app = counter(settings)
+    try:
+        consumer = Recording(ApplicationConsumer("tally", app, COUNT))
+        delivering = delivery(upstream, consumer, settings, batch=4)
+        deliver_all(delivering, upstream)
+        assert total(app) == 7
+        assert tracked(app, range(1, 9)) == [p for p in range(1, 9) if p != 3]
+        letters = delivering.dead_letters.all()
+        assert [parse(letter.body, CONTRACTS).position for letter in letters] == [3]
+        assert "the third is refused by its contract" in letters[0].reason
     finally:
         app.close()
 

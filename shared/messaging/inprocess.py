@@ -46,11 +46,29 @@ class Node:
 
 @dataclass(frozen=True)
 class _Item:
-    """An event of a run: its place in the log, and its body as it would travel."""
+    """An event of a run: its place in the log, its body as it would travel, and that body as
+    a consumer reads it — parsed once for every consumer of the turn (contracts are frozen),
+    or what parsing it raised, raised again for each consumer that takes it."""
 
     position: int
     public: PublicEvent
     body: bytes
+    parsed: PublicEvent | Exception
+
+    @classmethod
+    def of(cls, position: int, public: PublicEvent) -> _Item:
+        body = public.model_dump_json().encode()
+        parsed: PublicEvent | Exception
+        try:
+            parsed = parse_event(body, CONTRACTS)
+        except Exception as error:  # the consumer's batch decides what it is
+            parsed = error
+        return cls(position, public, body, parsed)
+
+    def received(self) -> PublicEvent:
+        if isinstance(self.parsed, Exception):
+            raise self.parsed
+        return self.parsed
 
 
 Link = tuple[str, str]  # (consumer, source)
@@ -161,9 +179,7 @@ class InProcessDelivery:
                     )
                     # Through JSON, as over the broker: the same contract checks apply.
                     self._decoded[(source, notification.id)] = (
-                        None
-                        if public is None
-                        else _Item(notification.id, public, public.model_dump_json().encode())
+                        None if public is None else _Item.of(notification.id, public)
                     )
         found = (self._decoded[(source, n.id)] for n in wanted)
         return [item for item in found if item is not None]
@@ -173,7 +189,7 @@ class InProcessDelivery:
         dead-lettered. Raises, with the link's cursor after what was stored, for a failure
         that is not the event's (retried on the next turn from there)."""
         try:
-            consumer.handle([parse_event(item.body, CONTRACTS) for item in run])
+            consumer.handle([item.received() for item in run])
         except Exception as error:
             if is_permanent(error) and len(run) == 1:
                 self._dead_letter(consumer, link, run[0], reason(error))
