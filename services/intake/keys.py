@@ -143,7 +143,7 @@ class ClientKeys(ABC):
 
     @retried
     def _key(self, client_id: UUID, *, create: bool) -> bytes | None:
-        select = self._sql("SELECT wrapped, erased_at FROM client_keys WHERE client_id = ?")
+        select = self._sql("SELECT wrapped FROM client_keys WHERE client_id = ?")
         with self._cursor() as cursor:  # one transaction: made (unless there) and read back
             if create:
                 cursor.execute(

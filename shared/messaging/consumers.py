@@ -40,6 +40,7 @@ class Handlers(Generic[App]):
 
     def __init__(self) -> None:
         self._table: dict[type[PublicEvent], Callable[[App, Any], Sequence[Aggregate]]] = {}
+        self._event_types: frozenset[str] = frozenset()  # asked for every event delivered
 
     def on(
         self, contract: type[E], handler: Callable[[App, E], Sequence[Aggregate]]
@@ -47,6 +48,7 @@ class Handlers(Generic[App]):
         if contract in self._table:
             raise ValueError(f"{contract.__name__} has a handler already")
         self._table[contract] = handler
+        self._event_types = self._event_types | {contract.EVENT_TYPE}
         return self
 
     def __call__(self, app: App, event: PublicEvent) -> Sequence[Aggregate]:
@@ -66,7 +68,7 @@ class Handlers(Generic[App]):
 
     @property
     def event_types(self) -> frozenset[str]:
-        return frozenset(contract.EVENT_TYPE for contract in self._table)
+        return self._event_types
 
 
 @dataclass(frozen=True)
