@@ -94,6 +94,9 @@ class InProcessDelivery:
         self._cursors: dict[tuple[str, str], int] = {}
         # This turn's decoded events, by (producer, position): shared by the consumers.
         self._decoded: dict[tuple[str, int], _Item | None] = {}
+        # This turn's end of each producer's log, read once for all its links: a link already
+        # there reads nothing (most links, most turns).
+        self._ends: dict[str, int] = {}
         self.links = [
             (consumer, producer)
             for consumer in consumers
@@ -114,6 +117,7 @@ class InProcessDelivery:
     def step(self) -> int:
         """Delivers what is pending, one batch per link; returns how many events were read."""
         self._decoded.clear()
+        self._ends.clear()
         try:
             return sum(self._guarded(consumer, producer) for consumer, producer in self.links)
         finally:
@@ -137,7 +141,11 @@ class InProcessDelivery:
         link = (consumer.name, source)
         position = self._cursors.get(link)
         if position is None:
-            position = consumer.position(source)
+            position = self._cursors[link] = consumer.position(source)
+        if source not in self._ends:
+            self._ends[source] = producer.app.recorder.max_notification_id() or 0
+        if position >= self._ends[source]:
+            return 0
         notifications = producer.app.recorder.select_notifications(
             start=position + 1, limit=self.batch_size
         )
