@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -85,3 +85,17 @@ def processes(distributed_settings: Settings, tmp_path: Path) -> Iterator[Servic
     running = ServiceProcesses(distributed_settings, tmp_path)
     yield running
     running.stop_all()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that ran service processes shows each one's log (its last 4 000
+    characters): what a wait that timed out waited for is there, not in the assertion."""
+    report: pytest.TestReport = yield
+    running = getattr(item, "funcargs", {}).get("processes")
+    if report.when == "call" and report.failed and isinstance(running, ServiceProcesses):
+        for name in sorted(running.processes):
+            report.sections.append((f"log of {name}", running.log(name)))
+    return report
