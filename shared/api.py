@@ -34,7 +34,7 @@ from shared import i18n
 from shared.auth.access import check_token
 from shared.auth.caller import Caller
 from shared.auth.errors import AccessError, NotAuthenticatedError
-from shared.contracts.envelope import ContractError
+from shared.contracts.envelope import ContractError, MalformedBodyError
 from shared.errors import (
     ConcurrentUpdateError,
     DomainError,
@@ -397,6 +397,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ContractError)
     async def invalid_message(request: Request, error: ContractError) -> Response:
+        if isinstance(error, MalformedBodyError):  # as for any body that is not JSON
+            return problem(request, 400, "malformed_body", debug=str(error))
         # Machine senders read this: the English names the fields at fault, as `errors` do.
         cause = error.__cause__
         if not isinstance(cause, ValidationError):

@@ -249,6 +249,35 @@ def test_a_body_that_is_not_json_is_a_400(client: TestClient) -> None:
         assert client.post("/clients", content=body, headers=json_header).status_code == 401
 
 
+def test_an_inbound_body_that_is_not_json_is_a_400_as_the_document_says(
+    client: TestClient,
+) -> None:
+    structured = {"Content-Type": "application/cloudevents+json"}
+    binary = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": str(uuid4()),
+        "ce-source": "urn:fi:dvv:vtj",
+        "ce-type": HomeMunicipalityRegistered.TYPE,
+    }
+    for headers, body, reason in [
+        (structured, b"{not json", "the body is not JSON"),
+        (structured, '{"id": "ä"}'.encode("utf-16"), "not UTF-8"),
+        (binary, b"{not json", "the body (the event's data) is not JSON"),
+        (binary, b"", "the body (the event's data) is not JSON"),
+    ]:
+        response = client.post("/inbound", content=body, headers={**INTEGRATION, **headers})
+        problem = problem_of(response, 400)
+        assert problem["code"] == "malformed_body" and "errors" not in problem
+        assert reason in problem["messages"]["en"]
+        # Without a token, the 401 comes first.
+        assert client.post("/inbound", content=body, headers=headers).status_code == 401
+    # JSON that no contract reads is a 422, as before.
+    for headers, body in [(structured, b"[]"), (binary, b"[1]")]:
+        response = client.post("/inbound", content=body, headers={**INTEGRATION, **headers})
+        assert problem_of(response, 422)["code"] == "invalid_message"
+
+
 def test_swedish_is_chosen_by_accept_language(client: TestClient) -> None:
     response = client.post("/clients", json=registration(), headers={"Accept-Language": "sv"})
     problem = problem_of(response, 401)

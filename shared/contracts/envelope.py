@@ -108,6 +108,11 @@ class ContractError(ValueError):
         self.at = at
 
 
+class MalformedBodyError(ContractError):
+    """A message whose body is not JSON at all (or not even UTF-8 text): not a message a
+    contract could read, as the HTTP door answers it (400, not 422)."""
+
+
 def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -> PublicEvent:
     try:
         raw: Any = json.loads(body)

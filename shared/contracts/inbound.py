@@ -26,7 +26,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1 import event as v1
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.contracts.envelope import ContractError
+from shared.contracts.envelope import ContractError, MalformedBodyError
 from shared.contracts.intake import PersonalDetails, ResidencePermit
 from shared.errors import InvalidValueError
 from shared.identity import IdentifierKind
@@ -490,11 +490,11 @@ def _read_structured(message: InboundMessage) -> CloudEvent:
     try:
         message.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ContractError(f"{why}: the body is not UTF-8 text{hint}") from None
+        raise MalformedBodyError(f"{why}: the body is not UTF-8 text{hint}") from None
     try:
         raw = json.loads(message.body)
     except json.JSONDecodeError:
-        raise ContractError(
+        raise MalformedBodyError(
             f"{why}: the body is not JSON (in binary mode the attributes travel in "
             f"{_header_names(message, 'specversion', 'id', 'source', 'type')} headers){hint}"
         ) from None
@@ -510,7 +510,12 @@ def _read_structured(message: InboundMessage) -> CloudEvent:
 
 
 def _read_binary(message: InboundMessage) -> CloudEvent:
-    return _envelope(lambda: _binary_event(message), "binary-mode CloudEvent", message, ": {}")
+    why = "binary-mode CloudEvent"
+    try:  # the body is the event's data: a JSON object (read again by the SDK)
+        json.loads(message.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedBodyError(f"{why}: the body (the event's data) is not JSON") from None
+    return _envelope(lambda: _binary_event(message), why, message, ": {}")
 
 
 def _binary_event(message: InboundMessage) -> BaseCloudEvent:
