@@ -13,17 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.assessment import Interview
 from shared.contracts.clients import ClientFacts, PersonalDetails
 from shared.contracts.plans import Goal, Measure, PlanKind, PlanPeriod
 from shared.contracts.records import InformationSource
+from shared.iso_text import Day, Moment
 
 IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kotoutus:te-import")
 # Where an imported record's information came from, for the national data store (Decree
@@ -37,18 +37,18 @@ class _Record(BaseModel):
 
 class ImportedAssessment(_Record):
     by: str = Field(description="The TE official who recorded it.")
-    at: AwareDatetime
-    started_on: date | None = None
+    at: Moment
+    started_on: Day | None = None
     interview: Interview | None = None
-    completed_on: date | None = None
+    completed_on: Day | None = None
     plan_needed: bool | None = None
     reason: str | None = None
 
 
 class ImportedPlan(_Record):
     by: str
-    at: AwareDatetime
-    agreed_on: date
+    at: Moment
+    agreed_on: Day
     period: PlanPeriod
     kind: PlanKind = PlanKind.PERSON
     goals: tuple[Goal, ...] = ()
@@ -59,8 +59,8 @@ class ImportedPlan(_Record):
 class ImportedClient(_Record):
     record_id: str = Field(min_length=1, max_length=100)
     registered_by: str
-    registered_at: AwareDatetime
-    relationship_started_on: date
+    registered_at: Moment
+    relationship_started_on: Day
     personal: PersonalDetails
     facts: ClientFacts
     assessment: ImportedAssessment | None = None

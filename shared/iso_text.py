@@ -16,13 +16,13 @@ from shared.errors import InvalidValueError
 
 def _not_a_number(value: Any) -> Any:
     if isinstance(value, bool | int | float):
-        raise InvalidValueError("number_as_day")
+        raise InvalidValueError("iso_text_required")
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
             return value
-        raise InvalidValueError("number_as_day")
+        raise InvalidValueError("iso_text_required")
     return value
 
 

@@ -91,11 +91,13 @@ def processes(distributed_settings: Settings, tmp_path: Path) -> Iterator[Servic
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test that ran service processes shows each one's log (its last 4 000
-    characters): what a wait that timed out waited for is there, not in the assertion."""
+    """A failed test that ran service processes (the ``processes`` fixture or one of its
+    own) shows each one's log, stopped or running (its last 4 000 characters): what a wait
+    that timed out waited for is there, not in the assertion."""
     report: pytest.TestReport = yield
-    running = getattr(item, "funcargs", {}).get("processes")
-    if report.when == "call" and report.failed and isinstance(running, ServiceProcesses):
-        for name in sorted(running.processes):
-            report.sections.append((f"log of {name}", running.log(name)))
+    if report.when == "call" and report.failed:
+        arguments = getattr(item, "funcargs", {}).values()
+        for running in (value for value in arguments if isinstance(value, ServiceProcesses)):
+            for log in sorted(running.log_dir.glob("*.log")):
+                report.sections.append((f"log of {log.stem}", running.log(log.stem)))
     return report

@@ -265,6 +265,10 @@ def test_an_inbound_body_that_is_not_json_is_a_400_as_the_document_says(
         (structured, '{"id": "ä"}'.encode("utf-16"), "not UTF-8"),
         (binary, b"{not json", "the body (the event's data) is not JSON"),
         (binary, b"", "the body (the event's data) is not JSON"),
+        # Deeper than the parser reads (a 500 before): malformed as far as we can tell.
+        (structured, b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (structured, b'{"a":' * 5000 + b"1" + b"}" * 5000, "nested too deeply"),
+        (binary, b"[" * 5000 + b"]" * 5000, "nested too deeply"),
     ]:
         response = client.post("/inbound", content=body, headers={**INTEGRATION, **headers})
         problem = problem_of(response, 400)

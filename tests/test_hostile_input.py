@@ -16,13 +16,23 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from kotoutus.embedded import EmbeddedSystem
 from kotoutus.registry import SERVICES
-from shared.contracts.inbound import INBOUND, CloudEvent, HomeMunicipalityRegistered, example
+from shared.contracts import CONTRACTS, parse_event
+from shared.contracts.envelope import ContractError, MalformedBodyError
+from shared.contracts.inbound import (
+    INBOUND,
+    CloudEvent,
+    HomeMunicipalityRegistered,
+    InboundMessage,
+    example,
+    parse_inbound,
+)
 from shared.eventstore import store_env
 from shared.iso_text import ISO_TEXT
+from shared.messaging.errors import is_permanent
 from shared.messaging.topology import Topology
 from shared.settings import Settings
 from tests.support import (
@@ -230,28 +240,49 @@ def test_a_number_in_a_body_is_not_a_day(api: TestClient, number: Any) -> None:
     response = api.post("/clients", json=body, headers=ACTOR)
     assert response.status_code == 422, response.text
     assert [(e["pointer"], e["code"]) for e in response.json()["errors"]] == [
-        ("/relationship_started_on", "number_as_day")
+        ("/relationship_started_on", "iso_text_required")
     ]
     finnish = api.post("/clients", json=body, headers={**ACTOR, "Accept-Language": "fi"})
     assert "ISO 8601 -tekstinä" in finnish.json()["errors"][0]["detail"]
 
 
-@pytest.mark.parametrize(("where", "number"), [("since", 0), ("since", "20250203"), ("time", 0)])
-def test_a_number_in_a_message_is_not_a_day_or_a_moment(
-    api: TestClient, where: str, number: Any
-) -> None:
+@pytest.mark.parametrize("number", [0, 20250203, "20250203", "0"])
+def test_a_number_in_a_message_is_not_a_day(api: TestClient, number: Any) -> None:
     message = example(HomeMunicipalityRegistered, str(uuid4()))
-    if where == "time":
-        message["time"] = number
-    else:
-        message["data"] = {**message["data"], where: number}
+    message["data"] = {**message["data"], "since": number}
     response = api.post("/inbound", json=message, headers=INTEGRATION)
     assert response.status_code == 422, response.text
-    message["time" if where == "time" else "data"] = (
-        "2025-02-03T08:15:00+02:00" if where == "time" else HomeMunicipalityRegistered.EXAMPLE
-    )
-    message["id"] = str(uuid4())
+    assert [(e["pointer"], e["code"]) for e in response.json()["errors"]] == [
+        ("/data/since", "iso_text_required")
+    ]
+    message["data"], message["id"] = HomeMunicipalityRegistered.EXAMPLE, str(uuid4())
     assert api.post("/inbound", json=message, headers=INTEGRATION).status_code == 202
+
+
+def test_a_number_is_not_a_moment_of_a_message_or_an_event() -> None:
+    # No transport hands these a number today (structured mode refuses a time that is not
+    # text first; the SDK reads AMQP's milliseconds as a moment): the models refuse it too.
+    with pytest.raises(ValidationError, match="ISO 8601"):
+        CloudEvent.model_validate({**example(HomeMunicipalityRegistered), "time": 0})
+    public = {
+        "message_id": str(uuid4()),
+        "event_type": "WorkerAssigned",
+        "schema_version": 1,
+        "source": "intake",
+        "position": 1,
+        "aggregate_id": str(uuid4()),
+        "aggregate_version": 2,
+        "occurred_at": "2026-12-01T00:00:00Z",
+        "recorded_at": "2026-12-01T00:00:00Z",
+        "actor": {"id": "official:test", "kind": "user"},
+        "organisation": "municipality:320",
+        "data": {"client_id": str(uuid4()), "worker": "official:w1"},
+    }
+    assert parse_event(json.dumps(public), CONTRACTS).position == 1
+    with pytest.raises(ContractError) as refused:
+        parse_event(json.dumps({**public, "recorded_at": 1_700_000_000}), CONTRACTS)
+    assert isinstance(refused.value.__cause__, ValidationError)
+    assert "ISO 8601" in str(refused.value.__cause__)
 
 
 def test_every_day_and_moment_a_request_body_takes_refuses_a_number(api: TestClient) -> None:
@@ -313,3 +344,13 @@ def _types_in(annotation: Any, checked: bool = False) -> Iterator[tuple[Any, boo
             yield from _types_in(argument, checked)
     else:
         yield annotation, checked
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000])
+def test_a_message_nested_too_deeply_is_malformed_not_an_error_of_ours(body: bytes) -> None:
+    # The HTTP door answered 500 and a queue would have retried it: now it is the message's
+    # fault, as a body that is not JSON is (400 over HTTP, a dead letter from a queue).
+    for message in (body, InboundMessage(body, {"ce-specversion": "1.0"}, "application/json")):
+        with pytest.raises(MalformedBodyError, match="nested too deeply") as refused:
+            parse_inbound(message)
+        assert is_permanent(refused.value)

@@ -96,7 +96,10 @@ def test_inbound_messages_over_amqp_are_applied_once_or_dead_lettered_and_resubm
     reasons = {line.split("\t")[0]: line.split("\t")[2] for line in listing.splitlines()}
     assert reasons["dvv-43"].startswith("UnknownPersonError")
     assert stranger not in reasons["dvv-43"]  # reasons name no identity code
-    assert reasons["garbage-1"].startswith("ContractError: not a CloudEvents 1.0 JSON message")
+    # A body that is not JSON: the reason names it so (a kind of ContractError).
+    assert reasons["garbage-1"].startswith(
+        "MalformedBodyError: not a CloudEvents 1.0 JSON message: the body is not JSON"
+    )
 
     # Staff register the person; the death notice is re-submitted and now applies.
     client_id = staff_register(url, "Pekka", "Virtanen", stranger)

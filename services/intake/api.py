@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID, uuid4
 
@@ -93,7 +94,7 @@ class ClientView(BaseModel):
     personal: PersonalDetails | None = Field(description="null once the person is erased")
     facts: ClientFacts
     age_group: str | None
-    relationship_started_on: Day
+    relationship_started_on: date
     eligibility: Eligibility | None
     responsible_organisation: str
     open_conflicts: dict[str, str]
@@ -401,12 +402,12 @@ class SubjectAccessDeliveryBody(BusinessTime):
 
 class SubjectAccessRequestView(BaseModel):
     request_id: str
-    requested_on: Day
-    due_on: Day = Field(
+    requested_on: date
+    due_on: date = Field(
         description='"within one month of receipt of the request" (GDPR Art. 12(3)), counted '
         "by Act 150/1930 §3 and §5"
     )
-    delivered_on: Day | None
+    delivered_on: date | None
     in_time: bool | None = Field(description="null while the copy is not given")
 
 

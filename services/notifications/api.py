@@ -3,7 +3,7 @@ missed appointment, the client's messages), the failed messages, and resending o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 from uuid import UUID
@@ -25,7 +25,7 @@ from shared.auth.roles import Permission
 from shared.contracts.records import MAILBOX_PATTERN
 from shared.data_subject import ProcessingRestrictedError
 from shared.errors import InvalidValueError
-from shared.iso_text import Day, Moment
+from shared.iso_text import Moment
 from shared.languages import LanguageCode
 from shared.law.rulebook import RuleRef
 
@@ -49,8 +49,8 @@ class ReminderView(BaseModel):
     reminder_key: str
     state: ReminderState
     deadline_kind: str | None
-    due: Day | None
-    remind_on: Day | None
+    due: date | None
+    remind_on: date | None
     responsible_organisation: str | None
     reason: str | None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -42,7 +43,7 @@ ChangeCase = Annotated[
 
 
 class PlanReviewView(BaseModel):
-    reviewed_on: Day
+    reviewed_on: date
     content: ReviewContent | None = Field(description="Null: nothing recorded beyond its date.")
 
 
@@ -53,22 +54,22 @@ class PlanView(BaseModel):
     version: int
     responsible_organisation: str
     deadline: Deadline
-    drafted_on: Day | None
-    agreed_on: Day | None
+    drafted_on: date | None
+    agreed_on: date | None
     period: PlanPeriod | None
-    enrolled_on: Day | None
+    enrolled_on: date | None
     referral_due: Deadline | None = Field(
         description="Referral to the agreed service (681/2023 §20(5); 1386/2010 §14(3))."
     )
     review_due: Deadline | None
     reviews_due: list[Deadline] = Field(description="Every review deadline set, in order.")
-    ended_on: Day | None
+    ended_on: date | None
     end_reason: PlanEndReason | None
     makers: list[Maker] | None = Field(default=None, description="Decree 874/2024 §2(1).")
     sources: list[InformationSource] | None = Field(
         default=None, description="Decree 874/2024 §2(1)."
     )
-    review_planned_on: Day | None = Field(default=None, description="Decree 874/2024 §2(1).")
+    review_planned_on: date | None = Field(default=None, description="Decree 874/2024 §2(1).")
     reviews: list[PlanReviewView] = Field(
         default=[], description="Each day reviewed, with what was recorded of it (§3(2))."
     )

@@ -41,12 +41,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
-# The read side's tables. A table keyed by text with no other index is made
-# ``sqlite_with_rowid=False``: SQLite then keeps its rows in the key's own tree, not in a row-id
-# tree beside a second tree holding the key again. A table with other indexes keeps its row ids:
-# without them each index entry would hold the whole text key instead of a row id, which costs
-# more than the tree saved (measured: the timeline's file grew by a tenth). Files made before
-# keep their shape and read alike; PostgreSQL ignores the option.
+# The read side's tables. A table keyed by text whose other indexes (if any) hold the whole key
+# already is made ``sqlite_with_rowid=False``: SQLite then keeps its rows in the key's own tree,
+# not in a row-id tree beside a second tree holding the key again. A table with other indexes
+# keeps its row ids: without them each entry of those would hold the whole text key instead of
+# a row id, which costs more than the tree saved (measured: the timeline's file grew by a
+# tenth). Files made before keep their shape and read alike; PostgreSQL ignores the option.
 metadata = MetaData()
 
 

@@ -73,10 +73,13 @@ _PRIMING = threading.Lock()
 def _primed(dictionary: bytes, key: bytes) -> zlib._Compress:
     primed = _PRIMED.get(key)
     if primed is None:
+        if key != dictionary_id(dictionary):  # cached by id: a wrong one would mix them up
+            raise ValueError("the key is not this dictionary's id")
         with _PRIMING:
-            primed = _PRIMED.setdefault(
-                key, zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=dictionary)
-            )
+            primed = _PRIMED.get(key)
+            if primed is None:
+                primed = zlib.compressobj(LEVEL, zlib.DEFLATED, -15, zdict=dictionary)
+                _PRIMED[key] = primed
     return primed
 
 

@@ -3,7 +3,6 @@ publishes."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData, PublicEvent
 from shared.contracts.records import InformationSource, Maker
+from shared.iso_text import Day
 from shared.languages import LanguageCode
 from shared.law.deadlines import Deadline
 
@@ -163,7 +163,7 @@ class AssessmentDue(PublicEvent):
 class AssessmentStartedData(EventData):
     client_id: UUID
     assessment_id: UUID
-    started_on: date
+    started_on: Day
     interview: Interview
 
 
@@ -176,7 +176,7 @@ class AssessmentStarted(PublicEvent):
 class AssessmentWaivedData(EventData):
     client_id: UUID
     assessment_id: UUID
-    waived_on: date
+    waived_on: Day
     reason: str
 
 
@@ -191,7 +191,7 @@ class AssessmentWaived(PublicEvent):
 class AssessmentOverdueData(EventData):
     client_id: UUID
     assessment_id: UUID
-    overdue_on: date = Field(description="The first day after the due day.")
+    overdue_on: Day = Field(description="The first day after the due day.")
 
 
 class AssessmentOverdue(PublicEvent):
@@ -217,7 +217,7 @@ class ReferralMadeData(EventData):
     assessment_id: UUID
     referral_id: str
     service: ReferralService
-    referred_on: date
+    referred_on: Day
 
 
 class ReferralMade(PublicEvent):
@@ -232,7 +232,7 @@ class ReferralOutcomeRecordedData(EventData):
     referral_id: str
     service: ReferralService
     outcome: ReferralOutcome
-    on: date
+    on: Day
 
 
 class ReferralOutcomeRecorded(PublicEvent):
@@ -244,7 +244,7 @@ class ReferralOutcomeRecorded(PublicEvent):
 class AssessmentCompletedData(EventData):
     client_id: UUID
     assessment_id: UUID
-    completed_on: date
+    completed_on: Day
 
 
 class AssessmentCompleted(PublicEvent):
@@ -259,7 +259,7 @@ class AssessmentDocumentedData(EventData):
     further_measures: tuple[FurtherMeasure, ...] | None = Field(
         default=None, description="874/2024 §1(1); Decree 869/2024 §3(1). Empty: none."
     )
-    plan_planned_on: date | None = Field(
+    plan_planned_on: Day | None = Field(
         default=None,
         description='874/2024 §1(1) "suunniteltu kotoutumissuunnitelman laadinta-ajankohta".',
     )
@@ -279,7 +279,7 @@ class AssessmentDocumented(PublicEvent):
 class PlanNeedDecidedData(EventData):
     client_id: UUID
     assessment_id: UUID
-    decided_on: date
+    decided_on: Day
     plan_needed: bool
     reason: str
     responsible_organisation: str
@@ -298,7 +298,7 @@ class AssessmentFindingsExpiredData(EventData):
     client_id: UUID
     retention_class: str = Field(description="assessment_findings (shared/retention).")
     rule: str = Field(description="The class's period, clock and the source of the period.")
-    expired_on: date = Field(description="The business day it went.")
+    expired_on: Day = Field(description="The business day it went.")
 
 
 class AssessmentFindingsExpired(PublicEvent):

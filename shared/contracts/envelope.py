@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.iso_text import Moment
 from shared.law.rulebook import RuleRef
 from shared.values import Actor
 
@@ -53,8 +54,8 @@ class PublicEvent(BaseModel):
     position: int = Field(ge=1, description="Notification id in the source's gap-free log.")
     aggregate_id: UUID
     aggregate_version: int = Field(ge=1)
-    occurred_at: AwareDatetime = Field(description="Business time: when it happened.")
-    recorded_at: AwareDatetime = Field(description="Record time: when it was stored.")
+    occurred_at: Moment = Field(description="Business time: when it happened.")
+    recorded_at: Moment = Field(description="Record time: when it was stored.")
     actor: Actor
     organisation: str
     record_source: str | None = Field(
@@ -118,6 +119,8 @@ def parse_event(body: bytes | str, contracts: Mapping[str, type[PublicEvent]]) -
         raw: Any = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ContractError(f"body is not JSON: {error}") from error
+    except RecursionError:
+        raise ContractError("body is nested too deeply to read") from None
     if not isinstance(raw, dict):
         raise ContractError("body is not a JSON object")
     event_type = raw.get("event_type")

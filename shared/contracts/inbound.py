@@ -493,6 +493,8 @@ def _read_structured(message: InboundMessage) -> CloudEvent:
         raise MalformedBodyError(f"{why}: the body is not UTF-8 text{hint}") from None
     try:
         raw = json.loads(message.body)
+    except RecursionError:
+        raise MalformedBodyError(f"{why}: the body is nested too deeply to read{hint}") from None
     except json.JSONDecodeError:
         raise MalformedBodyError(
             f"{why}: the body is not JSON (in binary mode the attributes travel in "
@@ -513,6 +515,8 @@ def _read_binary(message: InboundMessage) -> CloudEvent:
     why = "binary-mode CloudEvent"
     try:  # the body is the event's data: a JSON object (read again by the SDK)
         json.loads(message.body)
+    except RecursionError:
+        raise MalformedBodyError(f"{why}: the body is nested too deeply to read") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MalformedBodyError(f"{why}: the body (the event's data) is not JSON") from None
     return _envelope(lambda: _binary_event(message), why, message, ": {}")

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from shared.contracts.envelope import EventData, PublicEvent
+from shared.iso_text import Day
 
 
 class ReminderScheduledData(EventData):
     client_id: UUID
     reminder_key: str = Field(description="The deadline it reminds of: '<kind>:<subject id>'.")
     deadline_kind: str
-    due: date
-    remind_on: date
+    due: Day
+    remind_on: Day
     responsible_organisation: str
 
 
