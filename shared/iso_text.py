@@ -30,7 +30,8 @@ ISO_TEXT = BeforeValidator(_not_a_number)
 """Metadata for a day or moment query parameter: ``Annotated[date | None, Query(…), ISO_TEXT]``."""
 
 Day = Annotated[date, ISO_TEXT]
-"""A day in a request body or a message: ``"2025-01-31"``, not a number."""
+"""A day read from outside — a request body, an inbound message, a public contract, an import
+file: ``"2025-01-31"``, not a number. (Views answered to callers keep plain ``date``.)"""
 
 Moment = Annotated[AwareDatetime, ISO_TEXT]
-"""A moment with its offset in a request body or a message: ``"2025-01-31T09:00:00+02:00"``."""
+"""A moment with its offset, read from outside as ``Day`` is: ``"2025-01-31T09:00:00+02:00"``."""
