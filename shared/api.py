@@ -267,7 +267,19 @@ def field_problems(
 ) -> Iterable[FieldProblem]:
     """Pydantic's errors as pointers and codes: their ``input``, and the ``ctx`` and ``msg``
     that may repeat it, are left out. ``of_request``: FastAPI's, whose location starts with
-    the part of the request (``body``, ``query``, …); ``at``: the pointer of what was validated."""
+    the part of the request (``body``, ``query``, …); ``at``: the pointer of what was validated.
+    A value at fault is named once: FastAPI repeats a path parameter's error for every
+    dependency that declares it (``client_id`` in the route and in its access check)."""
+    named: set[tuple[str, str | None, str]] = set()
+    for problem in _field_problems(errors, language, at=at, of_request=of_request):
+        if (problem.pointer, problem.in_, problem.code) not in named:
+            named.add((problem.pointer, problem.in_, problem.code))
+            yield problem
+
+
+def _field_problems(
+    errors: Iterable[Mapping[str, Any]], language: str, *, at: str, of_request: bool
+) -> Iterable[FieldProblem]:
     for error in errors:
         loc = tuple(error.get("loc") or ())
         where = None

@@ -282,6 +282,20 @@ def test_an_inbound_body_that_is_not_json_is_a_400_as_the_document_says(
         assert problem_of(response, 422)["code"] == "invalid_message"
 
 
+def test_a_value_at_fault_is_named_once(client: TestClient) -> None:
+    # The path's client_id is declared by the route and by its access check: FastAPI reports
+    # its error once for each.
+    response = client.post(
+        "/clients/not-an-id/assessment/start", json={"started_on": 20250115}, headers=ACTOR
+    )
+    problem = problem_of(response, 422, "/clients/{client_id}/assessment/start")
+    assert [(e["pointer"], e["in"], e["code"]) for e in problem["errors"]] == [
+        ("/client_id", "path", "uuid_parsing"),
+        ("/started_on", "body", "iso_text_required"),
+        ("/interview", "body", "missing"),
+    ]
+
+
 def test_swedish_is_chosen_by_accept_language(client: TestClient) -> None:
     response = client.post("/clients", json=registration(), headers={"Accept-Language": "sv"})
     problem = problem_of(response, 401)
