@@ -13,6 +13,7 @@ import json
 import os
 import random
 import threading
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -432,30 +433,57 @@ def test_in_process_an_event_its_contract_refuses_is_dead_lettered_alone(
     embedded_pair: tuple[Upstream, Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A turn parses each event once for all its consumers; one the contracts refuse is still
-    # the fault of that event alone, for each consumer that takes it, as over the broker.
+    # the fault of that event alone, for each consumer that takes it, as over the broker, and
+    # each meets an error of its own.
     upstream, settings = embedded_pair
     register_people(upstream, 8)
     parse = inprocess.parse_event
+    parsed: list[int] = []
+    refusals: list[ContractError] = []
 
     def refusing_the_third(body: bytes | str, contracts: Any) -> PublicEvent:
         event = parse(body, contracts)
+        parsed.append(event.position)
         if event.position == 3:
-            raise ContractError("the third is refused by its contract")
+            refusals.append(ContractError("the third is refused by its contract"))
+            raise refusals[-1]
         return event
 
     monkeypatch.setattr(inprocess, "parse_event", refusing_the_third)
-    app = counter(settings)
+    first, second = counter(settings), Counter(settings, store_env(settings, "second"))
     try:
-        consumer = Recording(ApplicationConsumer("tally", app, COUNT))
-        delivering = delivery(upstream, consumer, settings, batch=4)
+        second.save(tally := Tally())
+        second.tally_id = tally.id
+        consumers = [
+            Recording(ApplicationConsumer("tally", first, COUNT)),
+            Recording(ApplicationConsumer("second", second, COUNT)),
+        ]
+        delivering = InProcessDelivery(
+            {"upstream": Node(UPSTREAM, upstream)},
+            consumers,
+            SQLiteDeadLetters(settings.data_dir / "dead-letters.sqlite"),
+            consumer_batch=4,
+        )
         deliver_all(delivering, upstream)
-        assert total(app) == 7
-        assert tracked(app, range(1, 9)) == [p for p in range(1, 9) if p != 3]
+        for app in (first, second):
+            assert total(app) == 7
+            assert tracked(app, range(1, 9)) == [p for p in range(1, 9) if p != 3]
         letters = delivering.dead_letters.all()
-        assert [parse(letter.body, CONTRACTS).position for letter in letters] == [3]
-        assert "the third is refused by its contract" in letters[0].reason
+        assert sorted(letter.consumer for letter in letters) == ["second", "tally"]
+        assert [parse(letter.body, CONTRACTS).position for letter in letters] == [3, 3]
+        assert all("the third is refused by its contract" in it.reason for it in letters)
+        # Each event parsed once for both; the refused one again for each run that held it,
+        # of each consumer, raising an error of its own each time.
+        assert sorted(p for p in parsed if p != 3) == [1, 2, 4, 5, 6, 7, 8]
+        assert len(refusals) == parsed.count(3) >= 3
+        # Each that reached a consumer raised once: its traceback holds no other raise's frames.
+        met = [[frame.name for frame in traceback.extract_tb(e.__traceback__)] for e in refusals]
+        met = [frames for frames in met if "received" in frames]
+        assert len(met) == len(refusals) - 1  # all but the first, the turn's own parse
+        assert all(f.count("received") == f.count("refusing_the_third") == 1 for f in met)
     finally:
-        app.close()
+        first.close()
+        second.close()
 
 
 # --- RabbitMQ: batches from the prefetch window ---

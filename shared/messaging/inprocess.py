@@ -47,27 +47,28 @@ class Node:
 @dataclass(frozen=True)
 class _Item:
     """An event of a run: its place in the log, its body as it would travel, and that body as
-    a consumer reads it — parsed once for every consumer of the turn (contracts are frozen),
-    or what parsing it raised, raised again for each consumer that takes it."""
+    a consumer reads it — parsed once for every consumer of the turn (contracts are frozen);
+    None where the contracts refused it."""
 
     position: int
     public: PublicEvent
     body: bytes
-    parsed: PublicEvent | Exception
+    parsed: PublicEvent | None
 
     @classmethod
     def of(cls, position: int, public: PublicEvent) -> _Item:
         body = public.model_dump_json().encode()
-        parsed: PublicEvent | Exception
         try:
-            parsed = parse_event(body, CONTRACTS)
-        except Exception as error:  # the consumer's batch decides what it is
-            parsed = error
+            parsed: PublicEvent | None = parse_event(body, CONTRACTS)
+        except Exception:  # each consumer's batch meets the error, and decides what it is
+            parsed = None
         return cls(position, public, body, parsed)
 
     def received(self) -> PublicEvent:
-        if isinstance(self.parsed, Exception):
-            raise self.parsed
+        if self.parsed is None:
+            # Parsed again, for an error of this consumer's own: one error raised for each
+            # would gather every raise's traceback and be chained to another event's error.
+            return parse_event(self.body, CONTRACTS)
         return self.parsed
 
 
