@@ -60,7 +60,7 @@ def everything(engine: Engine) -> dict[str, Any]:
     """Every projection's rows (names opened), the inbox and the counts."""
     found: dict[str, Any] = readable(engine)
     with engine.connect() as connection:
-        for table in (tables.applied, *PROJECTION_TABLES[4:]):
+        for table in (tables.inbox, *PROJECTION_TABLES[4:]):
             found[table.name] = sorted(connection.execute(select(table)).all(), key=repr)
     # A count taken back to nought (a start counted before its deadline came) is none.
     found["statistics_counts"] = [row for row in found["statistics_counts"] if row.count]
@@ -235,7 +235,7 @@ def test_on_postgres_batches_and_a_bulk_rebuild_equal_one_by_one(
         }
         assert counts(projector.engine) == {k: v for k, v in tally(recorded).items() if v}
         with projector.engine.connect() as connection:
-            inbox = connection.execute(select(func.count()).select_from(tables.applied))
+            inbox = connection.execute(select(func.count()).select_from(tables.inbox))
             assert inbox.scalar() == len(recorded)
     finally:
         projector.engine.dispose()

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from services.readside.caseload import concerned_clients
+from services.readside.inbox import adopt_earlier_inbox, first_seen, highest_position, inbox
 from services.readside.names import NameSeal
 from services.readside.projections import Projection
 from services.readside.projections.caseload import Caseload
@@ -17,13 +18,11 @@ from services.readside.projections.names import Names, forgets_identity
 from services.readside.projections.statistics import Statistics
 from services.readside.projections.timeline import Timeline
 from services.readside.storage import (
-    CHUNK,
     chunked,
-    insert_ignoring_duplicates,
     metadata,
     quoted_name,
 )
-from services.readside.tables import PROJECTIONS, applied, caseload
+from services.readside.tables import PROJECTIONS, caseload
 from shared.contracts import PublicEvent
 from shared.contracts import events as contracts
 
@@ -35,7 +34,7 @@ _LOCK_CLIENT = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 class Projector:
     """The read side's consumer (``shared.messaging.consumers.Consumer``): every public event,
-    applied to the projections exactly once by its inbox (``applied``)."""
+    applied to the projections exactly once by its inbox (``services.readside.inbox``)."""
 
     name = "readside"  # its queue: <prefix>.readside
     event_types: frozenset[str] | None = None  # every public event
@@ -53,19 +52,17 @@ class Projector:
             ChangePositions(),
         ]
         metadata.create_all(
-            engine, tables=[applied, *(t for p in self.projections for t in p.tables)]
+            engine, tables=[inbox, *(t for p in self.projections for t in p.tables)]
         )
         with engine.begin() as connection:
+            adopt_earlier_inbox(connection)
             for projection in self.projections:
                 projection.prepare(connection)
 
     def position(self, source: str) -> int:
         """The highest position of ``source`` applied (in-process delivery resumes after it)."""
         with self.engine.connect() as connection:
-            found = connection.execute(
-                select(func.max(applied.c.position)).where(applied.c.source == source)
-            ).scalar()
-        return int(found or 0)
+            return highest_position(connection, source)
 
     def responsible_organisation(self, client_id: UUID) -> str | None:
         """Who answers for the client, as the caseload knows it (access checks ask this)."""
@@ -86,7 +83,7 @@ class Projector:
             self._lock(
                 connection, {client for event in events for client in concerned_clients(event)}
             )
-            new = self._first_seen(connection, events)
+            new = first_seen(connection, events)
             if new:
                 for projection in self.projections:
                     projection.apply(connection, new)
@@ -156,24 +153,3 @@ class Projector:
         if self.postgres and (keys := sorted({str(client_id) for client_id in clients})):
             locks = [{"key": key} for key in keys]
             connection.execute(_LOCK_CLIENT, locks[0] if len(locks) == 1 else locks)
-
-    @staticmethod
-    def _first_seen(connection: Connection, events: Sequence[PublicEvent]) -> list[PublicEvent]:
-        """The events not applied before (nor earlier in the batch), each with its inbox row
-        written."""
-        first: dict[str, PublicEvent] = {}
-        for event in events:
-            first.setdefault(str(event.message_id), event)
-        unique = list(first.items())  # the first of each message id, in the batch's order
-        new: set[str] = set()
-        for chunk in chunked(unique, CHUNK):
-            rows = [
-                {"message_id": key, "source": event.source, "position": event.position}
-                for key, event in chunk
-            ]
-            inserted = connection.execute(
-                insert_ignoring_duplicates(connection, applied).returning(applied.c.message_id),
-                rows,
-            )
-            new.update(inserted.scalars())
-        return [event for key, event in unique if key in new]

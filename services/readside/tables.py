@@ -4,8 +4,7 @@ importable from here for readers."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
-
+from services.readside.inbox import inbox
 from services.readside.projections.caseload import Caseload, caseload
 from services.readside.projections.changes import client_changes
 from services.readside.projections.names import Names, client_names, name_keys
@@ -21,28 +20,17 @@ from services.readside.storage import UtcDateTime, metadata
 __all__ = [
     "PROJECTIONS",
     "UtcDateTime",
-    "applied",
     "caseload",
     "client_changes",
     "client_names",
     "events",
+    "inbox",
     "metadata",
     "name_keys",
     "statistics_counts",
     "statistics_deadlines",
     "statistics_events",
 ]
-
-# Inbox: one row per public event applied, written in the same transaction as the rows it
-# changed, so a redelivered event is recognised whatever order messages arrive in.
-applied = Table(
-    "applied",
-    metadata,
-    Column("message_id", String(36), primary_key=True),
-    Column("source", String(64), nullable=False),
-    Column("position", Integer, nullable=False),
-    Index("applied_source_position", "source", "position"),
-)
 
 PROJECTIONS = (Timeline.name, Names.name, Caseload.name, Statistics.name)
 """The projections ``kotoutus projections rebuild`` may be asked for by name."""

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from services.readside.caseload import concerned_clients
 from services.readside.compressed import CompressedJSON, keep_dictionary
 from services.readside.projections import Projection, Rebuild
+from services.readside.projections.earlier_timeline import reshape_earlier_timeline
 from services.readside.storage import (
     UtcDateTime,
     copy_rows,
@@ -32,23 +33,21 @@ from shared.contracts import CONTRACTS, PublicEvent, parse_event
 from shared.contracts.personal import without_personal
 
 # Keyed by client first: a client's timeline is a range of the key, and no index of its own
-# is kept for it (a read sorts the client's few rows by time). Stores made before keep their
-# (message_id, client_id) key and a (client_id, recorded_at) index; both read alike.
+# is kept for it (a read sorts the client's few rows by time). An event is named within it, as
+# the inbox names it, by its source and position. The envelope's other fields are in the body
+# only: nothing looks rows up by them. Timelines an earlier version made (keyed by message id,
+# with the envelope in columns) are made over into this shape when the read side opens.
 events = Table(
     "events",
     metadata,
-    Column("message_id", String(36), nullable=False),
     Column("client_id", String(36), nullable=False),
     Column("source", String(64), nullable=False),
     Column("position", Integer, nullable=False),
     Column("event_type", String(64), nullable=False),
-    Column("occurred_at", UtcDateTime(), nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("organisation", String(200), nullable=False),
     Column("body", CompressedJSON, nullable=False),
-    Index("events_type_time", "event_type", "occurred_at"),
-    PrimaryKeyConstraint("client_id", "message_id"),
+    Index("events_type", "event_type"),
+    PrimaryKeyConstraint("client_id", "source", "position"),
 )
 
 _COLUMNS = tuple(events.columns.keys())
@@ -77,18 +76,7 @@ def _row_values(event: PublicEvent) -> list[tuple[Any, ...]]:
         return []
     body = without_personal(event).model_dump_json()
     return [
-        (
-            str(event.message_id),
-            str(client_id),
-            event.source,
-            event.position,
-            event.event_type,
-            event.occurred_at,
-            event.recorded_at,
-            event.actor.id,
-            event.organisation,
-            body,
-        )
+        (str(client_id), event.source, event.position, event.event_type, event.recorded_at, body)
         for client_id in clients
     ]
 
@@ -99,6 +87,7 @@ class Timeline(Projection):
 
     def prepare(self, connection: Connection) -> None:
         keep_dictionary(connection)
+        reshape_earlier_timeline(connection, events)
 
     def apply(self, connection: Connection, batch: Sequence[PublicEvent]) -> None:
         if rows := [row for event in batch for row in event_rows(event)]:
