@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -488,6 +489,28 @@ def test_erasure_leaves_statistics_and_a_tombstone(
         assert client.personal is None and client.erased
     finally:
         fresh.close()
+
+
+def test_an_erased_persons_key_is_gone_from_every_file_of_the_keys_store(
+    api: TestClient, embedded: EmbeddedSystem, embedded_settings: Any
+) -> None:
+    # Crypto-shredding holds only if the wrapped key is nowhere on disk afterwards: not in the
+    # row's old bytes left in its page, not in a journal or write-ahead log beside the file.
+    client_id = register(api, identity_code=identity_code("121160", "-", "911"))["client_id"]
+    other_id = register(api, identity_code=identity_code("131161", "-", "922"))["client_id"]
+    path = embedded_settings.data_dir / "intake-keys.sqlite"
+    with sqlite3.connect(path) as connection:
+        wrapped = dict(connection.execute("SELECT client_id, wrapped FROM client_keys"))
+    theirs, kept = bytes(wrapped[client_id]), bytes(wrapped[other_id])
+
+    erased = api.post(
+        f"/clients/{client_id}/erase", json={"legal_ground": "GDPR 17(1)(a)"}, headers=ACTOR
+    )
+    assert erased.status_code == 200, erased.text
+
+    files = b"".join(f.read_bytes() for f in path.parent.glob("intake-keys.sqlite*"))
+    assert theirs not in files
+    assert kept in files  # the scan reads where keys are: the other person's is found
 
 
 def test_erasure_reaches_the_dead_letters(api: TestClient, embedded: EmbeddedSystem) -> None:

@@ -89,6 +89,9 @@ def test_the_access_log_runs_out_only_through_the_purge_sqlite(tmp_path: Path) -
         purges_what_ran_out(log)
         with log.engine.connect() as conn:  # the purge's cutoff is gone with its transaction
             assert conn.execute(sa.text("SELECT count(*) FROM access_log_purge")).scalar() == 0
+        # What went is gone from the files too: not left in free pages or in a log beside.
+        files = b"".join(f.read_bytes() for f in tmp_path.glob("access-log.sqlite*"))
+        assert b"old.reader" not in files and b"kept.reader" in files
     finally:
         log.close()
 

@@ -190,21 +190,53 @@ class ClientKeys(ABC):
 
 
 class SQLiteClientKeys(ClientKeys):
+    """Keys in a SQLite file beside the event stores, in write-ahead-log mode as theirs are:
+    each new client's key is a commit of its own on the command's path, and a commit to the log
+    syncs once where a rollback journal is made, synced and deleted. A destroyed key is
+    overwritten in its page (``secure_delete``), and the log that still holds its page as it
+    was is folded into the file and emptied before the erasure returns."""
+
     def __init__(self, master_key: bytes, path: Path) -> None:
         super().__init__(master_key)
         self.path = path
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, closed by ``close``
+        self._opening = threading.Lock()
         self._create_tables()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            # One per thread, kept (used by its thread only; closed by whoever closes the
+            # store, so the last close folds the log into the file and removes it).
+            connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA secure_delete=ON")
+            limit_cache(connection)  # a small page cache each
+            self._local.connection = connection
+            with self._opening:
+                self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._opening:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()  # a later use opens anew
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30)
-            limit_cache(connection)  # one per thread, kept: a small page cache each
-            self._local.connection = connection
+        connection = self._connection()
         with connection:
             yield connection.cursor()
+
+    def erase(self, client_id: UUID) -> None:
+        super().erase(client_id)
+        # Outside any transaction, as a checkpoint must be; readers are waited for (timeout).
+        busy, _, _ = self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise RuntimeError("the keys' log could not be emptied: erase again")
 
     def _has_legacy_lookups(self, cursor: Any) -> bool:
         cursor.execute(

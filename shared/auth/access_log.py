@@ -129,7 +129,7 @@ class AccessLog:
             f"sqlite:///{settings.data_dir / 'access-log.sqlite'}",
             connect_args={"check_same_thread": False, "timeout": 30},
         )
-        sa.event.listen(engine, "connect", lambda connection, _: limit_cache(connection))
+        sa.event.listen(engine, "connect", lambda connection, _: _sqlite_pragmas(connection))
         return cls(engine)
 
     def _create(self) -> None:
@@ -320,10 +320,30 @@ class AccessLog:
                     "outcome": 200,
                 },
             )
+        if self.engine.dialect.name == "sqlite":
+            self._forget_old_pages()
         return int(gone)
+
+    def _forget_old_pages(self) -> None:
+        """SQLite's write-ahead log still holds the purged pages as they were: fold it into the
+        file and empty it (outside any transaction, as a checkpoint must be)."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any) -> None:
+    # Every read logged is a commit on the read's path: to a write-ahead log it syncs once,
+    # where a rollback journal is made, synced and deleted. What a purge deletes is
+    # overwritten in the file (and the log emptied after it: ``_forget_old_pages``).
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA secure_delete=ON")
+    limit_cache(connection)
 
 
 def _request_of(entry: AccessEntry) -> AccessRequest:
