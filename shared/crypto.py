@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -68,3 +69,10 @@ class PerClientSeal:
     def open(self, client_id: UUID, wrapped: bytes, sealed: bytes) -> bytes:
         """Raises ``cryptography.exceptions.InvalidTag`` for bytes this key did not seal."""
         return self._cipher(client_id, wrapped).decrypt(sealed, [client_id.bytes])
+
+    def opener(self, client_id: UUID, wrapped: bytes) -> Callable[[bytes], bytes]:
+        """``open`` for several values of one client, the key unwrapped once. Raises
+        ``InvalidTag`` at once for a key another master key wrapped, and each call for bytes
+        this key did not seal."""
+        cipher, bound = self._cipher(client_id, wrapped), [client_id.bytes]
+        return lambda sealed: cipher.decrypt(sealed, bound)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +27,7 @@ from services.readside.projector import Projector
 from services.readside.service import READ_SIDE
 from services.readside.tables import caseload, client_names, events, name_keys
 from shared.contracts import ContractError, PublicEvent
+from shared.crypto import PerClientSeal
 from shared.replay import replay
 from shared.settings import Settings
 from tests.support import (
@@ -486,3 +487,32 @@ def test_an_event_the_read_side_refuses_is_dead_lettered_and_the_rest_go_on(
             for e in client.get(f"/clients/{client_id}/timeline", headers=ACTOR).json()
         ]
         assert "ReminderScheduled" in kinds
+
+
+def test_a_clients_names_open_with_one_unwrapping_and_each_fails_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client_id = uuid4()
+    wrapped = SEAL.new_key(client_id)
+    first = SEAL.seal(client_id, wrapped, "Olena")
+    family = SEAL.seal(client_id, wrapped, "Kovalenko")
+    assert first is not None and family is not None
+    unwrapped: list[UUID] = []
+    cipher = PerClientSeal._cipher
+
+    def counted(seal: PerClientSeal, owner: UUID, key: bytes) -> Any:
+        unwrapped.append(owner)
+        return cipher(seal, owner, key)
+
+    monkeypatch.setattr(PerClientSeal, "_cipher", counted)
+
+    assert SEAL.open_all(client_id, wrapped, [first, family]) == ["Olena", "Kovalenko"]
+    assert unwrapped == [client_id]  # once for both
+    tampered = first[:-1] + bytes([first[-1] ^ 1])
+    assert SEAL.open_all(client_id, wrapped, [tampered, family]) == [None, "Kovalenko"]
+    assert SEAL.open_all(client_id, wrapped, [None, family]) == [None, "Kovalenko"]
+    assert SEAL.open_all(client_id, None, [first, family]) == [None, None]  # key forgotten
+    assert SEAL.open_all(uuid4(), wrapped, [first, family]) == [None, None]  # another client's
+    other_master = NameSeal(bytes([1]) * 32)
+    assert other_master.open_all(client_id, wrapped, [first, family]) == [None, None]
+    assert SEAL.open(client_id, wrapped, family) == "Kovalenko"

@@ -8,6 +8,7 @@ whatever copies of the sealed name survive unreadable.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -30,7 +31,25 @@ class NameSeal:
         sealed it: a name is never worth failing a whole list for)."""
         if wrapped is None or sealed is None:
             return None
+        return self.open_all(client_id, wrapped, [sealed])[0]
+
+    def open_all(
+        self, client_id: UUID, wrapped: bytes | None, sealed: Sequence[bytes | None]
+    ) -> list[str | None]:
+        """``open`` for each of the client's ``sealed`` names, the key unwrapped once."""
+        if wrapped is None or all(value is None for value in sealed):
+            return [None] * len(sealed)
         try:
-            return self._seal.open(client_id, wrapped, sealed).decode()
+            opening = self._seal.opener(client_id, wrapped)
         except InvalidTag:
-            return None
+            return [None] * len(sealed)
+        return [_opened(opening, value) for value in sealed]
+
+
+def _opened(opening: Callable[[bytes], bytes], sealed: bytes | None) -> str | None:
+    if sealed is None:
+        return None
+    try:
+        return opening(sealed).decode()
+    except InvalidTag:
+        return None

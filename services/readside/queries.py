@@ -129,8 +129,9 @@ def _opened(row: Any, seal: NameSeal) -> dict[str, Any]:
     values = dict(row._mapping)
     client_id = UUID(values["client_id"])
     wrapped = values.pop("wrapped")
-    for part in ("given_names", "family_name"):
-        values[part] = seal.open(client_id, wrapped, values[part])
+    values["given_names"], values["family_name"] = seal.open_all(
+        client_id, wrapped, [values["given_names"], values["family_name"]]
+    )
     return values
 
 
