@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from kotoutus.embedded import EmbeddedSystem
 from services.intake.eligibility import determine_eligibility
+from services.intake.keys import SQLiteClientKeys
 from services.intake.model import ClientFacts, PersonalDetails, ResidencePermit
 from shared.contracts.inbound import INBOUND, AddressChanged, HomeMunicipalityRegistered, example
 from shared.identity import IdentityCode, birth_date_of, validate_identity_code
@@ -686,3 +689,26 @@ def test_history_holding_a_code_now_refused_still_reads() -> None:
         Details.model_validate(stored)  # new input is refused …
     read = pydantic_transcoding(Details).decode(stored)  # … what is stored still reads
     assert read.identity_code == "131052A308T"  # type: ignore[attr-defined]
+
+
+def test_the_key_store_keeps_no_connection_of_a_thread_that_ended(tmp_path: Path) -> None:
+    # The server's worker threads come and go; each that used the keys had a connection.
+    path = tmp_path / "intake-keys.sqlite"
+    keys = SQLiteClientKeys(bytes(32), path)
+
+    def open_files() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir() if str(path) in os.path.realpath(fd))
+
+    try:
+        for _ in range(6):
+            worker = threading.Thread(target=keys.key, args=(uuid4(),), kwargs={"create": True})
+            worker.start()
+            worker.join()
+        # Each new thread's connection closed those of the threads that had ended: what is
+        # open is this thread's and the last worker's (the file, its log, its shared memory).
+        assert open_files() <= 2 * 3
+    finally:
+        keys.close()
+    assert open_files() == 0
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["intake-keys.sqlite"]  # no log left

@@ -200,36 +200,42 @@ class SQLiteClientKeys(ClientKeys):
         super().__init__(master_key)
         self.path = path
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []  # every thread's, closed by ``close``
+        # Every thread's connection, by its thread: closed when its thread has ended (the
+        # server's worker threads come and go) or by ``close``.
+        self._opened: dict[threading.Thread, sqlite3.Connection] = {}
         self._opening = threading.Lock()
         self._create_tables()
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            # One per thread, kept (used by its thread only; closed by whoever closes the
-            # store, so the last close folds the log into the file and removes it).
+            # One per thread, kept, used by its thread only (closed by another: see above).
             connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA secure_delete=ON")
             limit_cache(connection)  # a small page cache each
             self._local.connection = connection
             with self._opening:
-                self._opened.append(connection)
+                ended = [thread for thread in self._opened if not thread.is_alive()]
+                for thread in ended:
+                    self._opened.pop(thread).close()
+                self._opened[threading.current_thread()] = connection
         return connection
-
-    def close(self) -> None:
-        with self._opening:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            connection.close()
-        self._local = threading.local()  # a later use opens anew
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         connection = self._connection()
         with connection:
             yield connection.cursor()
+
+    def close(self) -> None:
+        """Closes every thread's connection (the last to close folds the log into the file
+        and removes it); a later use opens anew."""
+        with self._opening:
+            opened, self._opened = list(self._opened.values()), {}
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
 
     def erase(self, client_id: UUID) -> None:
         super().erase(client_id)

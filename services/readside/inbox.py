@@ -34,6 +34,7 @@ from services.readside.storage import (
     chunked,
     insert_ignoring_duplicates,
     metadata,
+    quoted_name,
     schema_of,
 )
 from shared.contracts import PublicEvent
@@ -57,17 +58,15 @@ earlier_inbox = Table(
     Column("position", Integer, nullable=False),
 )
 
-_ONE_MIGRATION = text("SELECT pg_advisory_xact_lock(hashtextextended('readside.inbox', 0))")
-
 
 def adopt_earlier_inbox(connection: Connection) -> int:
     """Takes over the rows of the inbox an earlier version kept (``applied``) and drops it, so
     that no event it names is applied twice; returns how many it took. Once: the table is gone
-    afterwards. Several processes starting at once on PostgreSQL take turns."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ONE_MIGRATION)
+    afterwards. (The projector opens the read side under a lock of its own on PostgreSQL.)"""
     if not inspect(connection).has_table(earlier_inbox.name, schema=schema_of(connection)):
         return 0
+    if connection.dialect.name == "postgresql":  # an earlier version's process still writing
+        connection.execute(text(f"LOCK TABLE {quoted_name(connection, earlier_inbox)}"))
     taken = connection.execute(
         insert_ignoring_duplicates(connection, inbox).from_select(
             ["source", "position"],

@@ -30,6 +30,7 @@ REBUILD_CHUNK = 5000
 """Events of the history per chunk a rebuild hands the projections."""
 
 _LOCK_CLIENT = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_ONE_OPENING = text("SELECT pg_advisory_xact_lock(hashtextextended('readside.opening', 0))")
 
 
 class Projector:
@@ -51,13 +52,19 @@ class Projector:
             Statistics(),
             ChangePositions(),
         ]
-        metadata.create_all(
-            engine, tables=[inbox, *(t for p in self.projections for t in p.tables)]
-        )
+        tables = [inbox, *(t for p in self.projections for t in p.tables)]
         with engine.begin() as connection:
+            # Several processes opening one PostgreSQL read side (a service and a report of
+            # the command line, say) take turns: the second finds the tables made, and made
+            # over from an earlier version's shapes.
+            if self.postgres:
+                connection.execute(_ONE_OPENING)
+            metadata.create_all(connection, tables=tables)
             adopt_earlier_inbox(connection)
             for projection in self.projections:
                 projection.prepare(connection)
+        if not self.postgres:
+            self._forget_old_pages()  # what a making over rewrote is not left in the log
 
     def position(self, source: str) -> int:
         """The highest position of ``source`` applied (in-process delivery resumes after it)."""

@@ -285,7 +285,15 @@ class AccessLog:
     def purge(self, *, before: datetime, rule: str, now: datetime) -> int:
         """Deletes the reads logged before ``before`` and their clients — the retention job's
         only way to delete — and logs the deletion as a read of the log, in one transaction.
-        Returns how many reads went (none: nothing is written, not even the log's row)."""
+        Returns how many reads went (none: nothing is written, not even the log's row).
+        On SQLite the write-ahead log is emptied after it, even when nothing went (so a run
+        after one whose emptying failed completes it)."""
+        gone = self._delete_before(before=before, rule=rule, now=now)
+        if self.engine.dialect.name == "sqlite":
+            self._forget_old_pages()
+        return gone
+
+    def _delete_before(self, *, before: datetime, rule: str, now: datetime) -> int:
         t, c = self.table, self.clients
         cutoff = _utc(before)
         old = sa.select(t.c.id).where(t.c.at < cutoff)
@@ -320,8 +328,6 @@ class AccessLog:
                     "outcome": 200,
                 },
             )
-        if self.engine.dialect.name == "sqlite":
-            self._forget_old_pages()
         return int(gone)
 
     def _forget_old_pages(self) -> None:
@@ -329,9 +335,11 @@ class AccessLog:
         file and empty it (outside any transaction, as a checkpoint must be)."""
         raw = self.engine.raw_connection()
         try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             raw.close()
+        if busy:  # readers held it past the timeout: the purge is done, its pages not yet gone
+            raise RuntimeError("the access log's write-ahead log could not be emptied")
 
     def close(self) -> None:
         self.engine.dispose()

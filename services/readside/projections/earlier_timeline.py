@@ -9,21 +9,19 @@ from sqlalchemy import Connection, Table, inspect, text
 
 from services.readside.storage import quoted_name, schema_of
 
-_ONE_AT_A_TIME = text("SELECT pg_advisory_xact_lock(hashtextextended('readside.timeline', 0))")
-
 _KEPT = "client_id, source, position, event_type, recorded_at, body"
 
 
 def reshape_earlier_timeline(connection: Connection, timeline: Table) -> int:
     """Makes ``timeline`` over if an earlier version made it (it has a message id column), in
-    the connection's transaction; returns how many rows it moved (0: it was in shape). Several
-    processes opening one PostgreSQL read side at once take turns; the second finds it done."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ONE_AT_A_TIME)
+    the connection's transaction; returns how many rows it moved (0: it was in shape). (The
+    projector opens the read side under a lock of its own on PostgreSQL.)"""
     columns = inspect(connection).get_columns(timeline.name, schema=schema_of(connection))
     if "message_id" not in {column["name"] for column in columns}:
         return 0
     name = quoted_name(connection, timeline)
+    if connection.dialect.name == "postgresql":  # an earlier version's process still writing
+        connection.execute(text(f"LOCK TABLE {name}"))
     # Set aside, dropped with its key and indexes, made anew, filled again: a rename would
     # leave PostgreSQL's names of the old key and indexes taken.
     connection.execute(
